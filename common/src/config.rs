@@ -1,0 +1,95 @@
+//! Reading settings from the environment, once, at start-up.
+//!
+//! A service refuses to start without a setting it needs, saying `<NAME> must be defined`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A missing or unreadable setting.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Not set, or set to an empty string.
+    #[error("{0} must be defined")]
+    Missing(&'static str),
+    /// Set, but not a valid value.
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// The value of `name`, which must be set and non-empty.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ConfigError::Missing(name)),
+    }
+}
+
+/// The value of `name` parsed as `T`, or `default` when it is not set.
+pub fn parsed_or<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse()
+            .map_err(|error: T::Err| ConfigError::Invalid { name, reason: error.to_string() }),
+        _ => Ok(default),
+    }
+}
+
+/// A boolean flag: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`, `default` when unset.
+pub fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match std::env::var(name).map(|value| value.trim().to_ascii_lowercase()) {
+        Ok(value) if value.is_empty() => Ok(default),
+        Ok(value) => match value.as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError::Invalid { name, reason: format!("{value:?} is not a boolean") }),
+        },
+        Err(_) => Ok(default),
+    }
+}
+
+/// A secret setting: its `Debug` never shows the value, so it cannot reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_settings_are_named() {
+        assert_eq!(
+            required("TICKETING_TEST_SURELY_UNSET").unwrap_err().to_string(),
+            "TICKETING_TEST_SURELY_UNSET must be defined"
+        );
+        assert_eq!(parsed_or("TICKETING_TEST_SURELY_UNSET", 7_u16), Ok(7));
+        assert_eq!(flag("TICKETING_TEST_SURELY_UNSET", true), Ok(true));
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+}

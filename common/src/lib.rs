@@ -1,0 +1,33 @@
+//! What every ticketing service shares.
+//!
+//! Layout:
+//! - [`error`]: the one error type and its JSON envelope `{"errors":[{"message","field"?}]}`;
+//! - [`json`]: the JSON body extractor/response whose rejections use that envelope;
+//! - [`validation`]: ordered field checks (`{message, field}` in declaration order);
+//! - [`session`]: the `session` cookie, JWTs, and the `CurrentUser` / `MaybeCurrentUser` extractors;
+//! - [`events`]: the six event subjects and their payloads;
+//! - [`mongo`]: connecting, ids, and driver errors;
+//! - [`config`]: reading settings from the environment;
+//! - [`server`]: the HTTP stack every service runs (404 fallback, body limit, request logs);
+//! - [`health`]: `/healthz` and `/readyz`;
+//! - [`telemetry`] and [`shutdown`]: logging set-up and the stop signal;
+//! - `testing` (feature `testing`): the real-server test harness.
+
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod json;
+pub mod mongo;
+pub mod server;
+pub mod session;
+pub mod shutdown;
+pub mod telemetry;
+pub mod validation;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{ApiError, FieldError};
+pub use json::Json;
+pub use session::{Claims, CurrentUser, MaybeCurrentUser, Sessions};

@@ -1,0 +1,58 @@
+//! The HTTP stack every service runs: 404 fallback in the envelope, a body size limit, one log
+//! line per request, `/healthz` and `/readyz`, trailing slashes ignored, graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::Response;
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::error::not_found;
+use crate::health::{self, Readiness};
+
+/// The largest request body accepted (413 above it). Every body here is a small JSON object.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Wraps a service's routes (state already applied) with the shared stack.
+pub fn app(routes: Router, readiness: Readiness) -> Router {
+    routes
+        .merge(health::routes(readiness))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(
+            TraceLayer::new_for_http()
+                // Method and path only: query strings, headers and cookies may hold secrets.
+                .make_span_with(|request: &Request| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_request(())
+                .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
+                    tracing::info!(
+                        status = response.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "request handled"
+                    );
+                }),
+        )
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+///
+/// Express's routing is non-strict, so `/api/users/signup/` is `/api/users/signup`: trailing
+/// slashes are trimmed before routing.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = NormalizePathLayer::trim_trailing_slash().layer(app);
+    let service = axum::ServiceExt::<Request>::into_make_service(app);
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+}

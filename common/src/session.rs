@@ -1,0 +1,294 @@
+//! The session: a `session` cookie holding a JWT, and the extractors that read it.
+//!
+//! The cookie value is standard base64 of `{"jwt":"<token>"}`, written exactly as the original's
+//! cookie-session wrote it (`session=<b64>; path=/; httponly`) plus `samesite=lax`, and `secure`
+//! when `COOKIE_SECURE=true`. It is read leniently: url-safe base64 and missing padding are
+//! accepted, the 2020 name `express:sess` too, and anything undecodable, badly signed or expired
+//! simply means "no user". The JWT is HS256 over `{id, email, iat, exp}`; every service trusts
+//! any unexpired token signed with `JWT_KEY` and never calls auth.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{self, ConfigError, Secret};
+use crate::error::ApiError;
+
+/// The cookie's name.
+pub const COOKIE_NAME: &str = "session";
+/// The name cookie-session 1.x used; still accepted on read.
+const LEGACY_COOKIE_NAME: &str = "express:sess";
+
+/// What a session token says about its user; `GET /api/users/currentuser` echoes it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's id (24 hex digits).
+    pub id: String,
+    /// The user's email.
+    pub email: String,
+    /// Issued at, in seconds since the epoch.
+    pub iat: u64,
+    /// Expires at, in seconds since the epoch.
+    pub exp: u64,
+}
+
+/// Session settings, read from the environment.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// `JWT_KEY`: the HS256 signing key (required).
+    pub jwt_key: Secret,
+    /// `JWT_TTL_SECONDS`: token lifetime (default one day).
+    pub ttl: Duration,
+    /// `COOKIE_SECURE`: add `secure` to the cookie (default false, for plain-HTTP dev).
+    pub cookie_secure: bool,
+}
+
+impl SessionSettings {
+    /// Reads `JWT_KEY`, `JWT_TTL_SECONDS` and `COOKIE_SECURE`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(SessionSettings {
+            jwt_key: Secret::new(config::required("JWT_KEY")?),
+            ttl: Duration::from_secs(config::parsed_or("JWT_TTL_SECONDS", 86_400_u64)?),
+            cookie_secure: config::flag("COOKIE_SECURE", false)?,
+        })
+    }
+}
+
+/// Issues and reads sessions. Cheap to clone; put one in each service's state.
+#[derive(Clone)]
+pub struct Sessions(Arc<Keys>);
+
+struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+    secure: bool,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").field("ttl", &self.0.ttl).field("secure", &self.0.secure).finish()
+    }
+}
+
+/// Base64 as Node decodes it: padding optional.
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+#[derive(Serialize, Deserialize)]
+struct CookieSession {
+    jwt: String,
+}
+
+impl Sessions {
+    /// Sessions signed and checked with `settings.jwt_key`.
+    pub fn new(settings: &SessionSettings) -> Self {
+        let key = settings.jwt_key.expose().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp"]);
+        Sessions(Arc::new(Keys {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            ttl: settings.ttl,
+            secure: settings.cookie_secure,
+        }))
+    }
+
+    /// A signed token for the user, valid from now for the configured lifetime.
+    pub fn issue(&self, id: &str, email: &str) -> Result<(Claims, String), ApiError> {
+        let iat = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|error| ApiError::Internal(error.into()))?
+            .as_secs();
+        let claims =
+            Claims { id: id.to_owned(), email: email.to_owned(), iat, exp: iat + self.0.ttl.as_secs() };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding)
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        Ok((claims, token))
+    }
+
+    /// The claims of `token` if it is signed with our key, HS256, and not expired.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    /// The `Set-Cookie` value that starts a session holding `token`.
+    pub fn cookie_for(&self, token: &str) -> Result<HeaderValue, ApiError> {
+        let json = serde_json::to_vec(&CookieSession { jwt: token.to_owned() })
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        let value = base64::engine::general_purpose::STANDARD.encode(json);
+        HeaderValue::try_from(format!("{COOKIE_NAME}={value}; path=/; {}", self.attributes()))
+            .map_err(|error| ApiError::Internal(error.into()))
+    }
+
+    /// The `Set-Cookie` value that ends the session.
+    pub fn clearing_cookie(&self) -> HeaderValue {
+        let value = format!(
+            "{COOKIE_NAME}=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; {}",
+            self.attributes()
+        );
+        HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// The attributes after `path` and `expires`, in the cookies library's order.
+    fn attributes(&self) -> &'static str {
+        if self.0.secure { "samesite=lax; secure; httponly" } else { "samesite=lax; httponly" }
+    }
+
+    /// The user whose valid session the request carries, if any.
+    pub fn user_from_headers(&self, headers: &HeaderMap) -> Option<Claims> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(cookie::Cookie::split_parse)
+            .filter_map(Result::ok)
+            .filter(|cookie| matches!(cookie.name(), COOKIE_NAME | LEGACY_COOKIE_NAME))
+            .find_map(|cookie| self.user_from_cookie_value(cookie.value()))
+    }
+
+    fn user_from_cookie_value(&self, value: &str) -> Option<Claims> {
+        let value = value.trim_matches('"');
+        let json = STANDARD_LENIENT.decode(value).or_else(|_| URL_SAFE_LENIENT.decode(value)).ok()?;
+        let session: CookieSession = serde_json::from_slice(&json).ok()?;
+        self.verify(&session.jwt)
+    }
+}
+
+/// The signed-in user; answers 401 `"Not authorized"` when there is none.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Claims);
+
+/// The signed-in user, if any.
+#[derive(Debug, Clone)]
+pub struct MaybeCurrentUser(pub Option<Claims>);
+
+impl<S> FromRequestParts<S> for MaybeCurrentUser
+where
+    Sessions: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeCurrentUser(Sessions::from_ref(state).user_from_headers(&parts.headers)))
+    }
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    Sessions: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Sessions::from_ref(state)
+            .user_from_headers(&parts.headers)
+            .map(CurrentUser)
+            .ok_or(ApiError::NotAuthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sessions(key: &str, ttl: u64, secure: bool) -> Sessions {
+        Sessions::new(&SessionSettings {
+            jwt_key: Secret::new(key),
+            ttl: Duration::from_secs(ttl),
+            cookie_secure: secure,
+        })
+    }
+
+    fn headers_with_cookie(cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::try_from(cookie).unwrap());
+        headers
+    }
+
+    fn cookie_pair(set_cookie: &HeaderValue) -> String {
+        set_cookie.to_str().unwrap().split(';').next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_cookie_we_set_reads_back_as_its_user() {
+        let sessions = sessions("asdfasdf", 60, false);
+        let (claims, token) = sessions.issue("5f1c9a7e2d4b3a0012345678", "test@test.com").unwrap();
+        assert_eq!(claims.exp, claims.iat + 60);
+        let set_cookie = sessions.cookie_for(&token).unwrap();
+        let user = sessions.user_from_headers(&headers_with_cookie(&cookie_pair(&set_cookie)));
+        assert_eq!(user, Some(claims));
+    }
+
+    #[test]
+    fn cookie_format_is_the_originals_plus_samesite() {
+        let plain = sessions("k", 60, false);
+        let set_cookie = plain.cookie_for("a.b.c").unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(r#"{"jwt":"a.b.c"}"#);
+        assert_eq!(set_cookie, format!("session={b64}; path=/; samesite=lax; httponly"));
+        assert_eq!(
+            plain.clearing_cookie(),
+            "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; samesite=lax; httponly"
+        );
+        let secure = sessions("k", 60, true);
+        assert!(secure.cookie_for("t").unwrap().to_str().unwrap().ends_with("; samesite=lax; secure; httponly"));
+    }
+
+    #[test]
+    fn reads_url_safe_unpadded_and_legacy_cookies() {
+        let sessions = sessions("asdfasdf", 60, false);
+        let (claims, token) = sessions.issue("5f1c9a7e2d4b3a0012345678", "a@b.co").unwrap();
+        let json = format!(r#"{{"jwt":"{token}"}}"#);
+        let unpadded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        for cookie in [format!("other=1; session={unpadded}"), format!("express:sess={unpadded}")] {
+            assert_eq!(sessions.user_from_headers(&headers_with_cookie(&cookie)), Some(claims.clone()));
+        }
+    }
+
+    #[test]
+    fn bad_cookies_mean_no_user() {
+        let ours = sessions("asdfasdf", 60, false);
+        let (_, foreign_token) = sessions("another-key", 60, false).issue("1", "a@b.co").unwrap();
+        let long_ago = Claims { id: "1".into(), email: "a@b.co".into(), iat: 1_000, exp: 2_000 };
+        let expired_token =
+            jsonwebtoken::encode(&Header::default(), &long_ago, &EncodingKey::from_secret(b"asdfasdf"))
+                .unwrap();
+        let none_alg = format!(
+            "{}.{}.",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(r#"{"id":"1","email":"a@b.co","iat":1,"exp":99999999999}"#)
+        );
+        let wrap = |token: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!(r#"{{"jwt":"{token}"}}"#))
+        };
+        for cookie in [
+            "session=%%%not-base64".to_owned(),
+            format!("session={}", base64::engine::general_purpose::STANDARD.encode("not json")),
+            format!("session={}", wrap("not.a.jwt")),
+            format!("session={}", wrap(&foreign_token)),
+            format!("session={}", wrap(&expired_token)),
+            format!("session={}", wrap(&none_alg)),
+            "session=".to_owned(),
+        ] {
+            assert_eq!(ours.user_from_headers(&headers_with_cookie(&cookie)), None, "{cookie}");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The backing servers of the platform, run as child processes.
+//!
+//! Both the test harness (`common::testing`) and the local stack (`cargo xtask up`) need a
+//! MongoDB-compatible server, NATS with JetStream and Redis. This crate is the one place that
+//! knows how to find those programs, start them on a free port, tell when they are ready, and
+//! stop them again. It depends on nothing but `std` and `libc`, so `xtask` stays light.
+//!
+//! Layout:
+//! - [`locate`]: finding a server program on `PATH` and the usual install places;
+//! - [`process`]: a started server ([`ServerProcess`]), its output, and stopping it;
+//! - [`mongo`], [`nats`], [`redis`]: how each server is started and when it counts as ready.
+
+pub mod locate;
+pub mod mongo;
+pub mod nats;
+pub mod process;
+pub mod redis;
+
+pub use locate::{MongoServer, find_mongo, find_program};
+pub use process::{LineSink, ServerProcess, StartError};
+
+/// How a server keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Throw-away data for tests: no persistence where the server allows it.
+    Ephemeral,
+    /// Keep data across restarts (the local stack): Redis appends to its log, NATS syncs its store.
+    Persistent,
+}
+
+/// Asks the kernel for a free TCP port on the loopback interface.
+///
+/// The port is released before it is returned, so another process could take it in between;
+/// callers that start a server on it retry with a fresh port when the bind fails.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}

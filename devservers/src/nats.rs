@@ -1,0 +1,29 @@
+//! NATS with JetStream enabled, its store on disk.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::process::{LineSink, Readiness, ServerProcess, StartError};
+
+/// Starts `nats-server -js` with its store under `store_dir`, on `port` (0 = any free port).
+pub fn start(
+    program: &Path,
+    store_dir: &Path,
+    port: u16,
+    sink: LineSink,
+) -> Result<ServerProcess, StartError> {
+    let spawn_error = |source| StartError::Spawn { program: program.display().to_string(), source };
+    std::fs::create_dir_all(store_dir).map_err(spawn_error)?;
+    // `-p -1` lets the server choose a free port itself, which it then logs.
+    let port_arg = if port == 0 { "-1".to_owned() } else { port.to_string() };
+    let mut command = Command::new(program);
+    command.args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"]).arg(store_dir);
+    // "[INF] Listening for client connections on 127.0.0.1:4222"
+    let readiness = Readiness::LogLine(Box::new(|line: &str| {
+        line.split_once("Listening for client connections on ")
+            .and_then(|(_, address)| address.trim().rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok())
+    }));
+    ServerProcess::start("nats", command, readiness, sink, Duration::from_secs(30))
+}

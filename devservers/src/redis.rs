@@ -1,0 +1,53 @@
+//! Redis, for the expiration service's delayed jobs.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::Durability;
+use crate::process::{LineSink, Readiness, ServerProcess, StartError};
+
+/// Starts `redis-server` with its files under `data_dir`, on `port` (0 = any free port).
+///
+/// Redis cannot choose a port itself, so with `port` 0 a free one is picked and the start is
+/// retried a few times if another process takes it first.
+pub fn start(
+    program: &Path,
+    data_dir: &Path,
+    port: u16,
+    durability: Durability,
+    sink: LineSink,
+) -> Result<ServerProcess, StartError> {
+    let spawn_error = |source| StartError::Spawn { program: program.display().to_string(), source };
+    std::fs::create_dir_all(data_dir).map_err(spawn_error)?;
+    let attempts = if port == 0 { 5 } else { 1 };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let port = if port == 0 { crate::free_port().map_err(spawn_error)? } else { port };
+        let mut command = Command::new(program);
+        command
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--dir"])
+            .arg(data_dir)
+            .args(["--save", ""]);
+        match durability {
+            // Jobs must survive a restart: log every write.
+            Durability::Persistent => command.args(["--appendonly", "yes"]),
+            Durability::Ephemeral => command.args(["--appendonly", "no"]),
+        };
+        let result = ServerProcess::start(
+            "redis",
+            command,
+            // A TCP probe could reach another process holding the port; the log line cannot.
+            Readiness::LogLine(Box::new(move |line: &str| {
+                line.contains("Ready to accept connections").then_some(port)
+            })),
+            sink.clone(),
+            Duration::from_secs(30),
+        );
+        match result {
+            Err(error) if error.is_address_in_use() && attempt < attempts => continue,
+            other => return other,
+        }
+    }
+}
