@@ -1,1 +1,19 @@
-//! auth
+//! The auth service: it owns users and issues sessions.
+//!
+//! `POST /api/users/signup`, `POST /api/users/signin`, `POST /api/users/signout` and
+//! `GET /api/users/currentuser` (CONTRACT B.3 with A.2 #2–#5). Users live in the `users`
+//! collection of the auth database, emails unique (trimmed, lower-cased), passwords as scrypt
+//! hashes in the original's `<hex>.<salt>` format. Other services never call auth: they trust
+//! the session's JWT.
+//!
+//! Layout: [`config`] (environment), [`startup`] (the application), [`routes`] (one file per
+//! endpoint), [`models`] (users), [`password`] (hashing off the async runtime).
+
+pub mod config;
+pub mod models;
+pub mod password;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

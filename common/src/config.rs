@@ -31,10 +31,15 @@ where
     T::Err: fmt::Display,
 {
     match std::env::var(name) {
-        Ok(value) if !value.trim().is_empty() => value
-            .trim()
-            .parse()
-            .map_err(|error: T::Err| ConfigError::Invalid { name, reason: error.to_string() }),
+        Ok(value) if !value.trim().is_empty() => {
+            value
+                .trim()
+                .parse()
+                .map_err(|error: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: error.to_string(),
+                })
+        }
         _ => Ok(default),
     }
 }
@@ -46,7 +51,10 @@ pub fn flag(name: &'static str, default: bool) -> Result<bool, ConfigError> {
         Ok(value) => match value.as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
             "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(ConfigError::Invalid { name, reason: format!("{value:?} is not a boolean") }),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("{value:?} is not a boolean"),
+            }),
         },
         Err(_) => Ok(default),
     }
@@ -81,7 +89,9 @@ mod tests {
     #[test]
     fn missing_settings_are_named() {
         assert_eq!(
-            required("TICKETING_TEST_SURELY_UNSET").unwrap_err().to_string(),
+            required("TICKETING_TEST_SURELY_UNSET")
+                .unwrap_err()
+                .to_string(),
             "TICKETING_TEST_SURELY_UNSET must be defined"
         );
         assert_eq!(parsed_or("TICKETING_TEST_SURELY_UNSET", 7_u16), Ok(7));

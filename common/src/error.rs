@@ -23,7 +23,10 @@ pub struct FieldError {
 impl FieldError {
     /// An error about `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { message: message.into(), field: Some(field.into()) }
+        FieldError {
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
 }
 
@@ -80,7 +83,12 @@ impl ApiError {
     }
 
     fn into_errors(self) -> Vec<FieldError> {
-        let message = |message: &str| vec![FieldError { message: message.to_owned(), field: None }];
+        let message = |message: &str| {
+            vec![FieldError {
+                message: message.to_owned(),
+                field: None,
+            }]
+        };
         match self {
             ApiError::BadRequest(text) => message(&text),
             ApiError::Validation(errors) => errors,
@@ -104,7 +112,13 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?cause, "request failed");
         }
         let status = self.status();
-        (status, crate::Json(ErrorEnvelope { errors: self.into_errors() })).into_response()
+        (
+            status,
+            crate::Json(ErrorEnvelope {
+                errors: self.into_errors(),
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -121,18 +135,41 @@ mod tests {
     async fn body_of(error: ApiError) -> (StatusCode, String, serde_json::Value) {
         let response = error.into_response();
         let status = response.status();
-        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        (status, content_type, serde_json::from_slice(&bytes).unwrap())
+        (
+            status,
+            content_type,
+            serde_json::from_slice(&bytes).unwrap(),
+        )
     }
 
     #[tokio::test]
     async fn each_error_has_its_status_and_envelope() {
         let cases = [
-            (ApiError::bad_request("Email in use"), 400, r#"{"errors":[{"message":"Email in use"}]}"#),
-            (ApiError::NotAuthorized, 401, r#"{"errors":[{"message":"Not authorized"}]}"#),
-            (ApiError::NotFound, 404, r#"{"errors":[{"message":"Not Found"}]}"#),
-            (ApiError::malformed(), 400, r#"{"errors":[{"message":"Something went wrong"}]}"#),
+            (
+                ApiError::bad_request("Email in use"),
+                400,
+                r#"{"errors":[{"message":"Email in use"}]}"#,
+            ),
+            (
+                ApiError::NotAuthorized,
+                401,
+                r#"{"errors":[{"message":"Not authorized"}]}"#,
+            ),
+            (
+                ApiError::NotFound,
+                404,
+                r#"{"errors":[{"message":"Not Found"}]}"#,
+            ),
+            (
+                ApiError::malformed(),
+                400,
+                r#"{"errors":[{"message":"Something went wrong"}]}"#,
+            ),
             (
                 ApiError::Internal(anyhow::anyhow!("connection refused to 10.0.0.1")),
                 500,
@@ -151,7 +188,10 @@ mod tests {
             let (actual_status, content_type, body) = body_of(error).await;
             assert_eq!(actual_status.as_u16(), status);
             assert_eq!(content_type, "application/json; charset=utf-8");
-            assert_eq!(body, serde_json::from_str::<serde_json::Value>(expected).unwrap());
+            assert_eq!(
+                body,
+                serde_json::from_str::<serde_json::Value>(expected).unwrap()
+            );
         }
     }
 }

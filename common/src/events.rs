@@ -52,7 +52,9 @@ impl Subject {
 
     /// The subject with this name, if it is one of ours.
     pub fn parse(name: &str) -> Option<Subject> {
-        Subject::ALL.into_iter().find(|subject| subject.as_str() == name)
+        Subject::ALL
+            .into_iter()
+            .find(|subject| subject.as_str() == name)
     }
 }
 
@@ -194,7 +196,9 @@ pub mod iso_millis {
     }
 
     /// Reads any RFC 3339 timestamp.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DateTime<Utc>, D::Error> {
         let text = String::deserialize(deserializer)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|at| at.with_timezone(&Utc))
@@ -208,14 +212,22 @@ mod tests {
     use serde_json::json;
 
     fn keys(value: &serde_json::Value) -> Vec<&str> {
-        let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut keys: Vec<&str> = value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         keys.sort_unstable();
         keys
     }
 
     #[test]
     fn subjects_are_the_originals() {
-        let names: Vec<&str> = Subject::ALL.iter().map(|subject| subject.as_str()).collect();
+        let names: Vec<&str> = Subject::ALL
+            .iter()
+            .map(|subject| subject.as_str())
+            .collect();
         assert_eq!(
             names,
             [
@@ -229,7 +241,10 @@ mod tests {
         );
         for subject in Subject::ALL {
             assert_eq!(Subject::parse(subject.as_str()), Some(subject));
-            assert_eq!(serde_json::to_value(subject).unwrap(), json!(subject.as_str()));
+            assert_eq!(
+                serde_json::to_value(subject).unwrap(),
+                json!(subject.as_str())
+            );
         }
         assert_eq!(Subject::parse("order:updated"), None);
     }
@@ -244,7 +259,10 @@ mod tests {
             user_id: id.clone(),
             version: 0,
         };
-        assert_eq!(keys(&json!(ticket_created)), ["id", "price", "title", "userId", "version"]);
+        assert_eq!(
+            keys(&json!(ticket_created)),
+            ["id", "price", "title", "userId", "version"]
+        );
 
         let mut ticket_updated = TicketUpdated {
             id: id.clone(),
@@ -254,32 +272,56 @@ mod tests {
             version: 1,
             order_id: None,
         };
-        assert_eq!(keys(&json!(ticket_updated)), ["id", "price", "title", "userId", "version"]);
+        assert_eq!(
+            keys(&json!(ticket_updated)),
+            ["id", "price", "title", "userId", "version"]
+        );
         ticket_updated.order_id = Some(id.clone());
         assert_eq!(
             keys(&json!(ticket_updated)),
             ["id", "orderId", "price", "title", "userId", "version"]
         );
 
-        let expires_at = DateTime::parse_from_rfc3339("2020-05-14T19:00:00Z").unwrap().to_utc();
+        let expires_at = DateTime::parse_from_rfc3339("2020-05-14T19:00:00Z")
+            .unwrap()
+            .to_utc();
         let order_created = OrderCreated {
             id: id.clone(),
             version: 0,
             status: OrderStatus::Created,
             user_id: id.clone(),
             expires_at,
-            ticket: OrderCreatedTicket { id: id.clone(), price: 20.0 },
+            ticket: OrderCreatedTicket {
+                id: id.clone(),
+                price: 20.0,
+            },
         };
         let value = json!(order_created);
-        assert_eq!(keys(&value), ["expiresAt", "id", "status", "ticket", "userId", "version"]);
+        assert_eq!(
+            keys(&value),
+            ["expiresAt", "id", "status", "ticket", "userId", "version"]
+        );
         assert_eq!(value["expiresAt"], "2020-05-14T19:00:00.000Z");
         assert_eq!(value["status"], "created");
         assert_eq!(keys(&value["ticket"]), ["id", "price"]);
 
-        let cancelled = OrderCancelled { id: id.clone(), version: 1, ticket: TicketRef { id: id.clone() } };
+        let cancelled = OrderCancelled {
+            id: id.clone(),
+            version: 1,
+            ticket: TicketRef { id: id.clone() },
+        };
         assert_eq!(keys(&json!(cancelled)), ["id", "ticket", "version"]);
-        assert_eq!(keys(&json!(ExpirationComplete { order_id: id.clone() })), ["orderId"]);
-        let payment = PaymentCreated { id: id.clone(), order_id: id, stripe_id: "ch_1".into() };
+        assert_eq!(
+            keys(&json!(ExpirationComplete {
+                order_id: id.clone()
+            })),
+            ["orderId"]
+        );
+        let payment = PaymentCreated {
+            id: id.clone(),
+            order_id: id,
+            stripe_id: "ch_1".into(),
+        };
         assert_eq!(keys(&json!(payment)), ["id", "orderId", "stripeId"]);
     }
 
@@ -293,7 +335,10 @@ mod tests {
         ];
         for (status, text) in statuses {
             assert_eq!(json!(status), json!(text));
-            assert_eq!(serde_json::from_value::<OrderStatus>(json!(text)).unwrap(), status);
+            assert_eq!(
+                serde_json::from_value::<OrderStatus>(json!(text)).unwrap(),
+                status
+            );
         }
     }
 
@@ -304,13 +349,26 @@ mod tests {
             let bytes = serde_json::to_vec(&event).unwrap();
             assert_eq!(serde_json::from_slice::<E>(&bytes).unwrap(), event);
         }
-        round_trip(ExpirationComplete { order_id: "o".into() }, "expiration:complete");
         round_trip(
-            PaymentCreated { id: "p".into(), order_id: "o".into(), stripe_id: "ch".into() },
+            ExpirationComplete {
+                order_id: "o".into(),
+            },
+            "expiration:complete",
+        );
+        round_trip(
+            PaymentCreated {
+                id: "p".into(),
+                order_id: "o".into(),
+                stripe_id: "ch".into(),
+            },
             "payment:created",
         );
         round_trip(
-            OrderCancelled { id: "o".into(), version: 2, ticket: TicketRef { id: "t".into() } },
+            OrderCancelled {
+                id: "o".into(),
+                version: 2,
+                ticket: TicketRef { id: "t".into() },
+            },
             "order:cancelled",
         );
     }

@@ -35,7 +35,8 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        self.checks.push((name, Arc::new(move || Box::pin(check()))));
+        self.checks
+            .push((name, Arc::new(move || Box::pin(check()))));
         self
     }
 
@@ -72,7 +73,10 @@ impl Readiness {
 /// The two probe routes.
 pub fn routes(readiness: Readiness) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
         .route("/readyz", get(ready))
         .with_state(readiness)
 }
@@ -82,7 +86,10 @@ async fn ready(State(readiness): State<Readiness>) -> (StatusCode, Json<serde_js
     if failing.is_empty() {
         (StatusCode::OK, Json(json!({ "status": "ready" })))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "failing": failing })))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "failing": failing })),
+        )
     }
 }
 
@@ -103,7 +110,10 @@ mod tests {
         let healthy = Readiness::new().with("a", || async { Ok(()) });
         assert_eq!(status_of(healthy.clone(), "/readyz").await, StatusCode::OK);
         let broken = healthy.with("b", || async { anyhow::bail!("down") });
-        assert_eq!(status_of(broken.clone(), "/readyz").await, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            status_of(broken.clone(), "/readyz").await,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         assert_eq!(status_of(broken, "/healthz").await, StatusCode::OK);
     }
 }

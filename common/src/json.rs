@@ -33,22 +33,27 @@ where
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<mime_lite::Mime>().ok())
             .is_some_and(|mime| mime.is_json());
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::malformed()
-            }
-        })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::malformed()
+                }
+            })?;
         let value = if is_json && !bytes.iter().all(u8::is_ascii_whitespace) {
-            serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|_| ApiError::malformed())?
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .map_err(|_| ApiError::malformed())?
         } else {
             serde_json::Value::Object(serde_json::Map::new())
         };
         if !value.is_object() {
             return Err(ApiError::malformed());
         }
-        serde_json::from_value(value).map(Json).map_err(|_| ApiError::malformed())
+        serde_json::from_value(value)
+            .map(Json)
+            .map_err(|_| ApiError::malformed())
     }
 }
 
@@ -56,7 +61,10 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(body) => (
-                [(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                )],
                 body,
             )
                 .into_response(),
@@ -73,14 +81,20 @@ mod mime_lite {
     impl std::str::FromStr for Mime {
         type Err = ();
         fn from_str(value: &str) -> Result<Self, ()> {
-            let essence = value.split(';').next().ok_or(())?.trim().to_ascii_lowercase();
+            let essence = value
+                .split(';')
+                .next()
+                .ok_or(())?
+                .trim()
+                .to_ascii_lowercase();
             Ok(Mime(essence))
         }
     }
 
     impl Mime {
         pub(super) fn is_json(&self) -> bool {
-            self.0 == "application/json" || (self.0.starts_with("application/") && self.0.ends_with("+json"))
+            self.0 == "application/json"
+                || (self.0.starts_with("application/") && self.0.ends_with("+json"))
         }
     }
 }
@@ -103,12 +117,18 @@ mod tests {
             request = request.header("content-type", content_type);
         }
         let request = request.body(Body::from(body)).unwrap();
-        Json::<Body_>::from_request(request, &()).await.map(|Json(body)| body)
+        Json::<Body_>::from_request(request, &())
+            .await
+            .map(|Json(body)| body)
     }
 
     #[tokio::test]
     async fn reads_json_bodies_and_treats_other_content_types_as_empty() {
-        let parsed = extract(Some("application/json; charset=utf-8"), r#"{"email":"a@b.co"}"#).await;
+        let parsed = extract(
+            Some("application/json; charset=utf-8"),
+            r#"{"email":"a@b.co"}"#,
+        )
+        .await;
         assert_eq!(parsed.unwrap().email, "a@b.co");
         let not_json = extract(Some("text/plain"), r#"{"email":"a@b.co"}"#).await;
         assert_eq!(not_json.unwrap().email, "");
@@ -117,7 +137,13 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_or_non_object_json_is_something_went_wrong() {
-        for body in [r#"{"email":"#, "[1,2]", "42", r#""text""#, r#"{"email": 5}"#] {
+        for body in [
+            r#"{"email":"#,
+            "[1,2]",
+            "42",
+            r#""text""#,
+            r#"{"email": 5}"#,
+        ] {
             let error = extract(Some("application/json"), body).await.unwrap_err();
             assert!(
                 matches!(&error, ApiError::BadRequest(message) if message == "Something went wrong"),

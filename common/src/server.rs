@@ -54,5 +54,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = NormalizePathLayer::trim_trailing_slash().layer(app);
     let service = axum::ServiceExt::<Request>::into_make_service(app);
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

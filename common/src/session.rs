@@ -76,7 +76,10 @@ struct Keys {
 
 impl std::fmt::Debug for Sessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sessions").field("ttl", &self.0.ttl).field("secure", &self.0.secure).finish()
+        f.debug_struct("Sessions")
+            .field("ttl", &self.0.ttl)
+            .field("secure", &self.0.secure)
+            .finish()
     }
 }
 
@@ -113,8 +116,12 @@ impl Sessions {
             .duration_since(UNIX_EPOCH)
             .map_err(|error| ApiError::Internal(error.into()))?
             .as_secs();
-        let claims =
-            Claims { id: id.to_owned(), email: email.to_owned(), iat, exp: iat + self.0.ttl.as_secs() };
+        let claims = Claims {
+            id: id.to_owned(),
+            email: email.to_owned(),
+            iat,
+            exp: iat + self.0.ttl.as_secs(),
+        };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding)
             .map_err(|error| ApiError::Internal(error.into()))?;
         Ok((claims, token))
@@ -129,11 +136,16 @@ impl Sessions {
 
     /// The `Set-Cookie` value that starts a session holding `token`.
     pub fn cookie_for(&self, token: &str) -> Result<HeaderValue, ApiError> {
-        let json = serde_json::to_vec(&CookieSession { jwt: token.to_owned() })
-            .map_err(|error| ApiError::Internal(error.into()))?;
+        let json = serde_json::to_vec(&CookieSession {
+            jwt: token.to_owned(),
+        })
+        .map_err(|error| ApiError::Internal(error.into()))?;
         let value = base64::engine::general_purpose::STANDARD.encode(json);
-        HeaderValue::try_from(format!("{COOKIE_NAME}={value}; path=/; {}", self.attributes()))
-            .map_err(|error| ApiError::Internal(error.into()))
+        HeaderValue::try_from(format!(
+            "{COOKIE_NAME}={value}; path=/; {}",
+            self.attributes()
+        ))
+        .map_err(|error| ApiError::Internal(error.into()))
     }
 
     /// The `Set-Cookie` value that ends the session.
@@ -147,7 +159,11 @@ impl Sessions {
 
     /// The attributes after `path` and `expires`, in the cookies library's order.
     fn attributes(&self) -> &'static str {
-        if self.0.secure { "samesite=lax; secure; httponly" } else { "samesite=lax; httponly" }
+        if self.0.secure {
+            "samesite=lax; secure; httponly"
+        } else {
+            "samesite=lax; httponly"
+        }
     }
 
     /// The user whose valid session the request carries, if any.
@@ -164,7 +180,10 @@ impl Sessions {
 
     fn user_from_cookie_value(&self, value: &str) -> Option<Claims> {
         let value = value.trim_matches('"');
-        let json = STANDARD_LENIENT.decode(value).or_else(|_| URL_SAFE_LENIENT.decode(value)).ok()?;
+        let json = STANDARD_LENIENT
+            .decode(value)
+            .or_else(|_| URL_SAFE_LENIENT.decode(value))
+            .ok()?;
         let session: CookieSession = serde_json::from_slice(&json).ok()?;
         self.verify(&session.jwt)
     }
@@ -186,7 +205,9 @@ where
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybeCurrentUser(Sessions::from_ref(state).user_from_headers(&parts.headers)))
+        Ok(MaybeCurrentUser(
+            Sessions::from_ref(state).user_from_headers(&parts.headers),
+        ))
     }
 }
 
@@ -224,13 +245,21 @@ mod tests {
     }
 
     fn cookie_pair(set_cookie: &HeaderValue) -> String {
-        set_cookie.to_str().unwrap().split(';').next().unwrap().to_owned()
+        set_cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
     }
 
     #[test]
     fn a_cookie_we_set_reads_back_as_its_user() {
         let sessions = sessions("asdfasdf", 60, false);
-        let (claims, token) = sessions.issue("5f1c9a7e2d4b3a0012345678", "test@test.com").unwrap();
+        let (claims, token) = sessions
+            .issue("5f1c9a7e2d4b3a0012345678", "test@test.com")
+            .unwrap();
         assert_eq!(claims.exp, claims.iat + 60);
         let set_cookie = sessions.cookie_for(&token).unwrap();
         let user = sessions.user_from_headers(&headers_with_cookie(&cookie_pair(&set_cookie)));
@@ -242,37 +271,66 @@ mod tests {
         let plain = sessions("k", 60, false);
         let set_cookie = plain.cookie_for("a.b.c").unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode(r#"{"jwt":"a.b.c"}"#);
-        assert_eq!(set_cookie, format!("session={b64}; path=/; samesite=lax; httponly"));
+        assert_eq!(
+            set_cookie,
+            format!("session={b64}; path=/; samesite=lax; httponly")
+        );
         assert_eq!(
             plain.clearing_cookie(),
             "session=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; samesite=lax; httponly"
         );
         let secure = sessions("k", 60, true);
-        assert!(secure.cookie_for("t").unwrap().to_str().unwrap().ends_with("; samesite=lax; secure; httponly"));
+        assert!(
+            secure
+                .cookie_for("t")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .ends_with("; samesite=lax; secure; httponly")
+        );
     }
 
     #[test]
     fn reads_url_safe_unpadded_and_legacy_cookies() {
         let sessions = sessions("asdfasdf", 60, false);
-        let (claims, token) = sessions.issue("5f1c9a7e2d4b3a0012345678", "a@b.co").unwrap();
+        let (claims, token) = sessions
+            .issue("5f1c9a7e2d4b3a0012345678", "a@b.co")
+            .unwrap();
         let json = format!(r#"{{"jwt":"{token}"}}"#);
         let unpadded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
-        for cookie in [format!("other=1; session={unpadded}"), format!("express:sess={unpadded}")] {
-            assert_eq!(sessions.user_from_headers(&headers_with_cookie(&cookie)), Some(claims.clone()));
+        for cookie in [
+            format!("other=1; session={unpadded}"),
+            format!("express:sess={unpadded}"),
+        ] {
+            assert_eq!(
+                sessions.user_from_headers(&headers_with_cookie(&cookie)),
+                Some(claims.clone())
+            );
         }
     }
 
     #[test]
     fn bad_cookies_mean_no_user() {
         let ours = sessions("asdfasdf", 60, false);
-        let (_, foreign_token) = sessions("another-key", 60, false).issue("1", "a@b.co").unwrap();
-        let long_ago = Claims { id: "1".into(), email: "a@b.co".into(), iat: 1_000, exp: 2_000 };
-        let expired_token =
-            jsonwebtoken::encode(&Header::default(), &long_ago, &EncodingKey::from_secret(b"asdfasdf"))
-                .unwrap();
+        let (_, foreign_token) = sessions("another-key", 60, false)
+            .issue("1", "a@b.co")
+            .unwrap();
+        let long_ago = Claims {
+            id: "1".into(),
+            email: "a@b.co".into(),
+            iat: 1_000,
+            exp: 2_000,
+        };
+        let expired_token = jsonwebtoken::encode(
+            &Header::default(),
+            &long_ago,
+            &EncodingKey::from_secret(b"asdfasdf"),
+        )
+        .unwrap();
         let none_alg = format!(
             "{}.{}.",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(r#"{"alg":"none","typ":"JWT"}"#),
             base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(r#"{"id":"1","email":"a@b.co","iat":1,"exp":99999999999}"#)
         );
@@ -281,14 +339,21 @@ mod tests {
         };
         for cookie in [
             "session=%%%not-base64".to_owned(),
-            format!("session={}", base64::engine::general_purpose::STANDARD.encode("not json")),
+            format!(
+                "session={}",
+                base64::engine::general_purpose::STANDARD.encode("not json")
+            ),
             format!("session={}", wrap("not.a.jwt")),
             format!("session={}", wrap(&foreign_token)),
             format!("session={}", wrap(&expired_token)),
             format!("session={}", wrap(&none_alg)),
             "session=".to_owned(),
         ] {
-            assert_eq!(ours.user_from_headers(&headers_with_cookie(&cookie)), None, "{cookie}");
+            assert_eq!(
+                ours.user_from_headers(&headers_with_cookie(&cookie)),
+                None,
+                "{cookie}"
+            );
         }
     }
 }

@@ -43,7 +43,11 @@ impl Checks {
 
     /// The collected failures as a 400, or `Ok` when every check passed.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
     }
 }
 
@@ -70,7 +74,9 @@ where
 pub fn is_email(value: &str) -> bool {
     value.validate_email()
         && value.rsplit_once('@').is_some_and(|(_, domain)| {
-            domain.rsplit_once('.').is_some_and(|(_, tld)| tld.len() >= 2)
+            domain
+                .rsplit_once('.')
+                .is_some_and(|(_, tld)| tld.len() >= 2)
         })
 }
 
@@ -118,7 +124,11 @@ mod tests {
         fn validate(&self, checks: &mut Checks) {
             checks
                 .check("email", is_email(&self.email), "Email must be valid")
-                .check("password", has_length(&self.password, 4, 20), "Password between 4 and 20");
+                .check(
+                    "password",
+                    has_length(&self.password, 4, 20),
+                    "Password between 4 and 20",
+                );
         }
     }
 
@@ -151,7 +161,10 @@ mod tests {
         let errors = errors_of(r#"{"email": 42, "password": ["secret"]}"#);
         assert_eq!(errors.len(), 2);
         let errors = errors_of(r#"{"email": null, "password": 12345}"#);
-        assert_eq!(errors, vec![FieldError::new("email", "Email must be valid")]);
+        assert_eq!(
+            errors,
+            vec![FieldError::new("email", "Email must be valid")]
+        );
     }
 
     #[test]
@@ -159,7 +172,15 @@ mod tests {
         for good in ["test@test.com", "a.b+c@sub.example.org"] {
             assert!(is_email(good), "{good}");
         }
-        for bad in ["", "test", "test@", "@test.com", "test@test", "a b@c.com", "test@test.c"] {
+        for bad in [
+            "",
+            "test",
+            "test@",
+            "@test.com",
+            "test@test",
+            "a b@c.com",
+            "test@test.c",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }

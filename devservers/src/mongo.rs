@@ -26,14 +26,22 @@ impl Mongo {
         port: u16,
         sink: LineSink,
     ) -> Result<Mongo, StartError> {
-        let spawn_error =
-            |source| StartError::Spawn { program: server.path().display().to_string(), source };
+        let spawn_error = |source| StartError::Spawn {
+            program: server.path().display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(data_dir).map_err(spawn_error)?;
         let process = match server {
             MongoServer::Secantus(path) => {
                 let mut command = Command::new(path);
                 command
-                    .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--storage-path"])
+                    .args([
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        &port.to_string(),
+                        "--storage-path",
+                    ])
                     .arg(data_dir);
                 // It prints `secantusd-rs listening on 127.0.0.1:PORT` once it accepts clients.
                 let readiness = Readiness::LogLine(Box::new(|line: &str| {
@@ -44,7 +52,11 @@ impl Mongo {
                 ServerProcess::start("mongo", command, readiness, sink, Duration::from_secs(60))?
             }
             MongoServer::Mongod(path) => {
-                let port = if port == 0 { crate::free_port().map_err(spawn_error)? } else { port };
+                let port = if port == 0 {
+                    crate::free_port().map_err(spawn_error)?
+                } else {
+                    port
+                };
                 let mut command = Command::new(path);
                 command
                     .args(["--bind_ip", "127.0.0.1", "--port", &port.to_string()])
@@ -71,7 +83,10 @@ impl Mongo {
 
     /// The connection string for `database`.
     pub fn uri(&self, database: &str) -> String {
-        format!("mongodb://127.0.0.1:{}/{database}?directConnection=true", self.port())
+        format!(
+            "mongodb://127.0.0.1:{}/{database}?directConnection=true",
+            self.port()
+        )
     }
 }
 
@@ -79,7 +94,9 @@ impl Mongo {
 /// installed. Without `mongosh` the caller initiates it through the driver (`replSetInitiate`);
 /// the test harness does.
 fn initiate_replica_set(port: u16) {
-    let Some(mongosh) = crate::find_program("mongosh") else { return };
+    let Some(mongosh) = crate::find_program("mongosh") else {
+        return;
+    };
     let script = format!(
         "try {{ rs.status() }} catch (e) {{ rs.initiate({{_id: 'rs0', members: [{{_id: 0, host: '127.0.0.1:{port}'}}]}}) }}
          while (!db.hello().isWritablePrimary) {{ sleep(100) }}"

@@ -13,12 +13,21 @@ pub fn start(
     port: u16,
     sink: LineSink,
 ) -> Result<ServerProcess, StartError> {
-    let spawn_error = |source| StartError::Spawn { program: program.display().to_string(), source };
+    let spawn_error = |source| StartError::Spawn {
+        program: program.display().to_string(),
+        source,
+    };
     std::fs::create_dir_all(store_dir).map_err(spawn_error)?;
     // `-p -1` lets the server choose a free port itself, which it then logs.
-    let port_arg = if port == 0 { "-1".to_owned() } else { port.to_string() };
+    let port_arg = if port == 0 {
+        "-1".to_owned()
+    } else {
+        port.to_string()
+    };
     let mut command = Command::new(program);
-    command.args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"]).arg(store_dir);
+    command
+        .args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
+        .arg(store_dir);
     // "[INF] Listening for client connections on 127.0.0.1:4222"
     let readiness = Readiness::LogLine(Box::new(|line: &str| {
         line.split_once("Listening for client connections on ")

@@ -18,10 +18,13 @@ pub fn discard() -> LineSink {
     Arc::new(|_| {})
 }
 
+/// Reads the port a server announces from one line of its output, if the line announces it.
+pub type PortMatcher = dyn Fn(&str) -> Option<u16> + Send + Sync;
+
 /// How to tell that a server is ready, and on which port.
 pub enum Readiness {
     /// A line of its output names the port it listens on.
-    LogLine(Box<dyn Fn(&str) -> Option<u16> + Send + Sync>),
+    LogLine(Box<PortMatcher>),
     /// It listens on this known port once a TCP connection succeeds.
     Tcp(u16),
 }
@@ -30,11 +33,22 @@ pub enum Readiness {
 #[derive(Debug)]
 pub enum StartError {
     /// The program could not be executed at all.
-    Spawn { program: String, source: std::io::Error },
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
     /// It exited before it was ready.
-    Exited { name: String, status: ExitStatus, last_lines: Vec<String> },
+    Exited {
+        name: String,
+        status: ExitStatus,
+        last_lines: Vec<String>,
+    },
     /// It did not get ready in time.
-    Timeout { name: String, after: Duration, last_lines: Vec<String> },
+    Timeout {
+        name: String,
+        after: Duration,
+        last_lines: Vec<String>,
+    },
 }
 
 impl StartError {
@@ -42,7 +56,9 @@ impl StartError {
     pub fn is_address_in_use(&self) -> bool {
         match self {
             StartError::Exited { last_lines, .. } | StartError::Timeout { last_lines, .. } => {
-                last_lines.iter().any(|line| line.to_lowercase().contains("address already in use"))
+                last_lines
+                    .iter()
+                    .any(|line| line.to_lowercase().contains("address already in use"))
             }
             StartError::Spawn { .. } => false,
         }
@@ -53,11 +69,19 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Spawn { program, source } => write!(f, "could not run {program}: {source}"),
-            StartError::Exited { name, status, last_lines } => {
+            StartError::Exited {
+                name,
+                status,
+                last_lines,
+            } => {
                 write!(f, "{name} exited before it was ready ({status})")?;
                 write_lines(f, last_lines)
             }
-            StartError::Timeout { name, after, last_lines } => {
+            StartError::Timeout {
+                name,
+                after,
+                last_lines,
+            } => {
                 write!(f, "{name} was not ready after {after:?}")?;
                 write_lines(f, last_lines)
             }
@@ -110,14 +134,19 @@ impl ServerProcess {
         sink: LineSink,
         timeout: Duration,
     ) -> Result<ServerProcess, StartError> {
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         die_with_parent(&mut command);
         let program = command.get_program().to_string_lossy().into_owned();
-        let mut child = command.spawn().map_err(|source| StartError::Spawn { program, source })?;
+        let mut child = command
+            .spawn()
+            .map_err(|source| StartError::Spawn { program, source })?;
 
         let last_lines = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
         let (port_tx, port_rx) = mpsc::channel();
-        let matcher: Option<Arc<dyn Fn(&str) -> Option<u16> + Send + Sync>> = match readiness {
+        let matcher: Option<Arc<PortMatcher>> = match readiness {
             Readiness::LogLine(matcher) => Some(Arc::from(matcher)),
             Readiness::Tcp(port) => {
                 let _ = port_tx.send(port);
@@ -140,7 +169,10 @@ impl ServerProcess {
         }
 
         let snapshot = |lines: &Arc<Mutex<VecDeque<String>>>| -> Vec<String> {
-            lines.lock().map(|lines| lines.iter().cloned().collect()).unwrap_or_default()
+            lines
+                .lock()
+                .map(|lines| lines.iter().cloned().collect())
+                .unwrap_or_default()
         };
         let started = Instant::now();
         let mut announced: Option<u16> = None;
@@ -170,12 +202,20 @@ impl ServerProcess {
                     )
                     .is_ok();
                 if ready {
-                    return Ok(ServerProcess { name: name.to_owned(), child, port });
+                    return Ok(ServerProcess {
+                        name: name.to_owned(),
+                        child,
+                        port,
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
             if started.elapsed() > timeout {
-                let mut process = ServerProcess { name: name.to_owned(), child, port: 0 };
+                let mut process = ServerProcess {
+                    name: name.to_owned(),
+                    child,
+                    port: 0,
+                };
                 process.kill();
                 return Err(StartError::Timeout {
                     name: name.to_owned(),
@@ -239,7 +279,7 @@ impl Drop for ServerProcess {
 fn forward(
     stream: impl Read + Send + 'static,
     sink: LineSink,
-    matcher: Option<Arc<dyn Fn(&str) -> Option<u16> + Send + Sync>>,
+    matcher: Option<Arc<PortMatcher>>,
     port_tx: mpsc::Sender<u16>,
     last_lines: Arc<Mutex<VecDeque<String>>>,
 ) -> std::thread::JoinHandle<()> {
@@ -303,11 +343,17 @@ mod tests {
         let mut command = Command::new("sh");
         command.args(["-c", "echo 'listening on port 4321'; exec sleep 30"]);
         let readiness = Readiness::LogLine(Box::new(|line: &str| {
-            line.strip_prefix("listening on port ").and_then(|port| port.parse().ok())
+            line.strip_prefix("listening on port ")
+                .and_then(|port| port.parse().ok())
         }));
-        let mut server =
-            ServerProcess::start("sleeper", command, readiness, discard(), Duration::from_secs(5))
-                .unwrap();
+        let mut server = ServerProcess::start(
+            "sleeper",
+            command,
+            readiness,
+            discard(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
         assert_eq!(server.port(), 4321);
         assert!(server.is_running());
         server.stop(Duration::from_secs(2));
@@ -319,9 +365,14 @@ mod tests {
         let mut command = Command::new("sh");
         command.args(["-c", "echo 'bind: Address already in use' >&2; exit 3"]);
         let readiness = Readiness::LogLine(Box::new(|_: &str| None));
-        let error =
-            ServerProcess::start("failing", command, readiness, discard(), Duration::from_secs(5))
-                .unwrap_err();
+        let error = ServerProcess::start(
+            "failing",
+            command,
+            readiness,
+            discard(),
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
         assert!(matches!(error, StartError::Exited { .. }), "{error}");
         assert!(error.is_address_in_use());
         assert!(error.to_string().contains("Address already in use"));

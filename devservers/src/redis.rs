@@ -18,13 +18,20 @@ pub fn start(
     durability: Durability,
     sink: LineSink,
 ) -> Result<ServerProcess, StartError> {
-    let spawn_error = |source| StartError::Spawn { program: program.display().to_string(), source };
+    let spawn_error = |source| StartError::Spawn {
+        program: program.display().to_string(),
+        source,
+    };
     std::fs::create_dir_all(data_dir).map_err(spawn_error)?;
     let attempts = if port == 0 { 5 } else { 1 };
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let port = if port == 0 { crate::free_port().map_err(spawn_error)? } else { port };
+        let port = if port == 0 {
+            crate::free_port().map_err(spawn_error)?
+        } else {
+            port
+        };
         let mut command = Command::new(program);
         command
             .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--dir"])

@@ -1,1 +1,196 @@
 //! The real-server test harness.
+//!
+//! Tests talk to a real MongoDB-compatible server, NATS JetStream and Redis. Per test binary,
+//! each server is either taken from the environment (`MONGO_URI`, `NATS_URL`, `REDIS_URL`) or
+//! started on first use as a child process on a random port: a real `mongod` if one is on
+//! `PATH`, else `secantusd-rs`; `nats-server -js`; `redis-server`. One server of each kind is
+//! shared by every test of the binary; tests are isolated by giving each its own database
+//! ([`mongo_uri`]). The servers are stopped and their files removed when the binary exits, and
+//! the kernel kills them if it crashes. (testcontainers is not used: these machines have no
+//! Docker daemon, and child processes work everywhere the servers are installed.)
+//!
+//! `TICKETING_TEST_SERVER_LOGS=1` prints the servers' output to stderr.
+
+mod keeper;
+
+use std::sync::OnceLock;
+
+use devservers::{Durability, LineSink};
+use mongodb::bson::oid::ObjectId;
+
+use crate::config::Secret;
+use crate::session::{SessionSettings, Sessions};
+
+/// The signing key every test uses (the original tests' key).
+pub const JWT_KEY: &str = "asdfasdf";
+
+/// Session settings for tests: [`JWT_KEY`], one hour, no `secure`.
+pub fn session_settings() -> SessionSettings {
+    SessionSettings {
+        jwt_key: Secret::new(JWT_KEY),
+        ttl: std::time::Duration::from_secs(3600),
+        cookie_secure: false,
+    }
+}
+
+/// A `Cookie` header value with a valid session for `id` and `email`, as another service's
+/// tests forge one (they never call auth).
+pub fn session_cookie(id: &str, email: &str) -> String {
+    let sessions = Sessions::new(&session_settings());
+    let result = sessions
+        .issue(id, email)
+        .and_then(|(_, token)| sessions.cookie_for(&token));
+    let set_cookie = match result {
+        Ok(value) => value,
+        Err(error) => panic!("could not forge a session cookie: {error:?}"),
+    };
+    let set_cookie = set_cookie.to_str().unwrap_or_default();
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+/// A session cookie for a new random user id with email `test@test.com`; returns the id too.
+pub fn signed_in_user() -> (String, String) {
+    let id = ObjectId::new().to_hex();
+    let cookie = session_cookie(&id, "test@test.com");
+    (id, cookie)
+}
+
+/// A connection string for a fresh, uniquely named database on the shared server.
+pub fn mongo_uri() -> String {
+    let database = format!("test_{}", ObjectId::new().to_hex());
+    with_database(&shared_mongo(), &database)
+}
+
+/// The shared NATS server's URL (`nats://127.0.0.1:PORT`).
+pub fn nats_url() -> String {
+    static NATS: OnceLock<Result<String, String>> = OnceLock::new();
+    endpoint(&NATS, "NATS_URL", || {
+        let program =
+            devservers::find_program("nats-server").ok_or_else(|| missing("nats-server"))?;
+        keeper::start_kept("nats", move |dir| {
+            devservers::nats::start(&program, dir, 0, sink("nats"))
+        })
+        .map(|port| format!("nats://127.0.0.1:{port}"))
+    })
+}
+
+/// The shared Redis server's URL (`redis://127.0.0.1:PORT`).
+pub fn redis_url() -> String {
+    static REDIS: OnceLock<Result<String, String>> = OnceLock::new();
+    endpoint(&REDIS, "REDIS_URL", || {
+        let program =
+            devservers::find_program("redis-server").ok_or_else(|| missing("redis-server"))?;
+        keeper::start_kept("redis", move |dir| {
+            devservers::redis::start(&program, dir, 0, Durability::Ephemeral, sink("redis"))
+        })
+        .map(|port| format!("redis://127.0.0.1:{port}"))
+    })
+}
+
+/// The shared MongoDB-compatible server's URI, without a database.
+fn shared_mongo() -> String {
+    static MONGO: OnceLock<Result<String, String>> = OnceLock::new();
+    endpoint(&MONGO, "MONGO_URI", || {
+        let server = devservers::find_mongo().ok_or_else(|| {
+            missing("a MongoDB-compatible server (mongod, or secantusd-rs from `cargo install secantus-mdb --version 0.5.3-beta.196 --locked --ignore-rust-version`)")
+        })?;
+        let program = server.clone();
+        let port = keeper::start_kept("mongo", move |dir| {
+            devservers::mongo::Mongo::start(&program, dir, 0, sink("mongo"))
+                .map(|mongo| mongo.process)
+        })?;
+        let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+        if matches!(server, devservers::MongoServer::Mongod(_)) {
+            keeper::ensure_replica_set(&uri, port)?;
+        }
+        Ok(uri)
+    })
+}
+
+/// The value of `variable` if set, else the server `start` runs, once per binary.
+fn endpoint(
+    cell: &'static OnceLock<Result<String, String>>,
+    variable: &str,
+    start: impl FnOnce() -> Result<String, String>,
+) -> String {
+    let result = cell.get_or_init(|| match std::env::var(variable) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        _ => start(),
+    });
+    match result {
+        Ok(value) => value.clone(),
+        Err(error) => panic!("test harness: {error}"),
+    }
+}
+
+fn missing(what: &str) -> String {
+    format!(
+        "{what} is not installed, and its URL variable is not set. `cargo xtask test` installs \
+         what the tests need; or install it yourself (Debian: apt-get install nats-server redis-server)"
+    )
+}
+
+fn sink(name: &'static str) -> LineSink {
+    if std::env::var_os("TICKETING_TEST_SERVER_LOGS").is_some() {
+        std::sync::Arc::new(move |line: &str| eprintln!("[{name}] {line}"))
+    } else {
+        std::sync::Arc::new(|_: &str| {})
+    }
+}
+
+/// `uri` with its database replaced by `database` (query kept).
+fn with_database(uri: &str, database: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("mongodb", uri));
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let hosts = before_query
+        .split_once('/')
+        .map_or(before_query, |(hosts, _)| hosts);
+    match query {
+        Some(query) => format!("{scheme}://{hosts}/{database}?{query}"),
+        None => format!("{scheme}://{hosts}/{database}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_and_keeps_the_options() {
+        let cases = [
+            (
+                "mongodb://127.0.0.1:1/?directConnection=true",
+                "mongodb://127.0.0.1:1/t?directConnection=true",
+            ),
+            (
+                "mongodb://h:1/auth?replicaSet=rs0",
+                "mongodb://h:1/t?replicaSet=rs0",
+            ),
+            (
+                "mongodb://user:pw@h1:1,h2:2/auth",
+                "mongodb://user:pw@h1:1,h2:2/t",
+            ),
+            ("mongodb://h:1", "mongodb://h:1/t"),
+        ];
+        for (uri, expected) in cases {
+            assert_eq!(with_database(uri, "t"), expected);
+        }
+    }
+
+    #[test]
+    fn forged_cookies_are_valid_sessions() {
+        let (id, cookie) = signed_in_user();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(axum::http::header::COOKIE, cookie.parse().unwrap());
+        let user = Sessions::new(&session_settings())
+            .user_from_headers(&headers)
+            .unwrap();
+        assert_eq!(
+            (user.id.as_str(), user.email.as_str()),
+            (id.as_str(), "test@test.com")
+        );
+    }
+}

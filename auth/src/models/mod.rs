@@ -1,0 +1,3 @@
+//! What the auth service stores.
+
+pub mod user;

@@ -1,0 +1,25 @@
+//! The four `/api/users` endpoints.
+
+mod current_user;
+mod sign_in;
+mod sign_out;
+mod sign_up;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::startup::AppState;
+
+pub use current_user::current_user;
+pub use sign_in::sign_in;
+pub use sign_out::sign_out;
+pub use sign_up::sign_up;
+
+/// The auth routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/users/signup", post(sign_up))
+        .route("/api/users/signin", post(sign_in))
+        .route("/api/users/signout", post(sign_out))
+        .route("/api/users/currentuser", get(current_user))
+}

@@ -1,0 +1,53 @@
+//! `POST /api/users/signin`: check credentials and start a fresh session.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use common::validation::{Checks, Valid, Validate, is_email, is_present, trimmed_string};
+use common::{ApiError, Json};
+use serde::Deserialize;
+
+use crate::models::user::{User, normalize_email};
+use crate::startup::AppState;
+
+/// The sign-in body.
+#[derive(Debug, Deserialize)]
+pub struct SignInBody {
+    #[serde(default, deserialize_with = "trimmed_string")]
+    email: String,
+    #[serde(default, deserialize_with = "trimmed_string")]
+    password: String,
+}
+
+impl Validate for SignInBody {
+    fn validate(&self, checks: &mut Checks) {
+        checks
+            .check("email", is_email(&self.email), "Email must be valid")
+            .check(
+                "password",
+                is_present(&self.password),
+                "You must supply a password",
+            );
+    }
+}
+
+/// 200 `{email, id}` with a new session cookie. An unknown email and a wrong password get the
+/// same answer, `"Invalid credentials"`, after the same amount of hashing.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Valid(body): Valid<SignInBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let existing = state
+        .users
+        .find_by_email(&normalize_email(&body.email))
+        .await?;
+    let stored_hash = existing.as_ref().map(|user| user.password.clone());
+    let valid = state.passwords.verify(body.password, stored_hash).await?;
+    let user = match existing {
+        Some(user) if valid => User::from(&user),
+        _ => return Err(ApiError::bad_request("Invalid credentials")),
+    };
+    let (_, token) = state.sessions.issue(&user.id, &user.email)?;
+    let cookie = state.sessions.cookie_for(&token)?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(user)))
+}

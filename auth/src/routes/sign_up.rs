@@ -1,0 +1,64 @@
+//! `POST /api/users/signup`: create a user and start their session.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use common::validation::{Checks, Valid, Validate, has_length, is_email, trimmed_string};
+use common::{ApiError, Json};
+use serde::Deserialize;
+
+use crate::models::user::{CreateUserError, normalize_email};
+use crate::startup::AppState;
+
+/// The sign-up body; both fields trimmed (the stored password is the trimmed one).
+#[derive(Debug, Deserialize)]
+pub struct SignUpBody {
+    #[serde(default, deserialize_with = "trimmed_string")]
+    email: String,
+    #[serde(default, deserialize_with = "trimmed_string")]
+    password: String,
+}
+
+impl Validate for SignUpBody {
+    fn validate(&self, checks: &mut Checks) {
+        checks
+            .check("email", is_email(&self.email), "Email must be valid")
+            .check(
+                "password",
+                has_length(&self.password, 4, 20),
+                "Password must be between 4 and 20 characters",
+            );
+    }
+}
+
+/// 201 `{email, id}` with a session cookie; 400 `"Email in use"` for a taken email.
+pub async fn sign_up(
+    State(state): State<AppState>,
+    Valid(body): Valid<SignUpBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let email = normalize_email(&body.email);
+    // A cheap early answer for the common case; the unique index settles races below.
+    if state.users.find_by_email(&email).await?.is_some() {
+        return Err(email_in_use());
+    }
+    let password_hash = state.passwords.hash(body.password).await?;
+    let user = state
+        .users
+        .create(&email, &password_hash)
+        .await
+        .map_err(|error| match error {
+            CreateUserError::EmailInUse => email_in_use(),
+            CreateUserError::Database(error) => error.into(),
+        })?;
+    let (_, token) = state.sessions.issue(&user.id, &user.email)?;
+    let cookie = state.sessions.cookie_for(&token)?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::SET_COOKIE, cookie)],
+        Json(user),
+    ))
+}
+
+fn email_in_use() -> ApiError {
+    ApiError::bad_request("Email in use")
+}

@@ -1,0 +1,118 @@
+//! Spawning the service for a test, and reading its responses.
+
+use auth::{Application, Config};
+use base64::Engine;
+use reqwest::Response;
+use serde_json::Value;
+
+/// The service on a random port with a database of its own.
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) database: mongodb::Database,
+}
+
+pub(crate) async fn spawn_app() -> TestApp {
+    let mongo_uri = common::testing::mongo_uri();
+    let config = Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        mongo_uri: mongo_uri.clone(),
+        sessions: common::testing::session_settings(),
+    };
+    let application = Application::build(config)
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until(std::future::pending()));
+    let database = common::mongo::connect(&mongo_uri, "auth").await.unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        client,
+        database,
+    }
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub(crate) async fn post_json(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub(crate) async fn sign_up(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/users/signup",
+            serde_json::json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/users/signin",
+            serde_json::json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub(crate) async fn current_user(&self, cookie: Option<&str>) -> Response {
+        let mut request = self.client.get(self.url("/api/users/currentuser"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub(crate) async fn user_count(&self) -> u64 {
+        self.database
+            .collection::<mongodb::bson::Document>("users")
+            .count_documents(mongodb::bson::doc! {})
+            .await
+            .unwrap()
+    }
+}
+
+/// The only `Set-Cookie` header of `response`.
+pub(crate) fn set_cookie(response: &Response) -> String {
+    let values: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(values.len(), 1, "exactly one Set-Cookie expected");
+    values[0].to_str().unwrap().to_owned()
+}
+
+/// `session=<value>` from a `Set-Cookie`, ready for a `Cookie` header.
+pub(crate) fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The JWT inside a `session=` cookie.
+pub(crate) fn jwt_of(cookie_pair: &str) -> String {
+    let value = cookie_pair.strip_prefix("session=").unwrap();
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .unwrap();
+    let session: Value = serde_json::from_slice(&json).unwrap();
+    session["jwt"].as_str().unwrap().to_owned()
+}
+
+/// Asserts the status and the exact error envelope.
+pub(crate) async fn assert_errors(response: Response, status: u16, errors: Value) {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "errors": errors }));
+}
