@@ -6,6 +6,7 @@
 //! - [`validation`]: ordered field checks (`{message, field}` in declaration order);
 //! - [`session`]: the `session` cookie, JWTs, and the `CurrentUser` / `MaybeCurrentUser` extractors;
 //! - [`events`]: the six event subjects and their payloads;
+//! - [`bus`]: NATS JetStream: the stream, publishing, durable listeners;
 //! - [`mongo`]: connecting, ids, and driver errors;
 //! - [`config`]: reading settings from the environment;
 //! - [`server`]: the HTTP stack every service runs (404 fallback, body limit, request logs);
@@ -13,6 +14,7 @@
 //! - [`telemetry`] and [`shutdown`]: logging set-up and the stop signal;
 //! - `testing` (feature `testing`): the real-server test harness.
 
+pub mod bus;
 pub mod config;
 pub mod error;
 pub mod events;

@@ -246,6 +246,11 @@ impl ServerProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Its exit status, once it has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Stops it gracefully: SIGTERM, then SIGKILL if it has not exited after `grace`.
     pub fn stop(&mut self, grace: Duration) {
         if !self.is_running() {

@@ -1,0 +1,233 @@
+//! Listening: a durable consumer per service and subject, and one loop that acks only on
+//! success.
+//!
+//! All replicas of a service bind the same durable pull consumer (named after the service's
+//! queue group and the subject), so JetStream hands each event to exactly one of them. A
+//! handler answers [`Outcome::Done`] when the event is applied *or was already applied* (a
+//! duplicate: ack and forget, CONTRACT A.2 #12) and [`Outcome::NotYet`] when it arrived before
+//! one it depends on; then, as after an error, the message is negatively acknowledged with a
+//! growing delay and redelivered. A message that fails `max_deliver` times, or cannot be parsed
+//! at all, is logged with its payload and parked on the parked stream, never silently dropped.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::message::Message;
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Bus;
+use crate::events::Event;
+
+/// What a handler made of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied now, or already applied earlier: acknowledge it.
+    Done,
+    /// It depends on an event not yet applied (say version 3 before 2): redeliver it later.
+    NotYet,
+}
+
+/// Handles one kind of event for one service.
+pub trait Listener: Send + Sync + 'static {
+    /// The event it handles; the subject follows from it.
+    type Event: Event;
+    /// The service's queue group, e.g. `orders-service`: replicas sharing it share the work.
+    const QUEUE_GROUP: &'static str;
+
+    /// Applies `event`. Must be idempotent: the same event may arrive more than once.
+    fn on_message(
+        &self,
+        event: Self::Event,
+    ) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
+}
+
+/// Delivery settings shared by a service's consumers.
+#[derive(Debug, Clone)]
+pub struct ListenerOptions {
+    /// How long the server waits for an ack before redelivering (the original's 5 s).
+    pub ack_wait: Duration,
+    /// Deliveries before a message is parked.
+    pub max_deliver: i64,
+    /// The first redelivery delay after a failure or `NotYet`; doubles each time.
+    pub first_retry: Duration,
+    /// The longest redelivery delay.
+    pub max_retry: Duration,
+}
+
+impl Default for ListenerOptions {
+    fn default() -> Self {
+        // 100 deliveries with delays doubling from 100 ms up to 30 s: about 45 minutes of
+        // retrying, enough to ride out a database or publisher outage before parking.
+        ListenerOptions {
+            ack_wait: Duration::from_secs(5),
+            max_deliver: 100,
+            first_retry: Duration::from_millis(100),
+            max_retry: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ListenerOptions {
+    fn retry_delay(&self, delivered: i64) -> Duration {
+        let exponent = u32::try_from(delivered.saturating_sub(1))
+            .unwrap_or(u32::MAX)
+            .min(16);
+        self.first_retry
+            .saturating_mul(1 << exponent)
+            .min(self.max_retry)
+    }
+}
+
+/// The durable consumer `queue_group` uses for `E`, created if missing.
+pub async fn durable_consumer<E: Event>(
+    bus: &Bus,
+    queue_group: &str,
+    options: &ListenerOptions,
+) -> anyhow::Result<PullConsumer> {
+    let name = format!("{queue_group}-{}", E::SUBJECT.as_str().replace(':', "-"));
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.namespace().stream())
+        .await
+        .map_err(|error| anyhow::anyhow!("opening the event stream: {error}"))?;
+    let config = consumer::pull::Config {
+        durable_name: Some(name.clone()),
+        filter_subject: bus.namespace().subject(E::SUBJECT),
+        deliver_policy: DeliverPolicy::All,
+        ack_policy: AckPolicy::Explicit,
+        ack_wait: options.ack_wait,
+        max_deliver: options.max_deliver,
+        ..Default::default()
+    };
+    stream
+        .get_or_create_consumer(&name, config)
+        .await
+        .map_err(|error| anyhow::anyhow!("creating consumer {name}: {error}"))
+}
+
+/// Runs `listener` until `shutdown`: the message being handled is finished first, never cut.
+pub async fn run<L: Listener>(
+    bus: Bus,
+    listener: L,
+    options: ListenerOptions,
+    shutdown: CancellationToken,
+) {
+    let subject = L::Event::SUBJECT;
+    'consume: while !shutdown.is_cancelled() {
+        let consumer = match durable_consumer::<L::Event>(&bus, L::QUEUE_GROUP, &options).await {
+            Ok(consumer) => consumer,
+            Err(error) => {
+                tracing::warn!(%subject, error = %error, "consumer unavailable, retrying");
+                pause(&shutdown, Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut messages = match consumer.messages().await {
+            Ok(messages) => messages,
+            Err(error) => {
+                tracing::warn!(%subject, error = %error, "cannot pull messages, retrying");
+                pause(&shutdown, Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => break 'consume,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(message)) => handle(&bus, &listener, &options, message).await,
+                Some(Err(error)) => {
+                    tracing::warn!(%subject, error = %error, "pulling messages failed, resubscribing");
+                    pause(&shutdown, Duration::from_millis(500)).await;
+                    continue 'consume;
+                }
+                None => continue 'consume,
+            }
+        }
+    }
+    tracing::info!(%subject, queue_group = L::QUEUE_GROUP, "listener stopped");
+}
+
+async fn pause(shutdown: &CancellationToken, duration: Duration) {
+    tokio::select! {
+        () = shutdown.cancelled() => {},
+        () = tokio::time::sleep(duration) => {},
+    }
+}
+
+async fn handle<L: Listener>(bus: &Bus, listener: &L, options: &ListenerOptions, message: Message) {
+    let subject = L::Event::SUBJECT;
+    let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
+    let event = match serde_json::from_slice::<L::Event>(&message.payload) {
+        Ok(event) => event,
+        Err(error) => {
+            park::<L>(bus, &message, &format!("unreadable payload: {error}")).await;
+            return;
+        }
+    };
+    let problem = match listener.on_message(event).await {
+        Ok(Outcome::Done) => {
+            if let Err(error) = message.ack().await {
+                tracing::warn!(%subject, error = %error, "ack failed; the event will be redelivered");
+            }
+            return;
+        }
+        Ok(Outcome::NotYet) => "an earlier event has not been applied yet".to_owned(),
+        Err(error) => format!("{error:#}"),
+    };
+    if delivered >= options.max_deliver {
+        park::<L>(bus, &message, &problem).await;
+        return;
+    }
+    tracing::debug!(%subject, delivered, problem, "event not applied, will be redelivered");
+    if let Err(error) = message
+        .ack_with(AckKind::Nak(Some(options.retry_delay(delivered))))
+        .await
+    {
+        tracing::warn!(%subject, error = %error, "nak failed; the event will be redelivered");
+    }
+}
+
+/// Logs the message with its payload, copies it to the parked stream, and ends its delivery.
+async fn park<L: Listener>(bus: &Bus, message: &Message, reason: &str) {
+    let subject = L::Event::SUBJECT;
+    let payload = String::from_utf8_lossy(&message.payload);
+    tracing::error!(%subject, queue_group = L::QUEUE_GROUP, reason, %payload, "parking an event");
+    let parked_subject = bus.namespace().parked_subject(L::QUEUE_GROUP);
+    let sequence = message
+        .info()
+        .map(|info| info.stream_sequence)
+        .unwrap_or_default();
+    let parked_id = format!("{}-{sequence}", L::QUEUE_GROUP);
+    match bus
+        .publish_raw(&parked_subject, message.payload.clone(), &parked_id)
+        .await
+    {
+        Ok(_) => {
+            if let Err(error) = message.ack_with(AckKind::Term).await {
+                tracing::warn!(%subject, error = %error, "could not end delivery of a parked event");
+            }
+        }
+        // Not parked: leave it unacknowledged, so it is delivered again (until max_deliver).
+        Err(error) => tracing::error!(%subject, error = %error, "parking failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_up_to_the_cap() {
+        let options = ListenerOptions::default();
+        assert_eq!(options.retry_delay(1), Duration::from_millis(100));
+        assert_eq!(options.retry_delay(2), Duration::from_millis(200));
+        assert_eq!(options.retry_delay(4), Duration::from_millis(800));
+        assert_eq!(options.retry_delay(50), Duration::from_secs(30));
+        assert_eq!(options.retry_delay(i64::MAX), Duration::from_secs(30));
+    }
+}

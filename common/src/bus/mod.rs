@@ -1,0 +1,220 @@
+//! The event bus: NATS JetStream.
+//!
+//! One file-backed stream holds the six subjects (CONTRACT A.2 #16). Publishing waits for the
+//! stream's acknowledgement and carries a message id, so the server drops a re-sent duplicate
+//! (the outbox relies on this). Each service listens through durable pull consumers, one per
+//! service and subject, shared by all its replicas, so each event is handled once per service
+//! (see [`listener`]).
+//!
+//! A [`Namespace`] prefixes the stream and subjects. Production uses none, so the subjects are
+//! exactly `ticket:created` and friends; tests give each test its own, so tests sharing one
+//! NATS server never see each other's events.
+
+pub mod listener;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use bytes::Bytes;
+
+use crate::events::{Event, Subject};
+
+/// How long the server remembers message ids to drop duplicates: longer than any outage the
+/// outbox relay is expected to retry through.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How long events are kept, so a new durable consumer can replay history.
+const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// An optional prefix isolating a set of services on a shared NATS server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Namespace(Option<String>);
+
+impl Namespace {
+    /// No prefix: the production subjects.
+    pub fn none() -> Self {
+        Namespace(None)
+    }
+
+    /// Subjects `<prefix>.ticket:created`, stream `TICKETING_<prefix>`.
+    pub fn prefixed(prefix: impl Into<String>) -> Self {
+        Namespace(Some(prefix.into()))
+    }
+
+    /// The wire subject of `subject`.
+    pub fn subject(&self, subject: Subject) -> String {
+        match &self.0 {
+            Some(prefix) => format!("{prefix}.{}", subject.as_str()),
+            None => subject.as_str().to_owned(),
+        }
+    }
+
+    /// The stream holding the events.
+    pub fn stream(&self) -> String {
+        match &self.0 {
+            Some(prefix) => format!("TICKETING_{prefix}"),
+            None => "TICKETING".to_owned(),
+        }
+    }
+
+    /// The stream holding parked messages (those that failed every delivery).
+    pub fn parked_stream(&self) -> String {
+        format!("{}_PARKED", self.stream())
+    }
+
+    /// The subject a message that `queue_group` could not handle is parked under.
+    pub fn parked_subject(&self, queue_group: &str) -> String {
+        match &self.0 {
+            Some(prefix) => format!("{prefix}.parked.{queue_group}"),
+            None => format!("parked.{queue_group}"),
+        }
+    }
+
+    fn parked_wildcard(&self) -> String {
+        match &self.0 {
+            Some(prefix) => format!("{prefix}.parked.>"),
+            None => "parked.>".to_owned(),
+        }
+    }
+}
+
+/// A connection to JetStream. Cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    namespace: Namespace,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("namespace", &self.namespace)
+            .finish()
+    }
+}
+
+impl Bus {
+    /// Connects as `client_name` (`NATS_CLIENT_ID`) and makes sure the streams exist.
+    ///
+    /// The client reconnects by itself whenever the server goes away.
+    pub async fn connect(
+        url: &str,
+        client_name: &str,
+        namespace: Namespace,
+    ) -> anyhow::Result<Bus> {
+        let client = async_nats::ConnectOptions::new()
+            .name(client_name)
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to NATS at {url}"))?;
+        let bus = Bus {
+            jetstream: jetstream::new(client.clone()),
+            client,
+            namespace,
+        };
+        bus.ensure_streams().await?;
+        Ok(bus)
+    }
+
+    /// The namespace this bus publishes and listens in.
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// The JetStream context, for consumers.
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    /// Whether the connection is up (for `/readyz`).
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    async fn ensure_streams(&self) -> anyhow::Result<()> {
+        let events = stream::Config {
+            name: self.namespace.stream(),
+            subjects: Subject::ALL
+                .iter()
+                .map(|subject| self.namespace.subject(*subject))
+                .collect(),
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            max_age: RETENTION,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        };
+        let parked = stream::Config {
+            name: self.namespace.parked_stream(),
+            subjects: vec![self.namespace.parked_wildcard()],
+            storage: stream::StorageType::File,
+            max_age: RETENTION,
+            ..Default::default()
+        };
+        for config in [events, parked] {
+            let name = config.name.clone();
+            self.jetstream
+                .get_or_create_stream(config)
+                .await
+                .map_err(|error| anyhow::anyhow!("creating stream {name}: {error}"))?;
+        }
+        Ok(())
+    }
+
+    /// Publishes raw `payload` under `subject` with `message_id`, and waits for the stream's
+    /// acknowledgement. Returns whether the server already had that id (a duplicate).
+    pub async fn publish_raw(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        message_id: &str,
+    ) -> anyhow::Result<bool> {
+        let ack = self
+            .jetstream
+            .send_publish(
+                subject.to_owned(),
+                PublishMessage::build()
+                    .payload(payload)
+                    .message_id(message_id),
+            )
+            .await
+            .with_context(|| format!("publishing {subject}"))?
+            .await
+            .with_context(|| format!("waiting for the stream to store {subject}"))?;
+        Ok(ack.duplicate)
+    }
+
+    /// Publishes `event` under its subject with `message_id`, waiting for the acknowledgement.
+    /// Services publish through the outbox; this is for the relay and for tests.
+    pub async fn publish<E: Event>(&self, event: &E, message_id: &str) -> anyhow::Result<bool> {
+        let payload = serde_json::to_vec(event).context("serializing an event")?;
+        self.publish_raw(
+            &self.namespace.subject(E::SUBJECT),
+            payload.into(),
+            message_id,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_subjects_are_exact_and_test_ones_are_prefixed() {
+        let production = Namespace::none();
+        assert_eq!(production.subject(Subject::OrderCreated), "order:created");
+        assert_eq!(production.stream(), "TICKETING");
+        assert_eq!(
+            production.parked_subject("orders-service"),
+            "parked.orders-service"
+        );
+        let test = Namespace::prefixed("t1");
+        assert_eq!(test.subject(Subject::OrderCreated), "t1.order:created");
+        assert_eq!(test.stream(), "TICKETING_t1");
+        assert_eq!(test.parked_stream(), "TICKETING_t1_PARKED");
+    }
+}

@@ -1,0 +1,174 @@
+//! Asking cargo about the workspace, and building release binaries with it.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use serde::Deserialize;
+
+use crate::stop::{Interrupted, Stop};
+
+/// The cargo that runs us (`$CARGO`, set by `cargo run`), else the one on `PATH`.
+pub(crate) fn program() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// The workspace's root and members, from `cargo metadata`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Workspace {
+    /// The directory of the root `Cargo.toml`.
+    #[serde(rename = "workspace_root")]
+    pub(crate) root: PathBuf,
+    packages: Vec<Package>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Package {
+    name: String,
+    targets: Vec<Target>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Target {
+    name: String,
+    kind: Vec<String>,
+}
+
+impl Target {
+    fn is_binary(&self) -> bool {
+        self.kind.iter().any(|kind| kind == "bin")
+    }
+}
+
+impl Workspace {
+    /// Reads the workspace that contains the current directory.
+    pub(crate) fn load() -> anyhow::Result<Workspace> {
+        let output = Command::new(program())
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .stderr(Stdio::inherit())
+            .output()
+            .context("could not run cargo metadata")?;
+        if !output.status.success() {
+            bail!("cargo metadata failed ({})", output.status);
+        }
+        serde_json::from_slice(&output.stdout).context("could not read cargo metadata's output")
+    }
+
+    /// Whether the workspace has a package `name` with a binary of the same name.
+    pub(crate) fn has_binary(&self, name: &str) -> bool {
+        self.packages.iter().any(|package| {
+            package.name == name
+                && package
+                    .targets
+                    .iter()
+                    .any(|target| target.name == name && target.is_binary())
+        })
+    }
+}
+
+/// Builds `packages` in release mode, showing cargo's progress, and returns each binary's path
+/// by name. A stop request interrupts the build.
+///
+/// The paths come from cargo's own artifact messages, so they are right whatever target
+/// directory is configured. `CARGO_TARGET_DIR` is not passed on, though: a developer may build
+/// xtask itself in a separate target dir (to stay clear of a concurrent build's lock), and the
+/// services should still land in, and reuse, the workspace's usual one.
+pub(crate) fn build_release(
+    root: &Path,
+    packages: &[&str],
+    stop: &Stop,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut command = Command::new(program());
+    command
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--message-format=json-render-diagnostics",
+        ])
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(Stdio::piped());
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    let mut child = command.spawn().context("could not run cargo build")?;
+    let stdout = child.stdout.take().context("cargo build has no stdout")?;
+    // Progress and diagnostics go to stderr, inherited; only the JSON messages come through here.
+    let reader = std::thread::spawn(move || binaries(BufReader::new(stdout)));
+    let status = loop {
+        if let Some(status) = child.try_wait().context("lost track of cargo build")? {
+            break status;
+        }
+        if stop.wait(Duration::from_millis(100)) {
+            devservers::process::signal(child.id(), libc::SIGINT);
+            let _ = child.wait();
+            return Err(Interrupted.into());
+        }
+    };
+    let binaries = reader
+        .join()
+        .map_err(|_| anyhow!("reading cargo build's output failed"))?;
+    if !status.success() {
+        bail!("cargo build failed ({status})");
+    }
+    Ok(binaries)
+}
+
+/// One line of `--message-format=json`; only compiler artifacts matter here.
+#[derive(Deserialize)]
+struct Message {
+    reason: String,
+    target: Option<Target>,
+    executable: Option<PathBuf>,
+}
+
+/// The executables that cargo's JSON messages announce, by binary name.
+fn binaries(messages: impl BufRead) -> BTreeMap<String, PathBuf> {
+    messages
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_str::<Message>(&line).ok())
+        .filter(|message| message.reason == "compiler-artifact")
+        .filter_map(|message| match (message.target, message.executable) {
+            (Some(target), Some(executable)) if target.is_binary() => {
+                Some((target.name, executable))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_binaries_in_cargo_messages() {
+        let messages = r#"{"reason":"compiler-artifact","target":{"name":"common","kind":["lib"]},"executable":null}
+{"reason":"compiler-artifact","target":{"name":"auth","kind":["bin"]},"executable":"/w/target/release/auth"}
+{"reason":"build-finished","success":true}
+"#;
+        let found = binaries(messages.as_bytes());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found["auth"], Path::new("/w/target/release/auth"));
+    }
+
+    #[test]
+    fn reads_this_workspace() {
+        let workspace = Workspace::load().unwrap();
+        assert_eq!(
+            workspace.root,
+            Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+        );
+        assert!(workspace.has_binary("xtask"));
+        assert!(
+            !workspace.has_binary("devservers"),
+            "a library is not a service"
+        );
+        assert!(!workspace.has_binary("no-such-service"));
+    }
+}

@@ -1,0 +1,75 @@
+//! A minimal HTTP/1.1 GET over `std::net`: enough to probe `/readyz` and the ingress without
+//! pulling an async runtime into xtask.
+
+use std::io::{self, BufRead as _, BufReader, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// Sends `GET path` to `127.0.0.1:port` and returns the response's status code.
+pub(crate) fn get_status(port: u16, path: &str) -> io::Result<u16> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut status_line = String::new();
+    BufReader::new(stream).read_line(&mut status_line)?;
+    parse_status_line(&status_line).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not an HTTP response: {status_line:?}"),
+        )
+    })
+}
+
+/// `HTTP/1.1 200 OK` → 200.
+fn parse_status_line(line: &str) -> Option<u16> {
+    let mut parts = line.split_whitespace();
+    parts
+        .next()
+        .filter(|version| version.starts_with("HTTP/"))?;
+    parts.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read as _;
+    use std::net::TcpListener;
+
+    #[test]
+    fn parses_status_lines() {
+        assert_eq!(parse_status_line("HTTP/1.1 200 OK\r\n"), Some(200));
+        assert_eq!(
+            parse_status_line("HTTP/1.0 503 Service Unavailable"),
+            Some(503)
+        );
+        assert_eq!(parse_status_line("SSH-2.0-OpenSSH"), None);
+        assert_eq!(parse_status_line(""), None);
+    }
+
+    #[test]
+    fn gets_the_status_from_a_server() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0; 1024];
+            let read = stream.read(&mut request).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+            String::from_utf8_lossy(&request[..read]).into_owned()
+        });
+        assert_eq!(get_status(port, "/readyz").unwrap(), 503);
+        assert!(
+            server
+                .join()
+                .unwrap()
+                .starts_with("GET /readyz HTTP/1.1\r\n")
+        );
+    }
+}

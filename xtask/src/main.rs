@@ -1,0 +1,87 @@
+//! Project automation for ticketing-rs, run as `cargo xtask <command>`.
+//!
+//! - `cargo xtask up` builds the services and runs the whole platform in the foreground behind an
+//!   nginx ingress on `127.0.0.1:${TICKETING_PORT:-8080}`; Ctrl-C stops it.
+//! - `cargo xtask test [-- ARGS]` makes sure the servers the tests need are installed, then runs
+//!   `cargo test --workspace --locked ARGS` (e.g. `cargo xtask test -- signup -- --nocapture`).
+//!
+//! Layout:
+//! - [`routes`]: the ingress route table, which `infra/k8s-dev/ingress-srv.yaml` is tested against;
+//! - [`nginx`]: the local ingress generated from that table;
+//! - [`services`]: the platform's services and the environment each one gets;
+//! - [`cargo`]: the workspace's packages and building release binaries;
+//! - [`tools`]: finding, or installing, the server programs;
+//! - [`up`] and [`mod@test`]: the two commands;
+//! - [`console`], [`http`], [`stop`]: terminal output, a tiny HTTP probe, Ctrl-C and SIGTERM.
+
+mod cargo;
+mod console;
+mod http;
+mod nginx;
+mod routes;
+mod services;
+mod stop;
+mod test;
+mod tools;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(bin_name = "cargo xtask", about = "ticketing-rs project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build the services and run the whole platform locally, in the foreground (Ctrl-C stops it).
+    Up(up::Options),
+    /// Install what the tests need, then run every test in the workspace.
+    Test {
+        /// Extra arguments for `cargo test`, e.g. `signup -- --nocapture`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        cargo_args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Up(options) => up::run(&options),
+        Command::Test { cargo_args } => test::run(&cargo_args),
+    };
+    result.unwrap_or_else(|error| {
+        console::error(format_args!("{error:#}"));
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test_args(args: &[&str]) -> Vec<String> {
+        let cli = Cli::try_parse_from(["xtask", "test"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Test { cargo_args } => cargo_args,
+            Command::Up(_) => panic!("parsed as up"),
+        }
+    }
+
+    #[test]
+    fn test_passes_what_follows_to_cargo_test_with_or_without_a_separator() {
+        assert!(test_args(&[]).is_empty());
+        assert_eq!(test_args(&["--", "-p", "auth"]), ["-p", "auth"]);
+        assert_eq!(
+            test_args(&["-p", "auth", "--", "--nocapture"]),
+            ["-p", "auth", "--", "--nocapture"]
+        );
+        assert_eq!(
+            test_args(&["--", "signup", "--", "--nocapture"]),
+            ["signup", "--", "--nocapture"]
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! `cargo xtask test`: install what the tests need, then run every test in the workspace.
+
+use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+
+use anyhow::Context as _;
+
+use crate::cargo::{self, Workspace};
+use crate::console;
+use crate::tools::{self, Purpose};
+
+/// Runs `cargo test --workspace --locked` plus `cargo_args`, and exits as it does.
+pub(crate) fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
+    tools::locate_or_install(Purpose::Test)?;
+    let workspace = Workspace::load()?;
+    let args: Vec<&str> = ["test", "--workspace", "--locked"]
+        .into_iter()
+        .chain(cargo_args.iter().map(String::as_str))
+        .collect();
+    console::step(format_args!("cargo {}", args.join(" ")));
+    let mut command = Command::new(cargo::program());
+    command.current_dir(&workspace.root).args(&args);
+    // The harness looks for the servers in these places too; PATH makes it explicit for anything
+    // else the tests run.
+    let path = extended_path(std::env::var_os("PATH"), cargo_bin());
+    let mut child = command
+        .env("PATH", path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not run cargo test")?;
+    // Pass the output through, counting as it goes: cargo prints one result line per test
+    // binary, the last often a doc-test run of none, so the whole run gets one closing line.
+    let mut tally = Tally::default();
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::stdout().lock();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            tally.add(&line);
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    let _ = writeln!(std::io::stdout(), "{}", tally.summary());
+    Ok(exit_code(status))
+}
+
+/// Test counts summed over every `test result:` line.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Tally {
+    /// Adds the counts of a libtest line such as
+    /// `test result: ok. 27 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                "ignored" => self.ignored += count,
+                _ => {}
+            }
+        }
+    }
+
+    /// `tests: N passed, N failed, N skipped`.
+    fn summary(&self) -> String {
+        format!(
+            "tests: {} passed, {} failed, {} skipped",
+            self.passed, self.failed, self.ignored
+        )
+    }
+}
+
+/// Where `cargo install` puts programs: `$CARGO_HOME/bin`, else `~/.cargo/bin`.
+fn cargo_bin() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .map(|home| home.join("bin"))
+}
+
+/// `path` with cargo's bin directory and `/usr/sbin` (Debian's nats-server, nginx) appended.
+fn extended_path(path: Option<OsString>, cargo_bin: Option<PathBuf>) -> OsString {
+    let path = path.unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .collect();
+    for dir in cargo_bin.into_iter().chain([PathBuf::from("/usr/sbin")]) {
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    // Joining fails only for a directory with a ':' in its name: keep PATH as it was then.
+    std::env::join_paths(dirs).unwrap_or(path)
+}
+
+/// The exit code for `status`; a child killed by a signal gives 128 + the signal, as shells do.
+fn exit_code(status: ExitStatus) -> ExitCode {
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .unwrap_or(1);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_gains_cargo_bin_and_usr_sbin_once() {
+        let path = extended_path(
+            Some("/usr/bin:/usr/sbin".into()),
+            Some("/root/.cargo/bin".into()),
+        );
+        assert_eq!(path, "/usr/bin:/usr/sbin:/root/.cargo/bin");
+        assert_eq!(extended_path(None, None), "/usr/sbin");
+    }
+
+    #[test]
+    fn the_tally_sums_every_result_line() {
+        let mut tally = Tally::default();
+        for line in [
+            "test result: ok. 27 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 4.14s",
+            "running 3 tests",
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.02s",
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s",
+        ] {
+            tally.add(line);
+        }
+        assert_eq!(
+            tally,
+            Tally {
+                passed: 29,
+                failed: 1,
+                ignored: 1
+            }
+        );
+        assert_eq!(tally.summary(), "tests: 29 passed, 1 failed, 1 skipped");
+    }
+
+    #[test]
+    fn exit_codes_follow_the_child() {
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), ExitCode::SUCCESS);
+        assert_eq!(
+            exit_code(ExitStatus::from_raw(101 << 8)),
+            ExitCode::from(101)
+        );
+        assert_eq!(
+            exit_code(ExitStatus::from_raw(libc::SIGKILL)),
+            ExitCode::from(137)
+        );
+    }
+}

@@ -1,0 +1,359 @@
+//! `cargo xtask up`: the whole platform on this machine, in the foreground.
+//!
+//! In order: check the ingress port; find (or install) the servers; build the services that
+//! exist; start mongo, nats and redis, then each service (waiting for its `/readyz`), then nginx;
+//! check each route through the ingress and print the URL; then watch until Ctrl-C or SIGTERM, or
+//! until a child dies. Every child is started from the main thread, because devservers ties a
+//! child's life to the thread that started it; [`Stack`] stops them in order on every way out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use devservers::mongo::Mongo;
+use devservers::process::Readiness;
+use devservers::{Durability, MongoServer, ServerProcess};
+
+use crate::cargo::{self, Workspace};
+use crate::console::{self, Console};
+use crate::services::{self, Backends, SERVICES, Service};
+use crate::stop::{Interrupted, Stop};
+use crate::tools::{self, Purpose, Tools};
+use crate::{http, nginx, routes};
+
+/// Options of `cargo xtask up`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Options {
+    /// The ingress port, on 127.0.0.1.
+    #[arg(long, env = "TICKETING_PORT", default_value_t = 8080,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+    /// Where the servers keep their data; a relative path is relative to the workspace root.
+    #[arg(long, env = "TICKETING_DATA_DIR", default_value = ".dev")]
+    data_dir: PathBuf,
+}
+
+/// How long a service may take to listen on its port.
+const SERVICE_START: Duration = Duration::from_secs(30);
+/// How long a listening service may take to answer 200 on `/readyz`.
+const SERVICE_READY: Duration = Duration::from_secs(60);
+/// How long a service may take to shut down gracefully (in-flight requests, outbox) before SIGKILL.
+const SERVICE_GRACE: Duration = Duration::from_secs(10);
+/// The same for nginx and the backing servers.
+const SERVER_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the platform until Ctrl-C or SIGTERM (exit 0) or until a child fails (exit 1).
+pub(crate) fn run(options: &Options) -> anyhow::Result<ExitCode> {
+    let stop = Stop::on_signals()?;
+    let result = match run_until_stopped(options, &stop) {
+        Err(error) if error.is::<Interrupted>() => Ok(ExitCode::SUCCESS),
+        other => other,
+    };
+    if stop.requested() {
+        console::step("stopped");
+    }
+    result
+}
+
+fn run_until_stopped(options: &Options, stop: &Stop) -> anyhow::Result<ExitCode> {
+    nginx::ensure_port_free(options.port)?;
+    let workspace = Workspace::load()?;
+    let data_dir = workspace.root.join(&options.data_dir);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
+    let tools = tools::locate_or_install(Purpose::Up)?;
+    stop.check()?;
+    let services = build_services(&workspace, stop)?;
+
+    let names = ["mongo", "nats", "redis", "nginx"].into_iter();
+    let console = Console::new(names.chain(services.iter().map(|(service, _)| service.name)));
+    let mut stack = Stack::default();
+    start_backends(&mut stack, &tools, &data_dir, &console, stop)?;
+    for (service, binary) in &services {
+        console::step(format_args!("starting {}", service.name));
+        let process = start_service(&stack, service, binary, &console, stop)?;
+        stack.services.push(process);
+    }
+    let nginx = tools.nginx.as_deref().context("nginx was not found")?;
+    start_ingress(&mut stack, nginx, options.port, &data_dir, &console)?;
+    print_summary(&stack, options.port, &tools.mongo, &data_dir);
+    Ok(watch(&mut stack, stop))
+}
+
+/// Builds the services that exist in the workspace; returns each with its binary, in start order.
+fn build_services(workspace: &Workspace, stop: &Stop) -> anyhow::Result<Vec<(Service, PathBuf)>> {
+    let present: Vec<Service> = SERVICES
+        .into_iter()
+        .filter(|service| workspace.has_binary(service.name))
+        .collect();
+    if present.is_empty() {
+        console::step("no service is in the workspace yet: every route will answer 502");
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = present.iter().map(|service| service.name).collect();
+    console::step(format_args!("building {} (release)", names.join(", ")));
+    let mut binaries = cargo::build_release(&workspace.root, &names, stop)?;
+    present
+        .into_iter()
+        .map(|service| {
+            let binary = binaries
+                .remove(service.name)
+                .with_context(|| format!("cargo build produced no `{}` binary", service.name))?;
+            Ok((service, binary))
+        })
+        .collect()
+}
+
+/// Starts the servers the services use: mongo, nats and redis, each with its data under `data_dir`.
+fn start_backends(
+    stack: &mut Stack,
+    tools: &Tools,
+    data_dir: &Path,
+    console: &Console,
+    stop: &Stop,
+) -> anyhow::Result<()> {
+    let mongo_kind = match tools.mongo {
+        MongoServer::Mongod(_) => "mongod",
+        MongoServer::Secantus(_) => "secantusd-rs",
+    };
+    console::step(format_args!("starting mongo ({mongo_kind})"));
+    let mongo = Mongo::start(
+        &tools.mongo,
+        &data_dir.join("mongo"),
+        0,
+        console.sink("mongo"),
+    )?;
+    stack.mongo = Some(mongo);
+    stop.check()?;
+
+    console::step("starting nats (JetStream)");
+    let nats =
+        devservers::nats::start(&tools.nats, &data_dir.join("nats"), 0, console.sink("nats"))?;
+    stack.nats = Some(nats);
+    stop.check()?;
+
+    console::step("starting redis");
+    let (redis_dir, sink) = (data_dir.join("redis"), console.sink("redis"));
+    let redis =
+        devservers::redis::start(&tools.redis, &redis_dir, 0, Durability::Persistent, sink)?;
+    stack.redis = Some(redis);
+    Ok(stop.check()?)
+}
+
+/// Starts `service` on a free port and waits until it reports ready.
+fn start_service(
+    stack: &Stack,
+    service: &Service,
+    binary: &Path,
+    console: &Console,
+    stop: &Stop,
+) -> anyhow::Result<ServerProcess> {
+    let (Some(mongo), Some(nats), Some(redis)) = (&stack.mongo, &stack.nats, &stack.redis) else {
+        bail!("the backing servers are not running");
+    };
+    let mongo_uri = |database: &str| mongo.uri(database);
+    let backends = Backends {
+        mongo_uri: &mongo_uri,
+        nats_port: nats.port(),
+        redis_port: redis.port(),
+    };
+    let mut attempt = 1;
+    let mut process = loop {
+        let port = devservers::free_port()?;
+        let mut command = Command::new(binary);
+        command.envs(services::environment(service, port, &backends, |name| {
+            std::env::var(name).ok()
+        }));
+        let sink = console.sink(service.name);
+        match ServerProcess::start(
+            service.name,
+            command,
+            Readiness::Tcp(port),
+            sink,
+            SERVICE_START,
+        ) {
+            // Another process took the free port in the meantime: try another one.
+            Err(error) if error.is_address_in_use() && attempt < 3 => attempt += 1,
+            result => break result?,
+        }
+    };
+    wait_until_ready(&mut process, stop)?;
+    Ok(process)
+}
+
+/// Polls `GET /readyz` until it answers 200 (its database and NATS are reachable).
+fn wait_until_ready(process: &mut ServerProcess, stop: &Stop) -> anyhow::Result<()> {
+    let deadline = Instant::now() + SERVICE_READY;
+    loop {
+        let last = match http::get_status(process.port(), "/readyz") {
+            Ok(200) => return Ok(()),
+            Ok(status) => format!("status {status}"),
+            Err(error) => error.to_string(),
+        };
+        if !process.is_running() {
+            bail!(
+                "{} exited while starting (its output is above)",
+                process.name()
+            );
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{} was not ready after {SERVICE_READY:?}: GET /readyz gave {last}",
+                process.name()
+            );
+        }
+        if stop.wait(Duration::from_millis(250)) {
+            return Err(Interrupted.into());
+        }
+    }
+}
+
+/// Starts nginx in front of the running services and checks each of their routes through it.
+fn start_ingress(
+    stack: &mut Stack,
+    program: &Path,
+    port: u16,
+    data_dir: &Path,
+    console: &Console,
+) -> anyhow::Result<()> {
+    console::step(format_args!("starting nginx on 127.0.0.1:{port}"));
+    let upstreams: BTreeMap<&str, u16> = stack
+        .services
+        .iter()
+        .map(|process| (process.name(), process.port()))
+        .collect();
+    let dir = data_dir.join("nginx");
+    let settings = nginx::Settings {
+        port,
+        dir: &dir,
+        upstreams: &upstreams,
+    };
+    stack.ingress = Some(nginx::start(program, &settings, console.sink("nginx"))?);
+    for route in routes::ROUTES
+        .iter()
+        .filter(|route| upstreams.contains_key(route.service))
+    {
+        let path = route.probe_path();
+        let status = http::get_status(port, path)
+            .with_context(|| format!("the ingress did not answer GET {path}"))?;
+        // Any answer from the service will do; a gateway error means nginx could not reach it.
+        if matches!(status, 502 | 504) {
+            bail!(
+                "the ingress answered {status} to GET {path}, which {} should serve",
+                route.service
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Prints the URL, then where each service and server listens.
+fn print_summary(stack: &Stack, port: u16, mongo: &MongoServer, data_dir: &Path) {
+    console::step(format_args!("the platform is up: http://127.0.0.1:{port}"));
+    let mut rows = vec![("ingress", format!("http://127.0.0.1:{port} (nginx)"))];
+    for service in SERVICES {
+        let process = stack
+            .services
+            .iter()
+            .find(|process| process.name() == service.name);
+        let address = process.map_or_else(
+            || "not in the workspace yet".to_owned(),
+            |process| format!("http://127.0.0.1:{}", process.port()),
+        );
+        rows.push((service.name, address));
+    }
+    if let Some(running) = &stack.mongo {
+        rows.push((
+            "mongo",
+            format!("{} ({})", running.uri(""), mongo.path().display()),
+        ));
+    }
+    if let Some(nats) = &stack.nats {
+        rows.push(("nats", services::nats_url(nats.port())));
+    }
+    if let Some(redis) = &stack.redis {
+        rows.push(("redis", services::redis_url(redis.port())));
+    }
+    rows.push(("data", data_dir.display().to_string()));
+    for (name, value) in rows {
+        console::detail(format_args!("{name:<10} {value}"));
+    }
+    console::detail("Ctrl-C stops everything.");
+}
+
+/// Waits for Ctrl-C or SIGTERM (success), or for a child to exit on its own (failure).
+fn watch(stack: &mut Stack, stop: &Stop) -> ExitCode {
+    loop {
+        if stop.wait(Duration::from_millis(250)) {
+            return ExitCode::SUCCESS;
+        }
+        if let Some((name, status)) = stack.exited() {
+            console::error(format_args!(
+                "{name} exited unexpectedly ({status}; its last output is above); stopping everything"
+            ));
+            return ExitCode::FAILURE;
+        }
+    }
+}
+
+/// Everything `up` started. Dropping it stops the children in order: the services first (they
+/// finish in-flight requests while nginx still relays them), then nginx, then the servers.
+#[derive(Debug, Default)]
+struct Stack {
+    services: Vec<ServerProcess>,
+    ingress: Option<ServerProcess>,
+    mongo: Option<Mongo>,
+    nats: Option<ServerProcess>,
+    redis: Option<ServerProcess>,
+}
+
+impl Stack {
+    /// The children in stopping order: services, then nginx, then the servers they use.
+    fn tiers(&mut self) -> [Vec<&mut ServerProcess>; 3] {
+        let mongo = self.mongo.as_mut().map(|mongo| &mut mongo.process);
+        [
+            self.services.iter_mut().collect(),
+            self.ingress.iter_mut().collect(),
+            self.nats
+                .iter_mut()
+                .chain(&mut self.redis)
+                .chain(mongo)
+                .collect(),
+        ]
+    }
+
+    /// The name and exit status of the first child that is no longer running.
+    fn exited(&mut self) -> Option<(String, std::process::ExitStatus)> {
+        self.tiers().into_iter().flatten().find_map(|child| {
+            child
+                .try_wait()
+                .map(|status| (child.name().to_owned(), status))
+        })
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let graces = [SERVICE_GRACE, SERVER_GRACE, SERVER_GRACE];
+        for (tier, grace) in self.tiers().into_iter().zip(graces) {
+            stop_together(tier, grace);
+        }
+    }
+}
+
+/// Stops `processes` in parallel, so one slow to stop does not hold up the others.
+fn stop_together(mut processes: Vec<&mut ServerProcess>, grace: Duration) {
+    processes.retain_mut(|process| process.is_running());
+    if processes.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = processes.iter().map(|process| process.name()).collect();
+    console::step(format_args!("stopping {}", names.join(", ")));
+    std::thread::scope(|scope| {
+        for process in processes {
+            scope.spawn(move || process.stop(grace));
+        }
+    });
+}
