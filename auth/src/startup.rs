@@ -2,6 +2,7 @@
 
 use std::future::Future;
 
+use anyhow::Context;
 use axum::Router;
 use axum::extract::FromRef;
 use common::health::Readiness;
@@ -40,7 +41,10 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let database = common::mongo::connect(&config.mongo_uri, "auth").await?;
         let users = Users::new(&database);
-        users.ensure_indexes().await?;
+        users
+            .ensure_indexes()
+            .await
+            .context("creating the users indexes (is MongoDB reachable at MONGO_URI?)")?;
         let state = AppState {
             users,
             sessions: Sessions::new(&config.sessions),

@@ -18,6 +18,9 @@ pub fn init() {
             .with_current_span(true)
             .try_init()
     } else {
-        builder.compact().try_init()
+        // Colours only for a person at a terminal: not in files, nor in `cargo xtask up`'s
+        // prefixed lines.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        builder.compact().with_ansi(ansi).try_init()
     };
 }
