@@ -8,6 +8,7 @@
 //! - [`events`]: the six event subjects and their payloads;
 //! - [`bus`]: NATS JetStream: the stream, publishing, durable listeners;
 //! - [`mongo`]: connecting, ids, and driver errors;
+//! - [`outbox`]: events written in the same transaction as the change, relayed to the bus;
 //! - [`config`]: reading settings from the environment;
 //! - [`server`]: the HTTP stack every service runs (404 fallback, body limit, request logs);
 //! - [`health`]: `/healthz` and `/readyz`;
@@ -21,6 +22,7 @@ pub mod events;
 pub mod health;
 pub mod json;
 pub mod mongo;
+pub mod outbox;
 pub mod server;
 pub mod session;
 pub mod shutdown;

@@ -1,0 +1,163 @@
+//! The transactional outbox: no event is lost between a database write and its publish.
+//!
+//! A service writes its state change and the event it implies in one MongoDB transaction: the
+//! event goes into the `outbox` collection ([`Outbox::add`]). A relay ([`run_relay`]) publishes
+//! pending records oldest first, each with the record's id as `Nats-Msg-Id`, and deletes a
+//! record only after JetStream acknowledged it. So:
+//! - a crash after the commit and before the publish leaves the record, which the relay (of
+//!   this replica after a restart, or of another) publishes later;
+//! - a crash after the publish and before the delete publishes the record again, and the
+//!   stream drops it as a duplicate of the same message id;
+//! - while NATS is down, records wait and the relay retries with backoff.
+//!
+//! The relay is woken right after a commit ([`Outbox::wake`]) and also polls, so records
+//! written by another replica or before a restart are not forgotten.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{DateTime, doc};
+use mongodb::{ClientSession, Collection, Database};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::Bus;
+use crate::events::{Event, Subject};
+
+/// How often the relay looks for records nobody woke it for.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Records published per database read.
+const BATCH: i64 = 100;
+/// The longest wait between retries while NATS or the database is down.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long the relay keeps trying to flush at shutdown.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An event waiting to be published.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    /// Also the message id JetStream de-duplicates on.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// The event's subject.
+    pub subject: Subject,
+    /// The event's JSON, published byte for byte.
+    pub payload: String,
+    /// When it was recorded.
+    #[serde(rename = "createdAt")]
+    pub created_at: DateTime,
+}
+
+/// A service's outbox. Cheap to clone.
+#[derive(Clone)]
+pub struct Outbox {
+    records: Collection<OutboxRecord>,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    /// The `outbox` collection of `database`.
+    pub fn new(database: &Database) -> Outbox {
+        Outbox {
+            records: database.collection("outbox"),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Records `event` inside the caller's transaction on `session`.
+    pub async fn add<E: Event>(
+        &self,
+        session: &mut ClientSession,
+        event: &E,
+    ) -> anyhow::Result<()> {
+        let record = OutboxRecord {
+            id: ObjectId::new(),
+            subject: E::SUBJECT,
+            payload: serde_json::to_string(event).context("serializing an event")?,
+            created_at: DateTime::now(),
+        };
+        self.records
+            .insert_one(record)
+            .session(session)
+            .await
+            .context("recording an event")?;
+        Ok(())
+    }
+
+    /// Tells the relay there is something to publish (call after the commit).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// How many records wait to be published.
+    pub async fn pending(&self) -> anyhow::Result<u64> {
+        Ok(self.records.count_documents(doc! {}).await?)
+    }
+
+    /// Publishes every pending record, oldest first; returns how many.
+    pub async fn relay_pending(&self, bus: &Bus) -> anyhow::Result<usize> {
+        let mut published = 0;
+        loop {
+            let batch: Vec<OutboxRecord> = self
+                .records
+                .find(doc! {})
+                .sort(doc! { "_id": 1 })
+                .limit(BATCH)
+                .await?
+                .try_collect()
+                .await?;
+            if batch.is_empty() {
+                return Ok(published);
+            }
+            for record in batch {
+                let subject = bus.namespace().subject(record.subject);
+                bus.publish_raw(
+                    &subject,
+                    record.payload.into_bytes().into(),
+                    &record.id.to_hex(),
+                )
+                .await?;
+                self.records.delete_one(doc! { "_id": record.id }).await?;
+                published += 1;
+            }
+        }
+    }
+}
+
+/// Publishes the outbox until `shutdown`, then flushes what is left (for a few seconds).
+pub async fn run_relay(outbox: Outbox, bus: Bus, shutdown: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        let wait = match outbox.relay_pending(&bus).await {
+            Ok(_) => {
+                backoff = Duration::from_millis(100);
+                POLL_INTERVAL
+            }
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "outbox relay failed, retrying");
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                backoff
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => {},
+            () = outbox.wake.notified() => {},
+            () = tokio::time::sleep(wait) => {},
+        }
+    }
+    // Spawned and timed out by handle: a driver future is never dropped half-way.
+    let flush = tokio::spawn(async move { outbox.relay_pending(&bus).await });
+    match tokio::time::timeout(FLUSH_TIMEOUT, flush).await {
+        Ok(Ok(Ok(count))) => tracing::info!(count, "outbox flushed"),
+        Ok(Ok(Err(error))) => {
+            tracing::warn!(error = %format!("{error:#}"), "outbox not flushed; pending events stay recorded")
+        }
+        Ok(Err(_)) | Err(_) => {
+            tracing::warn!("outbox flush did not finish; pending events stay recorded")
+        }
+    }
+}

@@ -1,0 +1,214 @@
+use common::bus::listener;
+use common::events::ExpirationComplete;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{
+    Recorder, Script, consumer_backlog, eventually, quick_options, stream_messages, test_bus,
+};
+
+fn event(id: usize) -> ExpirationComplete {
+    ExpirationComplete {
+        order_id: format!("order-{id}"),
+    }
+}
+
+#[tokio::test]
+async fn a_published_event_reaches_the_listener_once_and_is_acked() {
+    let bus = test_bus().await;
+    let recorder = Recorder::new("a", Script::Apply);
+    let shutdown = CancellationToken::new();
+    tokio::spawn(listener::run(
+        bus.clone(),
+        recorder.clone(),
+        quick_options(10),
+        shutdown.clone(),
+    ));
+
+    assert!(
+        !bus.publish(&event(1), "m1").await.unwrap(),
+        "a new message is not a duplicate"
+    );
+    eventually("the event is applied", || {
+        recorder.applied_ids() == ["order-1"]
+    })
+    .await;
+    let (pending, unacked) = consumer_backlog(&bus).await;
+    assert_eq!((pending, unacked), (0, 0));
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn history_published_before_the_listener_existed_is_delivered() {
+    let bus = test_bus().await;
+    for id in 0..3 {
+        bus.publish(&event(id), &format!("m{id}")).await.unwrap();
+    }
+    let recorder = Recorder::new("late", Script::Apply);
+    tokio::spawn(listener::run(
+        bus,
+        recorder.clone(),
+        quick_options(10),
+        CancellationToken::new(),
+    ));
+    eventually("all three are applied", || {
+        recorder.applied_ids().len() == 3
+    })
+    .await;
+    assert_eq!(recorder.applied_ids(), ["order-0", "order-1", "order-2"]);
+}
+
+#[tokio::test]
+async fn two_replicas_sharing_the_durable_apply_every_event_exactly_once() {
+    let bus = test_bus().await;
+    let first = Recorder::new("first", Script::Apply);
+    let second = first.replica("second");
+    for recorder in [first.clone(), second] {
+        tokio::spawn(listener::run(
+            bus.clone(),
+            recorder,
+            quick_options(10),
+            CancellationToken::new(),
+        ));
+    }
+    for id in 0..60 {
+        bus.publish(&event(id), &format!("m{id}")).await.unwrap();
+    }
+    eventually("60 events are applied", || first.applied_ids().len() >= 60).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut applied = first.applied_ids();
+    assert_eq!(applied.len(), 60, "no event is applied twice");
+    applied.sort();
+    applied.dedup();
+    assert_eq!(applied.len(), 60);
+}
+
+#[tokio::test]
+async fn a_message_id_published_twice_is_stored_once() {
+    let bus = test_bus().await;
+    assert!(!bus.publish(&event(1), "same-id").await.unwrap());
+    assert!(
+        bus.publish(&event(1), "same-id").await.unwrap(),
+        "the server reports the duplicate"
+    );
+    assert_eq!(stream_messages(&bus, &bus.namespace().stream()).await, 1);
+}
+
+#[tokio::test]
+async fn not_yet_is_redelivered_until_it_applies() {
+    let bus = test_bus().await;
+    let recorder = Recorder::new("a", Script::NotYetTimes(3));
+    tokio::spawn(listener::run(
+        bus.clone(),
+        recorder.clone(),
+        quick_options(10),
+        CancellationToken::new(),
+    ));
+    bus.publish(&event(7), "m7").await.unwrap();
+    eventually("it applies after three refusals", || {
+        recorder.applied_ids() == ["order-7"]
+    })
+    .await;
+    assert_eq!(recorder.deliveries_of("order-7"), 4);
+}
+
+#[tokio::test]
+async fn a_message_failing_every_delivery_is_parked_not_dropped() {
+    let bus = test_bus().await;
+    let recorder = Recorder::new("a", Script::AlwaysFail);
+    tokio::spawn(listener::run(
+        bus.clone(),
+        recorder.clone(),
+        quick_options(3),
+        CancellationToken::new(),
+    ));
+    bus.publish(&event(9), "m9").await.unwrap();
+    let parked_stream = bus.namespace().parked_stream();
+    for _ in 0..500 {
+        if stream_messages(&bus, &parked_stream).await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        stream_messages(&bus, &parked_stream).await,
+        1,
+        "parked after max_deliver"
+    );
+    assert_eq!(recorder.deliveries_of("order-9"), 3);
+    let (pending, unacked) = consumer_backlog(&bus).await;
+    assert_eq!(
+        (pending, unacked),
+        (0, 0),
+        "the consumer is not stuck on it"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_payload_is_parked_and_the_next_event_still_flows() {
+    let bus = test_bus().await;
+    let recorder = Recorder::new("a", Script::Apply);
+    tokio::spawn(listener::run(
+        bus.clone(),
+        recorder.clone(),
+        quick_options(10),
+        CancellationToken::new(),
+    ));
+    let subject = bus
+        .namespace()
+        .subject(common::events::Subject::ExpirationComplete);
+    bus.publish_raw(&subject, "{not json".into(), "garbage")
+        .await
+        .unwrap();
+    bus.publish(&event(2), "m2").await.unwrap();
+    eventually("the good event is applied", || {
+        recorder.applied_ids() == ["order-2"]
+    })
+    .await;
+    let parked = bus.namespace().parked_stream();
+    for _ in 0..250 {
+        if stream_messages(&bus, &parked).await == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the unreadable message was not parked");
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_listener_and_a_restart_resumes_where_it_left_off() {
+    let bus = test_bus().await;
+    let recorder = Recorder::new("a", Script::Apply);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(listener::run(
+        bus.clone(),
+        recorder.clone(),
+        quick_options(10),
+        shutdown.clone(),
+    ));
+    bus.publish(&event(1), "m1").await.unwrap();
+    eventually("the first event is applied", || {
+        recorder.applied_ids().len() == 1
+    })
+    .await;
+    shutdown.cancel();
+    running.await.unwrap();
+
+    bus.publish(&event(2), "m2").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        recorder.applied_ids(),
+        ["order-1"],
+        "nothing is consumed while stopped"
+    );
+    tokio::spawn(listener::run(
+        bus,
+        recorder.clone(),
+        quick_options(10),
+        CancellationToken::new(),
+    ));
+    eventually("the second event is applied", || {
+        recorder.applied_ids().len() == 2
+    })
+    .await;
+    assert_eq!(recorder.applied_ids(), ["order-1", "order-2"]);
+}

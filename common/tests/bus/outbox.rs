@@ -1,0 +1,168 @@
+use common::events::ExpirationComplete;
+use common::outbox::{Outbox, run_relay};
+use mongodb::bson::doc;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{stream_messages, test_bus};
+
+async fn test_database() -> mongodb::Database {
+    common::mongo::connect(&common::testing::mongo_uri(), "test")
+        .await
+        .unwrap()
+}
+
+/// Writes a document and its event in one transaction, committing or aborting it.
+async fn write_with_event(database: &mongodb::Database, outbox: &Outbox, id: &str, commit: bool) {
+    let mut session = database.client().start_session().await.unwrap();
+    session.start_transaction().await.unwrap();
+    database
+        .collection::<mongodb::bson::Document>("orders")
+        .insert_one(doc! { "orderId": id })
+        .session(&mut session)
+        .await
+        .unwrap();
+    outbox
+        .add(
+            &mut session,
+            &ExpirationComplete {
+                order_id: id.to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    if commit {
+        session.commit_transaction().await.unwrap();
+        outbox.wake();
+    } else {
+        session.abort_transaction().await.unwrap();
+    }
+}
+
+async fn wait_for_messages(bus: &common::bus::Bus, count: u64) {
+    let stream = bus.namespace().stream();
+    for _ in 0..500 {
+        if stream_messages(bus, &stream).await >= count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the stream never held {count} messages");
+}
+
+#[tokio::test]
+async fn a_committed_change_is_published_and_the_record_removed() {
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    tokio::spawn(run_relay(
+        outbox.clone(),
+        bus.clone(),
+        CancellationToken::new(),
+    ));
+    write_with_event(&database, &outbox, "o1", true).await;
+    wait_for_messages(&bus, 1).await;
+    for _ in 0..100 {
+        if outbox.pending().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        outbox.pending().await.unwrap(),
+        0,
+        "the relay drains the outbox"
+    );
+}
+
+#[tokio::test]
+async fn an_aborted_change_publishes_nothing() {
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    write_with_event(&database, &outbox, "o1", false).await;
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(outbox.relay_pending(&bus).await.unwrap(), 0);
+    assert_eq!(stream_messages(&bus, &bus.namespace().stream()).await, 0);
+}
+
+#[tokio::test]
+async fn an_event_committed_before_a_crash_is_published_when_the_relay_runs_again() {
+    let (bus, database) = (test_bus().await, test_database().await);
+    // The service "crashed" right after committing: no relay ran.
+    let outbox = Outbox::new(&database);
+    write_with_event(&database, &outbox, "o1", true).await;
+    write_with_event(&database, &outbox, "o2", true).await;
+    assert_eq!(outbox.pending().await.unwrap(), 2);
+    assert_eq!(stream_messages(&bus, &bus.namespace().stream()).await, 0);
+
+    // After the restart, a fresh outbox over the same database relays them.
+    let restarted = Outbox::new(&database);
+    tokio::spawn(run_relay(
+        restarted.clone(),
+        bus.clone(),
+        CancellationToken::new(),
+    ));
+    wait_for_messages(&bus, 2).await;
+}
+
+#[tokio::test]
+async fn a_crash_between_publish_and_delete_does_not_duplicate_the_event() {
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    write_with_event(&database, &outbox, "o1", true).await;
+    let record = database
+        .collection::<common::outbox::OutboxRecord>("outbox")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+    // Published, then "crashed" before the delete: the record is still there.
+    let subject = bus.namespace().subject(record.subject);
+    bus.publish_raw(
+        &subject,
+        record.payload.clone().into_bytes().into(),
+        &record.id.to_hex(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+
+    assert_eq!(outbox.relay_pending(&bus).await.unwrap(), 1);
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(
+        stream_messages(&bus, &bus.namespace().stream()).await,
+        1,
+        "stored once"
+    );
+}
+
+#[tokio::test]
+async fn events_are_published_in_the_order_they_were_recorded() {
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    for id in 0..5 {
+        write_with_event(&database, &outbox, &format!("o{id}"), true).await;
+    }
+    assert_eq!(outbox.relay_pending(&bus).await.unwrap(), 5);
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.namespace().stream())
+        .await
+        .unwrap();
+    for (sequence, id) in (1..=5).zip(0..5) {
+        let message = stream.get_raw_message(sequence).await.unwrap();
+        let event: ExpirationComplete = serde_json::from_slice(&message.payload).unwrap();
+        assert_eq!(event.order_id, format!("o{id}"));
+    }
+}
+
+#[tokio::test]
+async fn the_relay_flushes_what_is_pending_when_it_stops() {
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    write_with_event(&database, &outbox, "o1", true).await;
+    let shutdown = CancellationToken::new();
+    shutdown.cancel();
+    // Already told to stop: it must still flush before returning.
+    run_relay(outbox.clone(), bus.clone(), shutdown).await;
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(stream_messages(&bus, &bus.namespace().stream()).await, 1);
+}
