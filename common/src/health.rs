@@ -48,6 +48,20 @@ impl Readiness {
         })
     }
 
+    /// Adds a check that the bus connection is up.
+    pub fn with_bus(self, bus: crate::bus::Bus) -> Self {
+        self.with("nats", move || {
+            let connected = bus.is_connected();
+            async move {
+                if connected {
+                    Ok(())
+                } else {
+                    anyhow::bail!("not connected to NATS")
+                }
+            }
+        })
+    }
+
     /// Runs every check; the names of those that failed.
     pub async fn failing(&self) -> Vec<&'static str> {
         let mut failing = Vec::new();

@@ -7,6 +7,7 @@
 //! - [`session`]: the `session` cookie, JWTs, and the `CurrentUser` / `MaybeCurrentUser` extractors;
 //! - [`events`]: the six event subjects and their payloads;
 //! - [`bus`]: NATS JetStream: the stream, publishing, durable listeners;
+//! - [`background`]: a service's listeners and relay, stopped in an order that loses nothing;
 //! - [`mongo`]: connecting, ids, and driver errors;
 //! - [`outbox`]: events written in the same transaction as the change, relayed to the bus;
 //! - [`config`]: reading settings from the environment;
@@ -15,6 +16,7 @@
 //! - [`telemetry`] and [`shutdown`]: logging set-up and the stop signal;
 //! - `testing` (feature `testing`): the real-server test harness.
 
+pub mod background;
 pub mod bus;
 pub mod config;
 pub mod error;

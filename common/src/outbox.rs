@@ -16,7 +16,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, doc};
@@ -69,22 +68,24 @@ impl Outbox {
     }
 
     /// Records `event` inside the caller's transaction on `session`.
+    ///
+    /// Returns the driver's error type, so it composes inside
+    /// `session.start_transaction().and_run2(..)`, which retries transient failures.
     pub async fn add<E: Event>(
         &self,
         session: &mut ClientSession,
         event: &E,
-    ) -> anyhow::Result<()> {
+    ) -> mongodb::error::Result<()> {
+        let payload = serde_json::to_string(event).map_err(|error| {
+            mongodb::error::Error::custom(format!("serializing an event: {error}"))
+        })?;
         let record = OutboxRecord {
             id: ObjectId::new(),
             subject: E::SUBJECT,
-            payload: serde_json::to_string(event).context("serializing an event")?,
+            payload,
             created_at: DateTime::now(),
         };
-        self.records
-            .insert_one(record)
-            .session(session)
-            .await
-            .context("recording an event")?;
+        self.records.insert_one(record).session(session).await?;
         Ok(())
     }
 

@@ -18,6 +18,7 @@ use anyhow::Context;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
 
+use crate::config::{self, ConfigError};
 use crate::events::{Event, Subject};
 
 /// How long the server remembers message ids to drop duplicates: longer than any outage the
@@ -78,6 +79,31 @@ impl Namespace {
     }
 }
 
+/// Where and as whom a service connects to NATS.
+#[derive(Debug, Clone)]
+pub struct BusSettings {
+    /// `NATS_URL`, e.g. `nats://nats-srv:4222`.
+    pub url: String,
+    /// `NATS_CLIENT_ID`: this replica's name (the pod name in Kubernetes).
+    pub client_id: String,
+    /// Production: none. Tests: one per test.
+    pub namespace: Namespace,
+}
+
+impl BusSettings {
+    /// Reads `NATS_CLIENT_ID` and `NATS_URL` (both required, in the original's order).
+    /// `NATS_CLUSTER_ID` is accepted and ignored: JetStream has no cluster id.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let client_id = config::required("NATS_CLIENT_ID")?;
+        let url = config::required("NATS_URL")?;
+        Ok(BusSettings {
+            url,
+            client_id,
+            namespace: Namespace::none(),
+        })
+    }
+}
+
 /// A connection to JetStream. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
@@ -116,6 +142,16 @@ impl Bus {
         };
         bus.ensure_streams().await?;
         Ok(bus)
+    }
+
+    /// Connects as `settings` say.
+    pub async fn connect_with(settings: &BusSettings) -> anyhow::Result<Bus> {
+        Bus::connect(
+            &settings.url,
+            &settings.client_id,
+            settings.namespace.clone(),
+        )
+        .await
     }
 
     /// The namespace this bus publishes and listens in.

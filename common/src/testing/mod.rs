@@ -11,6 +11,7 @@
 //!
 //! `TICKETING_TEST_SERVER_LOGS=1` prints the servers' output to stderr.
 
+pub mod events;
 mod keeper;
 
 use std::sync::OnceLock;
@@ -59,6 +60,16 @@ pub fn signed_in_user() -> (String, String) {
 pub fn mongo_uri() -> String {
     let database = format!("test_{}", ObjectId::new().to_hex());
     with_database(&shared_mongo(), &database)
+}
+
+/// Bus settings in a namespace of their own on the shared NATS server: clone them for every
+/// replica that should share the namespace.
+pub fn bus_settings() -> crate::bus::BusSettings {
+    crate::bus::BusSettings {
+        url: nats_url(),
+        client_id: format!("test-{}", ObjectId::new().to_hex()),
+        namespace: crate::bus::Namespace::prefixed(format!("t{}", ObjectId::new().to_hex())),
+    }
 }
 
 /// The shared NATS server's URL (`nats://127.0.0.1:PORT`).

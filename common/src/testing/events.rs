@@ -1,0 +1,63 @@
+//! Reading what services published, straight from the stream.
+
+use std::time::Duration;
+
+use crate::bus::Bus;
+use crate::events::Event;
+
+/// Every `E` in the bus's stream so far, oldest first.
+pub async fn published<E: Event>(bus: &Bus) -> Vec<E> {
+    let subject = bus.namespace().subject(E::SUBJECT);
+    let mut stream = match bus.jetstream().get_stream(bus.namespace().stream()).await {
+        Ok(stream) => stream,
+        Err(error) => panic!("the event stream is missing: {error}"),
+    };
+    let last = match stream.info().await {
+        Ok(info) => info.state.last_sequence,
+        Err(error) => panic!("cannot read the stream: {error}"),
+    };
+    let mut events = Vec::new();
+    for sequence in 1..=last {
+        // A sequence can be missing (deleted); skip it.
+        let Ok(message) = stream.get_raw_message(sequence).await else {
+            continue;
+        };
+        if message.subject.as_str() == subject {
+            match serde_json::from_slice(&message.payload) {
+                Ok(event) => events.push(event),
+                Err(error) => panic!("unreadable {subject} at {sequence}: {error}"),
+            }
+        }
+    }
+    events
+}
+
+/// Waits (up to 10 s) until the stream holds at least `count` events `E`; returns them all.
+pub async fn wait_for<E: Event>(bus: &Bus, count: usize) -> Vec<E> {
+    for _ in 0..200 {
+        let events = published::<E>(bus).await;
+        if events.len() >= count {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "fewer than {count} {} events were published within 10 s",
+        E::SUBJECT
+    );
+}
+
+/// Polls `condition` (every 25 ms, up to 10 s) until it holds.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..400 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting until {what}");
+}

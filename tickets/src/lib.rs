@@ -1,0 +1,1 @@
+//! tickets service (being written).
