@@ -93,6 +93,7 @@ pub enum OrderStatus {
 pub struct TicketCreated {
     pub id: String,
     pub title: String,
+    #[serde(serialize_with = "js_number::serialize")]
     pub price: f64,
     pub user_id: String,
     pub version: i64,
@@ -104,6 +105,7 @@ pub struct TicketCreated {
 pub struct TicketUpdated {
     pub id: String,
     pub title: String,
+    #[serde(serialize_with = "js_number::serialize")]
     pub price: f64,
     pub user_id: String,
     pub version: i64,
@@ -115,6 +117,7 @@ pub struct TicketUpdated {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderCreatedTicket {
     pub id: String,
+    #[serde(serialize_with = "js_number::serialize")]
     pub price: f64,
 }
 
@@ -178,6 +181,22 @@ impl Event for ExpirationComplete {
 }
 impl Event for PaymentCreated {
     const SUBJECT: Subject = Subject::PaymentCreated;
+}
+
+/// Numbers as JavaScript's `JSON.stringify` writes them: a whole price is `20`, not `20.0`.
+pub mod js_number {
+    use serde::Serializer;
+
+    /// Serializes whole numbers (within 2^53) as integers, others as floats.
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        const SAFE: f64 = 9_007_199_254_740_992.0; // 2^53
+        if value.fract() == 0.0 && value.abs() < SAFE {
+            #[allow(clippy::cast_possible_truncation, reason = "whole and within 2^53")]
+            serializer.serialize_i64(*value as i64)
+        } else {
+            serializer.serialize_f64(*value)
+        }
+    }
 }
 
 /// Timestamps as JavaScript's `toISOString()` writes them: UTC, milliseconds, `Z`.
@@ -323,6 +342,26 @@ mod tests {
             stripe_id: "ch_1".into(),
         };
         assert_eq!(keys(&json!(payment)), ["id", "orderId", "stripeId"]);
+    }
+
+    #[test]
+    fn prices_are_written_as_javascript_would() {
+        let ticket = OrderCreatedTicket {
+            id: "t".into(),
+            price: 20.0,
+        };
+        assert_eq!(
+            serde_json::to_string(&ticket).unwrap(),
+            r#"{"id":"t","price":20}"#
+        );
+        let ticket = OrderCreatedTicket {
+            id: "t".into(),
+            price: 19.99,
+        };
+        assert_eq!(
+            serde_json::to_string(&ticket).unwrap(),
+            r#"{"id":"t","price":19.99}"#
+        );
     }
 
     #[test]

@@ -30,6 +30,22 @@ pub enum Outcome {
     NotYet,
 }
 
+impl Outcome {
+    /// The replica rule (CONTRACT A.2 #12) for an update carrying `event_version` to a replica
+    /// at `replica_version`: `Some(Done)` when it is already applied (a duplicate: ack and
+    /// ignore), `Some(NotYet)` when an earlier update is missing, `None` when it is the next
+    /// one and should be applied.
+    pub fn for_versions(replica_version: i64, event_version: i64) -> Option<Outcome> {
+        if event_version <= replica_version {
+            Some(Outcome::Done)
+        } else if event_version == replica_version + 1 {
+            None
+        } else {
+            Some(Outcome::NotYet)
+        }
+    }
+}
+
 /// Handles one kind of event for one service.
 pub trait Listener: Send + Sync + 'static {
     /// The event it handles; the subject follows from it.
@@ -220,6 +236,14 @@ async fn park<L: Listener>(bus: &Bus, message: &Message, reason: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_rules() {
+        assert_eq!(Outcome::for_versions(3, 4), None);
+        assert_eq!(Outcome::for_versions(3, 3), Some(Outcome::Done));
+        assert_eq!(Outcome::for_versions(3, 1), Some(Outcome::Done));
+        assert_eq!(Outcome::for_versions(3, 5), Some(Outcome::NotYet));
+    }
 
     #[test]
     fn retry_delays_double_up_to_the_cap() {
