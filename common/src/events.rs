@@ -164,23 +164,22 @@ pub struct PaymentCreated {
     pub stripe_id: String,
 }
 
-impl Event for TicketCreated {
-    const SUBJECT: Subject = Subject::TicketCreated;
+/// Ties each payload type to its subject.
+macro_rules! events {
+    ($($event:ident => $subject:ident),* $(,)?) => {
+        $(impl Event for $event {
+            const SUBJECT: Subject = Subject::$subject;
+        })*
+    };
 }
-impl Event for TicketUpdated {
-    const SUBJECT: Subject = Subject::TicketUpdated;
-}
-impl Event for OrderCreated {
-    const SUBJECT: Subject = Subject::OrderCreated;
-}
-impl Event for OrderCancelled {
-    const SUBJECT: Subject = Subject::OrderCancelled;
-}
-impl Event for ExpirationComplete {
-    const SUBJECT: Subject = Subject::ExpirationComplete;
-}
-impl Event for PaymentCreated {
-    const SUBJECT: Subject = Subject::PaymentCreated;
+
+events! {
+    TicketCreated => TicketCreated,
+    TicketUpdated => TicketUpdated,
+    OrderCreated => OrderCreated,
+    OrderCancelled => OrderCancelled,
+    ExpirationComplete => ExpirationComplete,
+    PaymentCreated => PaymentCreated,
 }
 
 /// Numbers as JavaScript's `JSON.stringify` writes them: a whole price is `20`, not `20.0`.

@@ -138,3 +138,14 @@ pub(crate) async fn consumer_backlog(bus: &Bus) -> (u64, usize) {
     let info = consumer.info().await.unwrap();
     (info.num_pending, info.num_ack_pending)
 }
+
+/// Waits (up to 10 s) until `stream` holds at least `count` messages.
+pub(crate) async fn wait_for_stream(bus: &Bus, stream: &str, count: u64) {
+    for _ in 0..500 {
+        if stream_messages(bus, stream).await >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{stream} never held {count} messages");
+}

@@ -4,6 +4,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
     Recorder, Script, consumer_backlog, eventually, quick_options, stream_messages, test_bus,
+    wait_for_stream,
 };
 
 fn event(id: usize) -> ExpirationComplete {
@@ -123,12 +124,7 @@ async fn a_message_failing_every_delivery_is_parked_not_dropped() {
     ));
     bus.publish(&event(9), "m9").await.unwrap();
     let parked_stream = bus.namespace().parked_stream();
-    for _ in 0..500 {
-        if stream_messages(&bus, &parked_stream).await == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_for_stream(&bus, &parked_stream, 1).await;
     assert_eq!(
         stream_messages(&bus, &parked_stream).await,
         1,
@@ -165,13 +161,12 @@ async fn an_unreadable_payload_is_parked_and_the_next_event_still_flows() {
     })
     .await;
     let parked = bus.namespace().parked_stream();
-    for _ in 0..250 {
-        if stream_messages(&bus, &parked).await == 1 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("the unreadable message was not parked");
+    wait_for_stream(&bus, &parked, 1).await;
+    assert_eq!(
+        stream_messages(&bus, &parked).await,
+        1,
+        "only the unreadable one is parked"
+    );
 }
 
 #[tokio::test]

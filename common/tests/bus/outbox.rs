@@ -3,7 +3,7 @@ use common::outbox::{Outbox, run_relay};
 use mongodb::bson::doc;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{stream_messages, test_bus};
+use crate::helpers::{stream_messages, test_bus, wait_for_stream};
 
 async fn test_database() -> mongodb::Database {
     common::mongo::connect(&common::testing::mongo_uri(), "test")
@@ -39,14 +39,7 @@ async fn write_with_event(database: &mongodb::Database, outbox: &Outbox, id: &st
 }
 
 async fn wait_for_messages(bus: &common::bus::Bus, count: u64) {
-    let stream = bus.namespace().stream();
-    for _ in 0..500 {
-        if stream_messages(bus, &stream).await >= count {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("the stream never held {count} messages");
+    wait_for_stream(bus, &bus.namespace().stream(), count).await;
 }
 
 #[tokio::test]
