@@ -1,15 +1,13 @@
 //! The auth service's settings, read once from the environment.
 
-use common::config::{self, ConfigError};
+use common::config::{self, ConfigError, Listen};
 use common::session::SessionSettings;
 
 /// Everything the service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `HOST` to bind (default all interfaces).
-    pub host: String,
-    /// `PORT` to listen on (default 3000; 0 picks a free one).
-    pub port: u16,
+    /// `HOST` and `PORT`.
+    pub listen: Listen,
     /// `MONGO_URI`, naming the database (`mongodb://auth-mongo-srv:27017/auth`).
     pub mongo_uri: String,
     /// `JWT_KEY`, `JWT_TTL_SECONDS`, `COOKIE_SECURE`.
@@ -21,8 +19,7 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let sessions = SessionSettings::from_env()?;
         Ok(Config {
-            host: config::parsed_or("HOST", "0.0.0.0".to_owned())?,
-            port: config::parsed_or("PORT", 3000)?,
+            listen: Listen::from_env()?,
             mongo_uri: config::required("MONGO_URI")?,
             sessions,
         })

@@ -16,4 +16,4 @@ pub mod routes;
 pub mod startup;
 
 pub use config::Config;
-pub use startup::Application;
+pub use startup::build;

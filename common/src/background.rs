@@ -4,6 +4,8 @@
 //! loses nothing: first the listeners (each finishes the event in hand; anything unacked is
 //! redelivered later), then the relay, which flushes what the requests and listeners recorded.
 
+use std::future::Future;
+
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -46,6 +48,17 @@ impl Background {
             options.clone(),
             self.stop_listeners.clone(),
         ));
+        self
+    }
+
+    /// Starts another long-running task (a job worker, say) that stops when its token is
+    /// cancelled; it is stopped with the listeners, before the relay flushes what it recorded.
+    pub fn spawn<F, Fut>(&mut self, task: F) -> &mut Self
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.listeners.spawn(task(self.stop_listeners.clone()));
         self
     }
 

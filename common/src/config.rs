@@ -16,6 +16,32 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// Where a service listens: `HOST` (default all interfaces) and `PORT` (default 3000, the
+/// original's; 0 picks a free port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Listen {
+    /// Reads `HOST` and `PORT`.
+    pub fn from_env() -> Result<Listen, ConfigError> {
+        Ok(Listen {
+            host: parsed_or("HOST", "0.0.0.0".to_owned())?,
+            port: parsed_or("PORT", 3000)?,
+        })
+    }
+
+    /// A free port on the loopback interface, for tests.
+    pub fn loopback_any_port() -> Listen {
+        Listen {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+        }
+    }
+}
+
 /// The value of `name`, which must be set and non-empty.
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
     match std::env::var(name) {

@@ -1,5 +1,8 @@
 //! The HTTP stack every service runs: 404 fallback in the envelope, a body size limit, one log
 //! line per request, `/healthz` and `/readyz`, trailing slashes ignored, graceful shutdown.
+//!
+//! [`Server`] is a built service: its router bound to its port, with the background work
+//! (listeners, relay, workers) that is stopped after the last request has been answered.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,6 +16,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::background::Background;
 use crate::error::not_found;
 use crate::health::{self, Readiness};
 
@@ -57,4 +61,58 @@ pub async fn serve(
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// A service bound to its port, its background work running: what `build(config)` of every
+/// service returns.
+pub struct Server {
+    listener: TcpListener,
+    app: Router,
+    background: Background,
+}
+
+impl Server {
+    /// Binds `host:port` (port 0 picks a free one) for `app`.
+    pub async fn bind(host: &str, port: u16, app: Router) -> std::io::Result<Server> {
+        let listener = TcpListener::bind((host, port)).await?;
+        if let Ok(address) = listener.local_addr() {
+            tracing::info!(%address, "listening");
+        }
+        Ok(Server {
+            listener,
+            app,
+            background: Background::new(),
+        })
+    }
+
+    /// Hands over the background work, to be stopped once the server has drained.
+    pub fn with_background(mut self, background: Background) -> Server {
+        self.background = background;
+        self
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and stops the
+    /// background work.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(crate::shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` completes, finishes in-flight requests, then stops the background
+    /// work in the order that loses nothing (see [`Background::stop`]).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let served = serve(self.listener, self.app, shutdown).await;
+        self.background.stop().await;
+        served
+    }
 }

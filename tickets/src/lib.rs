@@ -1,1 +1,22 @@
-//! tickets service (being written).
+//! The tickets service: it owns tickets and reserves them when orders say so.
+//!
+//! `POST /api/tickets`, `GET /api/tickets`, `GET /api/tickets/:id` and `PUT /api/tickets/:id`
+//! (CONTRACT B.4 with A.2 #6). Tickets live in the `tickets` collection of the tickets database,
+//! versioned: every change bumps `version` by one through a write conditional on the previous
+//! version, so a stale write fails instead of overwriting. Every change is written in one
+//! transaction with the `ticket:created` / `ticket:updated` event it implies (the outbox), which
+//! a relay then publishes. Listening to `order:created` and `order:cancelled` (queue group
+//! `tickets-service`), it reserves and releases tickets.
+//!
+//! Layout: [`config`] (environment), [`startup`] (the application and its background work),
+//! [`routes`] (one file per endpoint), [`models`] (tickets and their versioned changes),
+//! [`events`] (the two listeners).
+
+pub mod config;
+pub mod events;
+pub mod models;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::build;

@@ -1,9 +1,12 @@
 //! Spawning the service for a test, and reading its responses.
 
-use auth::{Application, Config};
+use auth::Config;
 use base64::Engine;
+use common::config::Listen;
 use reqwest::Response;
 use serde_json::Value;
+
+pub(crate) use common::testing::http::assert_errors;
 
 /// The service on a random port with a database of its own.
 pub(crate) struct TestApp {
@@ -15,16 +18,12 @@ pub(crate) struct TestApp {
 pub(crate) async fn spawn_app() -> TestApp {
     let mongo_uri = common::testing::mongo_uri();
     let config = Config {
-        host: "127.0.0.1".into(),
-        port: 0,
+        listen: Listen::loopback_any_port(),
         mongo_uri: mongo_uri.clone(),
         sessions: common::testing::session_settings(),
     };
-    let application = Application::build(config)
-        .await
-        .expect("the application builds");
-    let address = format!("http://127.0.0.1:{}", application.port());
-    tokio::spawn(application.run_until(std::future::pending()));
+    let server = auth::build(config).await.expect("the application builds");
+    let address = common::testing::http::spawn(server);
     let database = common::mongo::connect(&mongo_uri, "auth").await.unwrap();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -104,15 +103,4 @@ pub(crate) fn jwt_of(cookie_pair: &str) -> String {
         .unwrap();
     let session: Value = serde_json::from_slice(&json).unwrap();
     session["jwt"].as_str().unwrap().to_owned()
-}
-
-/// Asserts the status and the exact error envelope.
-pub(crate) async fn assert_errors(response: Response, status: u16, errors: Value) {
-    assert_eq!(response.status().as_u16(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/json; charset=utf-8"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({ "errors": errors }));
 }

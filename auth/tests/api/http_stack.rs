@@ -80,8 +80,5 @@ async fn oversized_bodies_are_refused_in_the_envelope() {
 #[tokio::test]
 async fn health_and_readiness_probes_answer() {
     let app = spawn_app().await;
-    for path in ["/healthz", "/readyz"] {
-        let response = app.client.get(app.url(path)).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 200, "{path}");
-    }
+    common::testing::http::assert_probes_answer(&app.address).await;
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::bus::Bus;
+use crate::bus::listener::{ListenerOptions, durable_consumer};
 use crate::events::Event;
 
 /// Every `E` in the bus's stream so far, oldest first.
@@ -60,4 +61,44 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("timed out waiting until {what}");
+}
+
+/// What a service's durable consumer has not finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Not delivered yet.
+    pub pending: u64,
+    /// Delivered and not acked.
+    pub unacked: usize,
+    /// Delivered more than once and not acked.
+    pub redelivered: usize,
+}
+
+impl Backlog {
+    /// Nothing undelivered and nothing unacked.
+    pub fn is_drained(&self) -> bool {
+        self.pending == 0 && self.unacked == 0
+    }
+}
+
+/// The backlog of queue group `group`'s durable consumer for `E` (created if missing).
+pub async fn backlog<E: Event>(bus: &Bus, group: &str) -> Backlog {
+    let mut consumer = match durable_consumer::<E>(bus, group, &ListenerOptions::default()).await {
+        Ok(consumer) => consumer,
+        Err(error) => panic!(
+            "cannot open the {group} consumer of {}: {error}",
+            E::SUBJECT
+        ),
+    };
+    match consumer.info().await {
+        Ok(info) => Backlog {
+            pending: info.num_pending,
+            unacked: info.num_ack_pending,
+            redelivered: info.num_redelivered,
+        },
+        Err(error) => panic!(
+            "cannot read the {group} consumer of {}: {error}",
+            E::SUBJECT
+        ),
+    }
 }

@@ -12,6 +12,7 @@
 //! `TICKETING_TEST_SERVER_LOGS=1` prints the servers' output to stderr.
 
 pub mod events;
+pub mod http;
 mod keeper;
 
 use std::sync::OnceLock;

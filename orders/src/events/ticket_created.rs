@@ -1,0 +1,34 @@
+//! `ticket:created`: a new ticket enters the replica.
+
+use anyhow::Context;
+use common::bus::listener::{Listener, Outcome};
+use common::events::TicketCreated;
+
+use crate::events::{QUEUE_GROUP, object_id};
+use crate::models::Tickets;
+
+/// Stores the ticket at the event's version (CONTRACT A.2 #13); a redelivered event finds it
+/// there and is acked.
+pub struct TicketCreatedListener {
+    tickets: Tickets,
+}
+
+impl TicketCreatedListener {
+    /// Replicates into `tickets`.
+    pub fn new(tickets: Tickets) -> Self {
+        TicketCreatedListener { tickets }
+    }
+}
+
+impl Listener for TicketCreatedListener {
+    type Event = TicketCreated;
+    const QUEUE_GROUP: &'static str = QUEUE_GROUP;
+
+    async fn on_message(&self, event: TicketCreated) -> anyhow::Result<Outcome> {
+        let id = object_id("ticket", &event.id)?;
+        self.tickets
+            .create_from_event(id, &event)
+            .await
+            .with_context(|| format!("replicating ticket {id}"))
+    }
+}

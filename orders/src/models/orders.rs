@@ -1,0 +1,183 @@
+//! The `orders` collection: reading orders with their tickets, and the status changes that
+//! need no event (completion on payment).
+//!
+//! Versioning is the original's mongoose-update-if-current (CONTRACT B.2.3): every change
+//! writes version + 1 only if the stored order still has the version it was read at. A change
+//! that loses that race re-reads the order and decides again, so concurrent changes (a payment
+//! and an expiry, say) serialize: the second one sees what the first did.
+//! Creating and cancelling orders, which move a ticket's reservation and record an event, are
+//! in [`crate::models::reservation`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::events::OrderStatus;
+use common::outbox::Outbox;
+use futures_util::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{doc, to_bson};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, Database, IndexModel};
+
+use crate::models::order::{OrderDocument, OrderTicket};
+use crate::models::tickets::Tickets;
+
+/// How many times a status change re-reads an order that someone else changed meanwhile.
+/// Each lost race means another change won, so this many concurrent changes all get through.
+pub(crate) const MAX_ATTEMPTS: usize = 5;
+
+/// The error payload (see `mongodb::error::Error::get_custom`) of a change that lost the race
+/// for an order [`MAX_ATTEMPTS`] times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contended;
+
+/// What a status change (cancel, complete) did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusChange {
+    /// No order has this id.
+    NotFound,
+    /// Changed now: the order as saved.
+    Changed(OrderDocument),
+    /// Already in the wanted status: nothing done.
+    Unchanged(OrderDocument),
+    /// Its status forbids the change (a complete order cannot be cancelled, a cancelled one
+    /// cannot complete): nothing done.
+    Refused(OrderDocument),
+}
+
+/// The orders collection, with the ticket replica and the outbox its changes involve.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Orders {
+    pub(crate) collection: Collection<OrderDocument>,
+    pub(crate) tickets: Tickets,
+    pub(crate) outbox: Outbox,
+    pub(crate) expiration_window: Duration,
+}
+
+impl Orders {
+    /// The `orders` collection of `database`; new orders wait `expiration_window` for payment.
+    pub fn new(
+        database: &Database,
+        tickets: Tickets,
+        outbox: Outbox,
+        expiration_window: Duration,
+    ) -> Orders {
+        Orders {
+            collection: database.collection("orders"),
+            tickets,
+            outbox,
+            expiration_window,
+        }
+    }
+
+    /// Creates the index listing a user's orders uses (idempotent).
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let by_user = IndexModel::builder()
+            .keys(doc! { "userId": 1, "_id": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("user_orders".to_owned())
+                    .build(),
+            )
+            .build();
+        self.collection.create_index(by_user).await?;
+        Ok(())
+    }
+
+    /// The order with this id.
+    pub async fn find(&self, id: ObjectId) -> mongodb::error::Result<Option<OrderDocument>> {
+        self.collection.find_one(doc! { "_id": id }).await
+    }
+
+    /// The order with this id and its ticket.
+    pub async fn find_with_ticket(
+        &self,
+        id: ObjectId,
+    ) -> mongodb::error::Result<Option<OrderTicket>> {
+        let Some(order) = self.find(id).await? else {
+            return Ok(None);
+        };
+        let ticket = self.tickets.find(order.ticket).await?;
+        Ok(Some(OrderTicket { order, ticket }))
+    }
+
+    /// Every order of `user_id`, whatever its status, oldest first, each with its ticket.
+    pub async fn list_for_user(&self, user_id: &str) -> mongodb::error::Result<Vec<OrderTicket>> {
+        let orders: Vec<OrderDocument> = self
+            .collection
+            .find(doc! { "userId": user_id })
+            .sort(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        let mut ticket_ids: Vec<ObjectId> = orders.iter().map(|order| order.ticket).collect();
+        ticket_ids.sort_unstable();
+        ticket_ids.dedup();
+        let tickets: HashMap<ObjectId, _> = self
+            .tickets
+            .find_many(&ticket_ids)
+            .await?
+            .into_iter()
+            .map(|ticket| (ticket.id, ticket))
+            .collect();
+        Ok(orders
+            .into_iter()
+            .map(|order| OrderTicket {
+                ticket: tickets.get(&order.ticket).cloned(),
+                order,
+            })
+            .collect())
+    }
+
+    /// Marks the order paid (`payment:created`): version + 1, no event (as the original).
+    /// Already complete is a duplicate; a cancelled order stays cancelled ([`StatusChange::Refused`]).
+    /// The ticket stays reserved by the order: it is sold.
+    pub async fn complete(&self, id: ObjectId) -> mongodb::error::Result<StatusChange> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(order) = self.find(id).await? else {
+                return Ok(StatusChange::NotFound);
+            };
+            match order.status {
+                OrderStatus::Complete => return Ok(StatusChange::Unchanged(order)),
+                OrderStatus::Cancelled => return Ok(StatusChange::Refused(order)),
+                OrderStatus::Created | OrderStatus::AwaitingPayment => {}
+            }
+            let completed = OrderDocument {
+                status: OrderStatus::Complete,
+                version: order.version + 1,
+                ..order.clone()
+            };
+            if self.save_status(&order, &completed).await? {
+                return Ok(StatusChange::Changed(completed));
+            }
+        }
+        Err(mongodb::error::Error::custom(Contended))
+    }
+
+    /// Writes `changed`'s status and version if the stored order is still at `current`'s
+    /// version; whether it was.
+    async fn save_status(
+        &self,
+        current: &OrderDocument,
+        changed: &OrderDocument,
+    ) -> mongodb::error::Result<bool> {
+        let updated = self
+            .collection
+            .update_one(
+                doc! { "_id": current.id, "version": current.version },
+                status_update(changed)?,
+            )
+            .await?;
+        Ok(updated.matched_count == 1)
+    }
+}
+
+/// The update writing `changed`'s status and version.
+pub(crate) fn status_update(
+    changed: &OrderDocument,
+) -> mongodb::error::Result<mongodb::bson::Document> {
+    let status = to_bson(&changed.status)
+        .map_err(|error| mongodb::error::Error::custom(format!("order status: {error}")))?;
+    Ok(doc! { "$set": { "status": status, "version": changed.version } })
+}

@@ -1,0 +1,46 @@
+//! The service refuses to start without its settings, naming the first one missing.
+
+use std::process::Command;
+
+/// Runs the service binary with only `variables` set; returns what it printed on stderr.
+fn start_with(variables: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_orders"))
+        .env_clear()
+        .envs(variables.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const ALL: [(&str, &str); 4] = [
+    ("JWT_KEY", "asdfasdf"),
+    ("MONGO_URI", "mongodb://127.0.0.1:1/orders"),
+    ("NATS_CLIENT_ID", "orders-1"),
+    ("NATS_URL", "nats://127.0.0.1:1"),
+];
+
+#[test]
+fn missing_settings_are_named_in_the_originals_order() {
+    for (set, (missing, _)) in ALL.iter().enumerate() {
+        let stderr = start_with(&ALL[..set]);
+        assert!(
+            stderr.contains(&format!("{missing} must be defined")),
+            "with {:?} set: {stderr}",
+            &ALL[..set]
+        );
+    }
+}
+
+#[test]
+fn an_unusable_expiration_window_is_refused() {
+    for window in ["soon", "-5", "99999999999"] {
+        let mut variables = ALL.to_vec();
+        variables.push(("EXPIRATION_WINDOW_SECONDS", window));
+        let stderr = start_with(&variables);
+        assert!(
+            stderr.contains("EXPIRATION_WINDOW_SECONDS is not valid"),
+            "{window}: {stderr}"
+        );
+    }
+}

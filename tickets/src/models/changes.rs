@@ -1,0 +1,96 @@
+//! The three ways a ticket changes after its creation: its owner edits it, an order reserves
+//! it, and that order's cancellation releases it.
+
+use std::convert::Infallible;
+
+use mongodb::bson::oid::ObjectId;
+
+use crate::models::ticket::TicketDocument;
+use crate::models::tickets::{ChangeError, Changed, Decision, Tickets};
+
+/// Why an edit was refused, in the order it is checked (CONTRACT A.2 #6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditRefusal {
+    /// The user is not the ticket's owner.
+    NotOwner,
+    /// An order holds the ticket.
+    Reserved,
+}
+
+impl Tickets {
+    /// The owner sets a new title and price: refused for anyone else, then for a reserved
+    /// ticket. Records `ticket:updated` (no `orderId`: the ticket is free).
+    pub async fn edit(
+        &self,
+        id: ObjectId,
+        user_id: &str,
+        title: &str,
+        price: f64,
+    ) -> Result<TicketDocument, ChangeError<EditRefusal>> {
+        let changed = self
+            .change(id, |ticket| {
+                if ticket.user_id != user_id {
+                    return Err(EditRefusal::NotOwner);
+                }
+                if ticket.is_reserved() {
+                    return Err(EditRefusal::Reserved);
+                }
+                title.clone_into(&mut ticket.title);
+                ticket.price = price;
+                Ok(Decision::Save)
+            })
+            .await?;
+        Ok(changed.into_ticket())
+    }
+
+    /// `order_id` holds the ticket; records `ticket:updated` with that `orderId`. Already held
+    /// by that order (a redelivered event), or the order is known to be cancelled (its
+    /// cancellation overtook it): nothing to do.
+    ///
+    /// Another order holding the ticket is replaced: the orders service allows one active order
+    /// per ticket, so that order was cancelled and its cancellation has not arrived yet.
+    pub async fn reserve(
+        &self,
+        id: ObjectId,
+        order_id: &str,
+    ) -> Result<Changed, ChangeError<Infallible>> {
+        self.change(id, |ticket| {
+            if ticket.order_id.as_deref() == Some(order_id)
+                || ticket.cancelled_order_ids.iter().any(|id| id == order_id)
+            {
+                return Ok(Decision::Keep);
+            }
+            ticket.order_id = Some(order_id.to_owned());
+            Ok(Decision::Save)
+        })
+        .await
+    }
+
+    /// The cancelled `order_id` lets the ticket go; records `ticket:updated` without `orderId`.
+    /// Only the order holding the ticket can release it (CONTRACT A.2 #9): a late cancellation
+    /// of an earlier order, or a redelivered one, changes nothing visible. The cancellation is
+    /// noted either way, so that the order's creation, arriving late or again, cannot reserve
+    /// the ticket for it.
+    pub async fn release(
+        &self,
+        id: ObjectId,
+        order_id: &str,
+    ) -> Result<Changed, ChangeError<Infallible>> {
+        self.change(id, |ticket| {
+            let noted = ticket.cancelled_order_ids.iter().any(|id| id == order_id);
+            if !noted {
+                ticket.cancelled_order_ids.push(order_id.to_owned());
+            }
+            if ticket.order_id.as_deref() == Some(order_id) {
+                ticket.order_id = None;
+                return Ok(Decision::Save);
+            }
+            Ok(if noted {
+                Decision::Keep
+            } else {
+                Decision::Note
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,252 @@
+//! The `tickets` collection: reading tickets, and writing them versioned, each write in one
+//! transaction with the event it implies.
+//!
+//! Versioning is the original's mongoose-update-if-current (CONTRACT B.2.3): a new ticket is
+//! saved at version 0, and every save replaces the document only if it still has the version
+//! it was read at, writing that version + 1. A save from a stale read matches nothing and fails
+//! with [`SaveError::Stale`]; nothing is written and no event recorded. [`Tickets::change`]
+//! wraps this in a re-read-and-retry loop for callers that should win eventually (the owner's
+//! edit, the listeners), re-deciding from the fresh state each time.
+//!
+//! Transaction bodies own clones of what they use: the driver may run a body more than once
+//! (transient errors), and a body borrowing from the enclosing function makes the handler's
+//! future fail the compiler's `Send` check ("not general enough").
+
+use futures_util::TryStreamExt;
+use mongodb::bson::doc;
+use mongodb::bson::oid::ObjectId;
+use mongodb::{Collection, Database};
+
+use common::outbox::Outbox;
+
+use crate::models::ticket::TicketDocument;
+
+/// How many times [`Tickets::change`] re-reads a ticket that someone else saved meanwhile.
+/// Each lost race means another writer won, so this many concurrent writers all get through.
+const MAX_ATTEMPTS: usize = 100;
+
+/// Why a save did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The ticket was saved (or deleted) since it was read: its version moved on.
+    #[error("the ticket was changed since it was read")]
+    Stale,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] mongodb::error::Error),
+}
+
+/// What a change decides after looking at the current ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Save the ticket as the change left it (version + 1, with its event).
+    Save,
+    /// Leave it alone: the change is already applied, or does not apply.
+    Keep,
+    /// Store internal bookkeeping the change made (no version bump, no event): nobody outside
+    /// sees a difference.
+    Note,
+}
+
+/// What a change did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Changed {
+    /// Saved: the ticket as it now is.
+    Saved(TicketDocument),
+    /// Left alone (or only noted): the ticket as it was.
+    Kept(TicketDocument),
+}
+
+impl Changed {
+    /// The ticket, saved or not.
+    pub fn into_ticket(self) -> TicketDocument {
+        match self {
+            Changed::Saved(ticket) | Changed::Kept(ticket) => ticket,
+        }
+    }
+}
+
+/// Why a change failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError<E> {
+    /// No ticket has this id.
+    #[error("ticket not found")]
+    NotFound,
+    /// The change refused the ticket it was shown.
+    #[error("the change was refused: {0:?}")]
+    Refused(E),
+    /// Other writers won the race every time.
+    #[error("the ticket kept changing; gave up after {MAX_ATTEMPTS} attempts")]
+    Contended,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] mongodb::error::Error),
+}
+
+/// The tickets collection, and the outbox its events go to. Cheap to clone.
+#[derive(Clone)]
+pub struct Tickets {
+    collection: Collection<TicketDocument>,
+    outbox: Outbox,
+}
+
+impl Tickets {
+    /// The `tickets` collection of `database`, recording events in `outbox`.
+    pub fn new(database: &Database, outbox: Outbox) -> Tickets {
+        Tickets {
+            collection: database.collection("tickets"),
+            outbox,
+        }
+    }
+
+    /// The ticket with this id.
+    pub async fn find(&self, id: ObjectId) -> mongodb::error::Result<Option<TicketDocument>> {
+        self.collection.find_one(doc! { "_id": id }).await
+    }
+
+    /// Every ticket no order holds, oldest first.
+    pub async fn list_available(&self) -> mongodb::error::Result<Vec<TicketDocument>> {
+        // `null` matches a missing field, as the original's `find({orderId: undefined})` did.
+        self.collection
+            .find(doc! { "orderId": null })
+            .sort(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await
+    }
+
+    /// Stores a new ticket at version 0 and records `ticket:created`, in one transaction.
+    pub async fn create(
+        &self,
+        title: String,
+        price: f64,
+        user_id: String,
+    ) -> mongodb::error::Result<TicketDocument> {
+        let ticket = TicketDocument::new(title, price, user_id);
+        let event = ticket.created_event();
+        let (collection, outbox) = (self.collection.clone(), self.outbox.clone());
+        let document = ticket.clone();
+        let mut session = self.collection.client().start_session().await?;
+        session
+            .start_transaction()
+            .and_run2(async move |session| {
+                let (collection, outbox) = (collection.clone(), outbox.clone());
+                let (document, event) = (document.clone(), event.clone());
+                collection
+                    .insert_one(document)
+                    .session(&mut *session)
+                    .await?;
+                outbox.add(session, &event).await
+            })
+            .await?;
+        self.outbox.wake();
+        Ok(ticket)
+    }
+
+    /// Saves `ticket` as version + 1 if the stored one is still as it was read, and records
+    /// `ticket:updated`, in one transaction. Returns the saved ticket.
+    pub async fn save(&self, ticket: &TicketDocument) -> Result<TicketDocument, SaveError> {
+        self.save_where(ticket, unchanged_since_read(ticket)).await
+    }
+
+    /// [`Tickets::save`] if the stored ticket matches `current`.
+    async fn save_where(
+        &self,
+        ticket: &TicketDocument,
+        current: mongodb::bson::Document,
+    ) -> Result<TicketDocument, SaveError> {
+        let saved = TicketDocument {
+            version: ticket.version + 1,
+            ..ticket.clone()
+        };
+        let event = saved.updated_event();
+        let (collection, outbox) = (self.collection.clone(), self.outbox.clone());
+        let document = saved.clone();
+        let mut session = self.collection.client().start_session().await?;
+        let applied = session
+            .start_transaction()
+            .and_run2(async move |session| {
+                let (collection, outbox) = (collection.clone(), outbox.clone());
+                let (current, document) = (current.clone(), document.clone());
+                let event = event.clone();
+                let replaced = collection
+                    .replace_one(current, document)
+                    .session(&mut *session)
+                    .await?;
+                if replaced.matched_count == 0 {
+                    // Nothing written: committing the empty transaction is harmless.
+                    return Ok(false);
+                }
+                outbox.add(session, &event).await?;
+                Ok(true)
+            })
+            .await?;
+        if !applied {
+            return Err(SaveError::Stale);
+        }
+        self.outbox.wake();
+        Ok(saved)
+    }
+
+    /// Stores `ticket`'s bookkeeping without a version bump or an event, if the stored one
+    /// matches `current`.
+    async fn note_where(
+        &self,
+        ticket: &TicketDocument,
+        current: mongodb::bson::Document,
+    ) -> Result<(), SaveError> {
+        let replaced = self.collection.replace_one(current, ticket).await?;
+        if replaced.matched_count == 0 {
+            return Err(SaveError::Stale);
+        }
+        Ok(())
+    }
+
+    /// Reads the ticket, lets `decide` change it (or refuse, or keep it), and saves; when
+    /// another writer saved first, re-reads and decides again.
+    pub async fn change<E>(
+        &self,
+        id: ObjectId,
+        mut decide: impl FnMut(&mut TicketDocument) -> Result<Decision, E>,
+    ) -> Result<Changed, ChangeError<E>> {
+        for _ in 0..MAX_ATTEMPTS {
+            let Some(mut ticket) = self.find(id).await? else {
+                return Err(ChangeError::NotFound);
+            };
+            let current = unchanged_since_read(&ticket);
+            match decide(&mut ticket).map_err(ChangeError::Refused)? {
+                Decision::Keep => return Ok(Changed::Kept(ticket)),
+                Decision::Note => match self.note_where(&ticket, current).await {
+                    Ok(()) => return Ok(Changed::Kept(ticket)),
+                    Err(SaveError::Stale) => continue,
+                    Err(SaveError::Database(error)) => return Err(error.into()),
+                },
+                Decision::Save => match self.save_where(&ticket, current).await {
+                    Ok(saved) => return Ok(Changed::Saved(saved)),
+                    Err(SaveError::Stale) => continue,
+                    Err(SaveError::Database(error)) => return Err(error.into()),
+                },
+            }
+        }
+        Err(ChangeError::Contended)
+    }
+}
+
+/// Matches the stored ticket only if nothing was written to it since `read` was read: the same
+/// version, and the same number of noted cancellations (which only grow, and are written
+/// without a version bump).
+fn unchanged_since_read(read: &TicketDocument) -> mongodb::bson::Document {
+    let noted = read.cancelled_order_ids.len();
+    let cancellations = if noted == 0 {
+        // Also a document written before the field existed.
+        doc! { "$or": [
+            { "cancelledOrderIds": { "$exists": false } },
+            { "cancelledOrderIds": { "$size": 0 } },
+        ] }
+    } else {
+        doc! { "cancelledOrderIds": { "$size": noted as i64 } }
+    };
+    let mut filter = doc! { "_id": read.id, "version": read.version };
+    filter.extend(cancellations);
+    filter
+}

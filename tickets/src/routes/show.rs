@@ -1,0 +1,24 @@
+//! `GET /api/tickets/:id`: one ticket, reserved or not.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use common::mongo::parse_object_id;
+use common::{ApiError, Json};
+
+use crate::models::Ticket;
+use crate::startup::AppState;
+
+/// 200 with the ticket (with `orderId` while reserved); 404 when there is none; 400
+/// `"Something went wrong"` for a malformed id.
+pub async fn show_ticket(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::malformed())?;
+    let ticket = state
+        .tickets
+        .find(parse_object_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(ticket.into()))
+}
