@@ -1,6 +1,7 @@
 //! The auth service's HTTP API against a real MongoDB-compatible server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod config;
 mod current_user;
 mod helpers;
 mod http_stack;

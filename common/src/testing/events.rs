@@ -6,6 +6,16 @@ use crate::bus::Bus;
 use crate::bus::listener::{ListenerOptions, durable_consumer};
 use crate::events::Event;
 
+/// Publishes `event` with a fresh message id, as another service's relay would, and asserts
+/// the stream stored it.
+pub async fn publish<E: Event>(bus: &Bus, event: &E) {
+    let id = mongodb::bson::oid::ObjectId::new().to_hex();
+    match bus.publish(event, &id).await {
+        Ok(duplicate) => assert!(!duplicate, "a fresh message id was taken for a duplicate"),
+        Err(error) => panic!("publishing {} failed: {error}", E::SUBJECT),
+    }
+}
+
 /// Every `E` in the bus's stream so far, oldest first.
 pub async fn published<E: Event>(bus: &Bus) -> Vec<E> {
     let subject = bus.namespace().subject(E::SUBJECT);

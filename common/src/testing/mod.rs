@@ -14,6 +14,7 @@
 pub mod events;
 pub mod http;
 mod keeper;
+pub mod process;
 
 use std::sync::OnceLock;
 

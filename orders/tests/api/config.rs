@@ -1,16 +1,10 @@
 //! The service refuses to start without its settings, naming the first one missing.
 
-use std::process::Command;
+use common::testing::process::{assert_missing_settings_named_in_order, refused_start};
 
 /// Runs the service binary with only `variables` set; returns what it printed on stderr.
 fn start_with(variables: &[(&str, &str)]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_orders"))
-        .env_clear()
-        .envs(variables.iter().copied())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    refused_start(env!("CARGO_BIN_EXE_orders"), variables)
 }
 
 const ALL: [(&str, &str); 4] = [
@@ -22,14 +16,7 @@ const ALL: [(&str, &str); 4] = [
 
 #[test]
 fn missing_settings_are_named_in_the_originals_order() {
-    for (set, (missing, _)) in ALL.iter().enumerate() {
-        let stderr = start_with(&ALL[..set]);
-        assert!(
-            stderr.contains(&format!("{missing} must be defined")),
-            "with {:?} set: {stderr}",
-            &ALL[..set]
-        );
-    }
+    assert_missing_settings_named_in_order(env!("CARGO_BIN_EXE_orders"), &ALL);
 }
 
 #[test]

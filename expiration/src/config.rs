@@ -1,0 +1,72 @@
+//! The expiration service's settings, read once from the environment.
+
+use common::bus::BusSettings;
+use common::config::{self, ConfigError, Listen, Secret};
+
+use crate::jobs::DEFAULT_QUEUE;
+
+/// The port Redis listens on when `REDIS_PORT` is not set.
+const DEFAULT_REDIS_PORT: u16 = 6379;
+
+/// Everything the service reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST` and `PORT`: where `/healthz` and `/readyz` answer.
+    pub listen: Listen,
+    /// `NATS_CLIENT_ID` and `NATS_URL`. The client id also names this replica's job worker.
+    pub bus: BusSettings,
+    /// `REDIS_URL`, or else `redis://REDIS_HOST:REDIS_PORT` (port 6379 by default). A secret:
+    /// the URL may carry a password.
+    pub redis_url: Secret,
+    /// `EXPIRATION_QUEUE`: the job queue, which prefixes every Redis key of the jobs (default
+    /// `order:expiration`, the original's Bull queue). Replicas share it; tests set their own.
+    pub queue: String,
+}
+
+impl Config {
+    /// Reads the settings. A missing one is `<NAME> must be defined`, checked in the original's
+    /// order: `NATS_CLIENT_ID`, `NATS_URL`, then `REDIS_HOST` (needed only without `REDIS_URL`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let bus = BusSettings::from_env()?;
+        let redis_url = match optional("REDIS_URL") {
+            Some(url) => url,
+            None => redis_url(
+                &config::required("REDIS_HOST")?,
+                config::parsed_or("REDIS_PORT", DEFAULT_REDIS_PORT)?,
+            ),
+        };
+        Ok(Config {
+            listen: Listen::from_env()?,
+            bus,
+            redis_url: Secret::new(redis_url),
+            queue: config::parsed_or("EXPIRATION_QUEUE", DEFAULT_QUEUE.to_owned())?,
+        })
+    }
+}
+
+/// The URL of the Redis server at `host:port`.
+fn redis_url(host: &str, port: u16) -> String {
+    format!("redis://{}:{port}", host.trim())
+}
+
+/// The value of `name`, if it is set and not empty.
+fn optional(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_redis_url_is_built_from_host_and_port() {
+        assert_eq!(
+            redis_url("expiration-redis-srv", 6379),
+            "redis://expiration-redis-srv:6379"
+        );
+        assert_eq!(redis_url(" localhost ", 6380), "redis://localhost:6380");
+    }
+}
