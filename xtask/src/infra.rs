@@ -1,0 +1,314 @@
+//! The deployment files, validated offline: no cluster, registry or Docker daemon is at hand, so
+//! `cargo xtask infra` (and `cargo xtask test`, before the tests) runs the validators that need
+//! none of them.
+//!
+//! - `kubernetes-validate --strict` checks every manifest under `infra/` against the schemas of
+//!   Kubernetes [`KUBERNETES_VERSION`]: unknown fields, wrong types, missing required fields;
+//! - `check-jsonschema` checks `skaffold.yaml` against skaffold's schema (vendored in
+//!   `infra/schemas/`, since skaffold itself cannot be installed here) and the GitHub workflows
+//!   against theirs (bundled with it);
+//! - `yamllint` checks all of them for YAML mistakes (duplicate keys, indentation, ...).
+//!
+//! They come from PyPI at pinned versions, installed once into a virtualenv under the target
+//! directory. What no schema can say (names that must agree across files, the environment each
+//! service gets, probes, security contexts, Dockerfiles and workflows kept in step) is checked by
+//! this module's unit tests, which `cargo test` runs.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Output};
+
+use anyhow::{Context as _, bail};
+
+use crate::cargo::Workspace;
+use crate::console;
+
+/// The validators, pinned (a pip requirements file).
+const REQUIREMENTS: &str =
+    "kubernetes-validate==1.37.0\ncheck-jsonschema==0.39.0\nyamllint==1.38.0\n";
+
+/// The Kubernetes version whose API the manifests are validated against. They need 1.30 or newer
+/// (sidecar init containers, the `sleep` pre-stop hook), as docs/deploy.md says.
+const KUBERNETES_VERSION: &str = "1.31";
+
+/// skaffold's config schema for the `apiVersion` of `skaffold.yaml`.
+const SKAFFOLD_SCHEMA: &str = "infra/schemas/skaffold-v4beta13.json";
+
+/// yamllint's default rules, with longer lines allowed and GitHub's `on:` key taken as a key.
+const YAMLLINT_CONFIG: &str = "{extends: default, rules: {line-length: {max: 120}, \
+                               truthy: {check-keys: false}, document-start: disable}}";
+
+/// `cargo xtask infra`: validates the deployment files of this workspace.
+pub(crate) fn run() -> anyhow::Result<ExitCode> {
+    let workspace = Workspace::load()?;
+    validate_offline(&workspace.root)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Validates, and says how it went: one line when everything is valid, the problems otherwise.
+/// Returns whether everything is valid.
+pub(crate) fn validate_and_report(root: &Path) -> bool {
+    match validate_offline(root) {
+        Ok(()) => true,
+        Err(error) => {
+            console::error(format_args!("{error:#}"));
+            false
+        }
+    }
+}
+
+/// Runs every validator on the deployment files of the workspace at `root`, installing the
+/// validators first if needed. Prints one summary line when all pass; fails naming the files'
+/// problems otherwise.
+pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
+    let files = DeploymentFiles::find(root)?;
+    let all = files.all();
+    let venv = Venv::ready(&target_dir(root, std::env::var_os("CARGO_TARGET_DIR")))?;
+    let mut failed = Vec::new();
+    let checks: [(&str, &str, Vec<&OsStr>); 4] = [
+        (
+            "Kubernetes manifests",
+            "kubernetes-validate",
+            args(
+                &[
+                    "--strict",
+                    "--quiet",
+                    "--kubernetes-version",
+                    KUBERNETES_VERSION,
+                ],
+                &files.manifests,
+            ),
+        ),
+        (
+            "skaffold.yaml",
+            "check-jsonschema",
+            args(&["--schemafile", SKAFFOLD_SCHEMA], &files.skaffold),
+        ),
+        (
+            "GitHub workflows",
+            "check-jsonschema",
+            args(
+                &["--builtin-schema", "vendor.github-workflows"],
+                &files.workflows,
+            ),
+        ),
+        (
+            "YAML style",
+            "yamllint",
+            args(
+                &[
+                    "--strict",
+                    "--format",
+                    "parsable",
+                    "--config-data",
+                    YAMLLINT_CONFIG,
+                ],
+                &all,
+            ),
+        ),
+    ];
+    for (what, program, args) in checks {
+        let output = venv.run(root, program, &args)?;
+        if !output.status.success() {
+            show(&output);
+            failed.push(format!("{what} ({program})"));
+        }
+    }
+    if !failed.is_empty() {
+        bail!("invalid deployment files: {}", failed.join(", "));
+    }
+    console::step(format_args!(
+        "infra: {} deployment files valid (kubernetes-validate --strict for Kubernetes {KUBERNETES_VERSION}, \
+         check-jsonschema, yamllint)",
+        all.len()
+    ));
+    Ok(())
+}
+
+/// The files to validate, relative to the workspace root, each list sorted.
+#[derive(Debug)]
+struct DeploymentFiles {
+    /// Every YAML file under `infra/`.
+    manifests: Vec<PathBuf>,
+    /// `skaffold.yaml`.
+    skaffold: Vec<PathBuf>,
+    /// `.github/workflows/*`.
+    workflows: Vec<PathBuf>,
+}
+
+impl DeploymentFiles {
+    fn find(root: &Path) -> anyhow::Result<DeploymentFiles> {
+        let mut manifests = Vec::new();
+        yaml_files(root, Path::new("infra"), true, &mut manifests)?;
+        let mut workflows = Vec::new();
+        yaml_files(root, Path::new(".github/workflows"), false, &mut workflows)?;
+        let skaffold = vec![PathBuf::from("skaffold.yaml")];
+        for (what, list) in [("infra/", &manifests), (".github/workflows/", &workflows)] {
+            if list.is_empty() {
+                bail!("no YAML files in {what}");
+            }
+        }
+        Ok(DeploymentFiles {
+            manifests,
+            skaffold,
+            workflows,
+        })
+    }
+
+    fn all(&self) -> Vec<PathBuf> {
+        [&self.manifests, &self.skaffold, &self.workflows]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Adds the `.yaml`/`.yml` files of `root/dir` (and its subdirectories when `recurse`) to
+/// `found`, as paths relative to `root`, sorted.
+fn yaml_files(
+    root: &Path,
+    dir: &Path,
+    recurse: bool,
+    found: &mut Vec<PathBuf>,
+) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(root.join(dir))
+        .with_context(|| format!("could not list {}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries
+        .map(|entry| entry.map(|entry| dir.join(entry.file_name())))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("could not list {}", dir.display()))?;
+    paths.sort();
+    for path in paths {
+        if root.join(&path).is_dir() {
+            if recurse {
+                yaml_files(root, &path, recurse, found)?;
+            }
+        } else if matches!(
+            path.extension().and_then(OsStr::to_str),
+            Some("yaml" | "yml")
+        ) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `options` followed by `files`.
+fn args<'a>(options: &[&'a str], files: &'a [PathBuf]) -> Vec<&'a OsStr> {
+    options
+        .iter()
+        .map(|option| OsStr::new(*option))
+        .chain(files.iter().map(|file| file.as_os_str()))
+        .collect()
+}
+
+/// Prints what a validator said, indented under the current step.
+fn show(output: &Output) {
+    for stream in [&output.stdout, &output.stderr] {
+        for line in String::from_utf8_lossy(stream).lines() {
+            console::detail(line);
+        }
+    }
+}
+
+/// The workspace's target directory: `$CARGO_TARGET_DIR` (relative to `root` when relative) when
+/// set, else `root/target`.
+fn target_dir(root: &Path, cargo_target_dir: Option<std::ffi::OsString>) -> PathBuf {
+    match cargo_target_dir {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+/// The Python virtualenv holding the validators.
+#[derive(Debug)]
+struct Venv {
+    dir: PathBuf,
+}
+
+impl Venv {
+    /// The virtualenv in `target/infra-venv`, created and given [`REQUIREMENTS`] if it does not
+    /// have them yet.
+    fn ready(target: &Path) -> anyhow::Result<Venv> {
+        let venv = Venv {
+            dir: target.join("infra-venv"),
+        };
+        let installed = venv.dir.join("installed-requirements.txt");
+        let up_to_date = std::fs::read_to_string(&installed).is_ok_and(|text| text == REQUIREMENTS);
+        if up_to_date && venv.bin("python").exists() {
+            return Ok(venv);
+        }
+        console::step(format_args!(
+            "installing the deployment validators from PyPI into {}",
+            venv.dir.display()
+        ));
+        venv.create()?;
+        let requirements = venv.dir.join("requirements.txt");
+        std::fs::write(&requirements, REQUIREMENTS)
+            .with_context(|| format!("could not write {}", requirements.display()))?;
+        let output = Command::new(venv.bin("python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(["--timeout", "30", "--retries", "2", "--requirement"])
+            .arg(&requirements)
+            .output()
+            .context("could not run pip")?;
+        if !output.status.success() {
+            show(&output);
+            bail!(
+                "could not install the deployment validators with pip ({}): is PyPI (or the index \
+                 in PIP_INDEX_URL / pip.conf) reachable? They are: {}",
+                output.status,
+                REQUIREMENTS.trim().replace('\n', " ")
+            );
+        }
+        std::fs::write(&installed, REQUIREMENTS)
+            .with_context(|| format!("could not write {}", installed.display()))?;
+        Ok(venv)
+    }
+
+    /// (Re)creates the virtualenv.
+    fn create(&self) -> anyhow::Result<()> {
+        let output = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&self.dir)
+            .output()
+            .context(
+                "could not run python3, which the deployment validators need \
+                 (Debian: apt-get install python3 python3-venv)",
+            )?;
+        if !output.status.success() {
+            show(&output);
+            bail!(
+                "could not create a Python virtualenv in {} ({}); the deployment validators need \
+                 python3's venv module (Debian: apt-get install python3-venv)",
+                self.dir.display(),
+                output.status
+            );
+        }
+        Ok(())
+    }
+
+    /// A program installed in the virtualenv.
+    fn bin(&self, program: &str) -> PathBuf {
+        self.dir.join("bin").join(program)
+    }
+
+    /// Runs `program` from the virtualenv in `root`, capturing its output.
+    fn run(&self, root: &Path, program: &str, args: &[&OsStr]) -> anyhow::Result<Output> {
+        Command::new(self.bin(program))
+            .current_dir(root)
+            .args(args)
+            .output()
+            .with_context(|| format!("could not run {program} from {}", self.dir.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests;
