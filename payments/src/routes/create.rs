@@ -1,0 +1,70 @@
+//! `POST /api/payments`: the user pays for an order with a card token.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use common::mongo::parse_object_id;
+use common::validation::{Checks, INVALID_VALUE, Valid, Validate, is_present, lenient_string};
+use common::{ApiError, CurrentUser, Json};
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::PayError;
+use crate::startup::AppState;
+
+/// The payment body: `{token, orderId}`.
+#[derive(Debug, Deserialize)]
+pub struct CreatePaymentBody {
+    #[serde(default, deserialize_with = "lenient_string")]
+    token: String,
+    #[serde(default, rename = "orderId", deserialize_with = "lenient_string")]
+    order_id: String,
+}
+
+impl Validate for CreatePaymentBody {
+    /// `body('token').not().isEmpty()`, `body('orderId').not().isEmpty()`, no messages.
+    fn validate(&self, checks: &mut Checks) {
+        checks
+            .check("token", is_present(&self.token), INVALID_VALUE)
+            .check("orderId", is_present(&self.order_id), INVALID_VALUE);
+    }
+}
+
+/// The 201 body: the payment's id.
+#[derive(Debug, Serialize)]
+pub struct PaymentCreated {
+    /// 24 hex digits.
+    pub id: String,
+}
+
+/// 201 `{id}`: the card was charged (amount in cents, rounded) and the payment recorded.
+/// In order: 401 without a session, 400 per missing field, 400 `"Something went wrong"` for a
+/// malformed id, 404 for an unknown order, 401 for someone else's, 400 `"Cannot pay for an
+/// cancelled order"`, 400 `"Order has already been paid"`, 400 `"Order has expired"`; a
+/// declined card is 400 with Stripe's message and the order stays payable.
+pub async fn create_payment(
+    CurrentUser(user): CurrentUser,
+    State(state): State<AppState>,
+    Valid(body): Valid<CreatePaymentBody>,
+) -> Result<(StatusCode, Json<PaymentCreated>), ApiError> {
+    let order_id = parse_object_id(&body.order_id)?;
+    let payment = state
+        .checkout
+        .pay(&user.id, order_id, &body.token)
+        .await
+        .map_err(|error| match error {
+            PayError::NotFound => ApiError::NotFound,
+            PayError::NotAuthorized => ApiError::NotAuthorized,
+            PayError::Cancelled => ApiError::bad_request("Cannot pay for an cancelled order"),
+            PayError::AlreadyPaid => ApiError::bad_request("Order has already been paid"),
+            PayError::Expired => ApiError::bad_request("Order has expired"),
+            PayError::Declined(message) => ApiError::BadRequest(message),
+            PayError::Refused => ApiError::malformed(),
+            PayError::Stripe(error) => ApiError::Internal(error),
+            PayError::Database(error) => error.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PaymentCreated {
+            id: payment.id.to_hex(),
+        }),
+    ))
+}

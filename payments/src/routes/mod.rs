@@ -1,0 +1,15 @@
+//! The one endpoint: `POST /api/payments`.
+
+mod create;
+
+use axum::Router;
+use axum::routing::post;
+
+use crate::startup::AppState;
+
+pub use create::create_payment;
+
+/// The payments routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/payments", post(create_payment))
+}

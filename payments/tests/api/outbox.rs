@@ -1,0 +1,90 @@
+//! A crash between the database write and the publish loses no event (CONTRACT A.2 #14).
+
+use chrono::{TimeDelta, Utc};
+use common::events::PaymentCreated;
+use common::testing::events::{published, wait_for};
+use mongodb::bson::oid::ObjectId;
+use payments::models::{Claim, charge_key};
+
+use crate::helpers::{Backing, oid, order_created};
+
+/// An order in the replica (written directly, as its listener would); its id.
+async fn replicate_an_order(backing: &Backing) -> ObjectId {
+    let user_id = ObjectId::new().to_hex();
+    let order = order_created(&user_id, 20.0, Utc::now() + TimeDelta::minutes(15));
+    let order_id = oid(&order.id);
+    backing
+        .orders
+        .create_from_event(order_id, &order)
+        .await
+        .unwrap();
+    order_id
+}
+
+#[tokio::test]
+async fn a_payment_committed_before_a_crash_is_published_once_the_service_runs_again() {
+    let backing = Backing::new().await;
+    // The service replicated an order, recorded its payment and the event, then died before
+    // any relay ran.
+    let order_id = replicate_an_order(&backing).await;
+    let key = charge_key(order_id, "tok_visa");
+    let Claim::Recorded(payment) = backing
+        .payments
+        .record(&key, order_id, "ch_before_crash")
+        .await
+        .unwrap()
+    else {
+        panic!("the order was payable");
+    };
+    assert_eq!(backing.outbox_pending().await, 1);
+    assert!(published::<PaymentCreated>(&backing.bus).await.is_empty());
+
+    // Restarted on the same database and namespace, it publishes what was recorded.
+    let _restarted = backing.spawn_app().await;
+    let events = wait_for::<PaymentCreated>(&backing.bus, 1).await;
+    assert_eq!(events, [payment.created_event()]);
+
+    // And only once, even with a second replica relaying the same outbox.
+    backing.spawn_app().await;
+    backing.settled().await;
+    assert_eq!(published::<PaymentCreated>(&backing.bus).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_second_charge_cannot_claim_a_paid_order() {
+    let backing = Backing::new().await;
+    let order_id = replicate_an_order(&backing).await;
+    let first = backing
+        .payments
+        .record("k1", order_id, "ch_1")
+        .await
+        .unwrap();
+    let Claim::Recorded(payment) = first else {
+        panic!("{first:?}");
+    };
+    assert_eq!(
+        backing
+            .payments
+            .record("k1", order_id, "ch_1")
+            .await
+            .unwrap(),
+        Claim::AlreadyRecorded(payment.id)
+    );
+    assert_eq!(
+        backing
+            .payments
+            .record("k2", order_id, "ch_2")
+            .await
+            .unwrap(),
+        Claim::PaidByOther
+    );
+    assert_eq!(
+        backing
+            .payments
+            .record("k3", ObjectId::new(), "ch_3")
+            .await
+            .unwrap(),
+        Claim::NotFound
+    );
+    assert_eq!(backing.payments.all().await.unwrap().len(), 1);
+}
