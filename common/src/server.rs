@@ -25,26 +25,31 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// Wraps a service's routes (state already applied) with the shared stack.
 pub fn app(routes: Router, readiness: Readiness) -> Router {
-    routes
+    let routes = routes
         .merge(health::routes(readiness))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(
-            TraceLayer::new_for_http()
-                // Method and path only: query strings, headers and cookies may hold secrets.
-                .make_span_with(|request: &Request| {
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
-                })
-                .on_request(())
-                .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
-                    tracing::info!(
-                        status = response.status().as_u16(),
-                        latency_ms = latency.as_secs_f64() * 1000.0,
-                        "request handled"
-                    );
-                }),
-        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    with_request_logs(routes)
+}
+
+/// Logs one line per request: method, path, status and latency. Never the query string, headers
+/// or cookies: they may hold secrets.
+pub fn with_request_logs(routes: Router) -> Router {
+    routes.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|request: &Request| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            })
+            .on_request(())
+            .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
+                tracing::info!(
+                    status = response.status().as_u16(),
+                    latency_ms = latency.as_secs_f64() * 1000.0,
+                    "request handled"
+                );
+            }),
+    )
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.

@@ -1,4 +1,4 @@
-//! Asking cargo about the workspace, and building release binaries with it.
+//! Asking cargo about the workspace, and building the services' binaries with it.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -70,28 +70,28 @@ impl Workspace {
     }
 }
 
-/// Builds `packages` in release mode, showing cargo's progress, and returns each binary's path
-/// by name. A stop request interrupts the build.
+/// Builds `packages` (in release mode if `release`), showing cargo's progress, and returns each
+/// binary's path by name. A stop request interrupts the build.
 ///
 /// The paths come from cargo's own artifact messages, so they are right whatever target
 /// directory is configured. `CARGO_TARGET_DIR` is not passed on, though: a developer may build
 /// xtask itself in a separate target dir (to stay clear of a concurrent build's lock), and the
 /// services should still land in, and reuse, the workspace's usual one.
-pub(crate) fn build_release(
+pub(crate) fn build(
     root: &Path,
     packages: &[&str],
+    release: bool,
     stop: &Stop,
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let mut command = Command::new(program());
     command
         .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(["build", "--message-format=json-render-diagnostics"])
         .env_remove("CARGO_TARGET_DIR")
         .stdout(Stdio::piped());
+    if release {
+        command.arg("--release");
+    }
     for package in packages {
         command.args(["--package", package]);
     }

@@ -214,7 +214,7 @@ fn show(output: &Output) {
 
 /// The workspace's target directory: `$CARGO_TARGET_DIR` (relative to `root` when relative) when
 /// set, else `root/target`.
-fn target_dir(root: &Path, cargo_target_dir: Option<std::ffi::OsString>) -> PathBuf {
+pub(crate) fn target_dir(root: &Path, cargo_target_dir: Option<std::ffi::OsString>) -> PathBuf {
     match cargo_target_dir {
         Some(dir) if !dir.is_empty() => root.join(dir),
         _ => root.join("target"),

@@ -4,6 +4,9 @@
 //!   nginx ingress on `127.0.0.1:${TICKETING_PORT:-8080}`; Ctrl-C stops it.
 //! - `cargo xtask test [-- ARGS]` makes sure the servers the tests need are installed, then runs
 //!   `cargo test --workspace --locked ARGS` (e.g. `cargo xtask test -- signup -- --nocapture`).
+//! - `cargo xtask infra` validates the deployment files offline (also part of `test`).
+//! - `cargo xtask e2e` runs the browser test against a fresh local stack (also the last step of
+//!   `test`, when every other test passed).
 //!
 //! Layout:
 //! - [`routes`]: the ingress route table, which `infra/k8s-dev/ingress-srv.yaml` is tested against;
@@ -11,16 +14,20 @@
 //! - [`services`]: the platform's services and the environment each one gets;
 //! - [`cargo`]: the workspace's packages and building release binaries;
 //! - [`tools`]: finding, or installing, the server programs;
-//! - [`up`] and [`mod@test`]: the two commands;
+//! - [`up`] and [`mod@test`]: the two commands; [`infra`]: validating the deployment files;
+//!   [`e2e`]: the browser test against a local stack;
 //! - [`console`], [`http`], [`stop`]: terminal output, a tiny HTTP probe, Ctrl-C and SIGTERM.
 
 mod cargo;
 mod console;
+mod e2e;
 mod http;
+mod infra;
 mod nginx;
 mod routes;
 mod services;
 mod stop;
+mod stripe;
 mod test;
 mod tools;
 mod up;
@@ -46,12 +53,18 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         cargo_args: Vec<String>,
     },
+    /// Validate the Kubernetes manifests, skaffold.yaml and the GitHub workflows offline.
+    Infra,
+    /// Run the browser test against a fresh local stack (also the last step of `test`).
+    E2e,
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Up(options) => up::run(&options),
         Command::Test { cargo_args } => test::run(&cargo_args),
+        Command::Infra => infra::run(),
+        Command::E2e => e2e::run_alone(),
     };
     result.unwrap_or_else(|error| {
         console::error(format_args!("{error:#}"));
@@ -67,7 +80,7 @@ mod tests {
         let cli = Cli::try_parse_from(["xtask", "test"].iter().chain(args)).unwrap();
         match cli.command {
             Command::Test { cargo_args } => cargo_args,
-            Command::Up(_) => panic!("parsed as up"),
+            other => panic!("parsed as {other:?}"),
         }
     }
 

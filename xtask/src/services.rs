@@ -49,6 +49,8 @@ pub(crate) struct Backends<'a> {
     pub(crate) nats_port: u16,
     /// Redis's port.
     pub(crate) redis_port: u16,
+    /// The ingress's port: the client calls the API through it, as in Kubernetes.
+    pub(crate) ingress_port: u16,
 }
 
 /// The variables `up` sets for `service` listening on `127.0.0.1:port`.
@@ -83,7 +85,20 @@ pub(crate) fn environment(
     if let Some(database) = service.database {
         vars.push(("MONGO_URI", (backends.mongo_uri)(database)));
     }
+    if service.name == CLIENT {
+        // The Host-header trick of the original's buildClient needs the real ingress, not the
+        // services: the client fetches its pages' data through nginx.
+        vars.push(("API_BASE_URL", ingress_url(backends.ingress_port)));
+    }
     vars
+}
+
+/// The web client: the one service that calls the API, through the ingress.
+const CLIENT: &str = "client";
+
+/// The URL of the local ingress on `port`.
+pub(crate) fn ingress_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}")
 }
 
 /// The URL of the local NATS server on `port`.
@@ -107,6 +122,7 @@ mod tests {
             mongo_uri: &mongo_uri,
             nats_port: 2,
             redis_port: 3,
+            ingress_port: 8080,
         };
         let lookup = |name: &str| {
             xtask_env
@@ -163,6 +179,25 @@ mod tests {
                 None => assert!(!env.contains_key("MONGO_URI"), "{}", service.name),
             }
             assert_eq!(env["NATS_CLIENT_ID"], format!("{}-local", service.name));
+        }
+    }
+
+    #[test]
+    fn the_client_calls_the_api_through_the_local_ingress() {
+        let client = SERVICES
+            .into_iter()
+            .find(|service| service.name == "client")
+            .unwrap();
+        let env = env_of(&client, &[]);
+        assert_eq!(env["API_BASE_URL"], "http://127.0.0.1:8080");
+        assert_eq!(env["PORT"], "4000");
+        assert!(!env.contains_key("MONGO_URI"));
+        for service in SERVICES.iter().filter(|service| service.name != "client") {
+            assert!(
+                !env_of(service, &[]).contains_key("API_BASE_URL"),
+                "{}",
+                service.name
+            );
         }
     }
 }

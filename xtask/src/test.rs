@@ -16,6 +16,8 @@ use crate::tools::{self, Purpose};
 pub(crate) fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
     tools::locate_or_install(Purpose::Test)?;
     let workspace = Workspace::load()?;
+    // The deployment files first; if they are invalid, the tests still run, and the run fails.
+    let infra_valid = crate::infra::validate_and_report(&workspace.root);
     let args: Vec<&str> = ["test", "--workspace", "--locked"]
         .into_iter()
         .chain(cargo_args.iter().map(String::as_str))
@@ -42,9 +44,17 @@ pub(crate) fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
             let _ = writeln!(out, "{line}");
         }
     }
-    let status = child.wait().context("waiting for cargo test")?;
+    let mut status = child.wait().context("waiting for cargo test")?;
+    // Then the browser test against a local stack, once everything else passed (whole runs only).
+    if status.success() && cargo_args.is_empty() {
+        status = crate::e2e::run(&workspace, &mut |line| tally.add(line))?;
+    }
     let _ = writeln!(std::io::stdout(), "{}", tally.summary());
-    Ok(exit_code(status))
+    Ok(if infra_valid {
+        exit_code(status)
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Test counts summed over every `test result:` line.

@@ -66,18 +66,19 @@ pub(crate) fn locate_or_install(purpose: Purpose) -> anyhow::Result<Tools> {
 }
 
 /// Whether we may install Debian packages ourselves: as root, where apt-get exists.
-fn can_use_apt() -> bool {
+pub(crate) fn can_use_apt() -> bool {
     is_root() && find_program("apt-get").is_some()
 }
 
 /// Whether xtask runs as root.
 #[allow(unsafe_code)]
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid(2) cannot fail and touches no memory of ours.
     unsafe { libc::geteuid() == 0 }
 }
 
-fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
+/// Installs Debian `packages` with apt-get (as root).
+pub(crate) fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     console::step(format_args!(
         "installing {} with apt-get",
         packages.join(" ")

@@ -20,6 +20,7 @@ use crate::cargo::{self, Workspace};
 use crate::console::{self, Console};
 use crate::services::{self, Backends, SERVICES, Service};
 use crate::stop::{Interrupted, Stop};
+use crate::stripe::Stripe;
 use crate::tools::{self, Purpose, Tools};
 use crate::{http, nginx, routes};
 
@@ -65,25 +66,73 @@ fn run_until_stopped(options: &Options, stop: &Stop) -> anyhow::Result<ExitCode>
         .with_context(|| format!("could not create the data directory {}", data_dir.display()))?;
     let tools = tools::locate_or_install(Purpose::Up)?;
     stop.check()?;
-    let services = build_services(&workspace, stop)?;
+    let settings = StackSettings {
+        port: options.port,
+        data_dir,
+        release: true,
+        service_env: Vec::new(),
+    };
+    let mut stack = start(&workspace, &tools, &settings, stop)?;
+    print_summary(&stack, options.port, &tools.mongo, &settings.data_dir);
+    Ok(watch(&mut stack, stop))
+}
+
+/// Where and how a local stack runs.
+#[derive(Debug)]
+pub(crate) struct StackSettings {
+    /// The ingress port, on 127.0.0.1 (checked free by the caller).
+    pub(crate) port: u16,
+    /// Where the servers keep their data (created by the caller).
+    pub(crate) data_dir: PathBuf,
+    /// Release binaries (`up`), or the debug ones the tests build anyway (the browser test).
+    pub(crate) release: bool,
+    /// Variables set for every service on top of [`services::environment`].
+    pub(crate) service_env: Vec<(&'static str, String)>,
+}
+
+/// Builds the services that exist, starts mongo, nats, redis, each service (ready) and nginx,
+/// and checks the routes through it. The stack stops when dropped.
+pub(crate) fn start(
+    workspace: &Workspace,
+    tools: &Tools,
+    settings: &StackSettings,
+    stop: &Stop,
+) -> anyhow::Result<Stack> {
+    let services = build_services(workspace, settings.release, stop)?;
 
     let names = ["mongo", "nats", "redis", "nginx"].into_iter();
     let console = Console::new(names.chain(services.iter().map(|(service, _)| service.name)));
     let mut stack = Stack::default();
-    start_backends(&mut stack, &tools, &data_dir, &console, stop)?;
+    start_backends(&mut stack, tools, &settings.data_dir, &console, stop)?;
+    let stripe = Stripe::start(std::env::var("STRIPE_KEY").ok().as_deref())?;
+    if let Some(url) = stripe.stand_in_url() {
+        console::step(format_args!(
+            "no STRIPE_KEY: a local Stripe stand-in serves {url}"
+        ));
+    }
+    stack.stripe = Some(stripe);
     for (service, binary) in &services {
         console::step(format_args!("starting {}", service.name));
-        let process = start_service(&stack, service, binary, &console, stop)?;
+        let process = start_service(&stack, service, binary, settings, &console, stop)?;
         stack.services.push(process);
     }
     let nginx = tools.nginx.as_deref().context("nginx was not found")?;
-    start_ingress(&mut stack, nginx, options.port, &data_dir, &console)?;
-    print_summary(&stack, options.port, &tools.mongo, &data_dir);
-    Ok(watch(&mut stack, stop))
+    start_ingress(
+        &mut stack,
+        nginx,
+        settings.port,
+        &settings.data_dir,
+        &console,
+    )?;
+    Ok(stack)
 }
 
 /// Builds the services that exist in the workspace; returns each with its binary, in start order.
-fn build_services(workspace: &Workspace, stop: &Stop) -> anyhow::Result<Vec<(Service, PathBuf)>> {
+fn build_services(
+    workspace: &Workspace,
+    release: bool,
+    stop: &Stop,
+) -> anyhow::Result<Vec<(Service, PathBuf)>> {
     let present: Vec<Service> = SERVICES
         .into_iter()
         .filter(|service| workspace.has_binary(service.name))
@@ -93,8 +142,9 @@ fn build_services(workspace: &Workspace, stop: &Stop) -> anyhow::Result<Vec<(Ser
         return Ok(Vec::new());
     }
     let names: Vec<&str> = present.iter().map(|service| service.name).collect();
-    console::step(format_args!("building {} (release)", names.join(", ")));
-    let mut binaries = cargo::build_release(&workspace.root, &names, stop)?;
+    let profile = if release { "release" } else { "debug" };
+    console::step(format_args!("building {} ({profile})", names.join(", ")));
+    let mut binaries = cargo::build(&workspace.root, &names, release, stop)?;
     present
         .into_iter()
         .map(|service| {
@@ -147,6 +197,7 @@ fn start_service(
     stack: &Stack,
     service: &Service,
     binary: &Path,
+    settings: &StackSettings,
     console: &Console,
     stop: &Stop,
 ) -> anyhow::Result<ServerProcess> {
@@ -158,6 +209,7 @@ fn start_service(
         mongo_uri: &mongo_uri,
         nats_port: nats.port(),
         redis_port: redis.port(),
+        ingress_port: settings.port,
     };
     let mut attempt = 1;
     let mut process = loop {
@@ -166,6 +218,13 @@ fn start_service(
         command.envs(services::environment(service, port, &backends, |name| {
             std::env::var(name).ok()
         }));
+        command.envs(stack.stripe.iter().flat_map(Stripe::environment));
+        command.envs(
+            settings
+                .service_env
+                .iter()
+                .map(|(name, value)| (name, value)),
+        );
         let sink = console.sink(service.name);
         match ServerProcess::start(
             service.name,
@@ -301,15 +360,22 @@ fn watch(stack: &mut Stack, stop: &Stop) -> ExitCode {
 /// Everything `up` started. Dropping it stops the children in order: the services first (they
 /// finish in-flight requests while nginx still relays them), then nginx, then the servers.
 #[derive(Debug, Default)]
-struct Stack {
+pub(crate) struct Stack {
     services: Vec<ServerProcess>,
     ingress: Option<ServerProcess>,
+    /// Stopped after the services (dropped after `Drop::drop` ran).
+    stripe: Option<Stripe>,
     mongo: Option<Mongo>,
     nats: Option<ServerProcess>,
     redis: Option<ServerProcess>,
 }
 
 impl Stack {
+    /// The names of the services running, in start order.
+    pub(crate) fn service_names(&self) -> Vec<&str> {
+        self.services.iter().map(ServerProcess::name).collect()
+    }
+
     /// The children in stopping order: services, then nginx, then the servers they use.
     fn tiers(&mut self) -> [Vec<&mut ServerProcess>; 3] {
         let mongo = self.mongo.as_mut().map(|mongo| &mut mongo.process);

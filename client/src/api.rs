@@ -1,0 +1,263 @@
+//! Calling the API from the server, as the original's `buildClient` did.
+//!
+//! Requests go to the ingress at `API_BASE_URL`, never to a service directly, carrying the
+//! browser's `Cookie` (so the session reaches the API) and `Host` (so the ingress matches its
+//! host rule, `ticketing.dev` in Kubernetes), plus the forwarding headers. An answer is either
+//! the JSON the page wanted, a [`Rejection`] (4xx: the messages of the error envelope, for the
+//! page to show), or a [`ApiFailure::Unavailable`] (unreachable, 5xx, unreadable), which pages
+//! turn into a friendly error page. `Set-Cookie` headers of an answer are kept so a handler can
+//! relay them to the browser (sign up, sign in, sign out).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// How long one API call may take before the page gives up on it.
+const API_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The browser's headers that go along with every API call.
+const FORWARDED_HEADERS: [HeaderName; 6] = [
+    header::COOKIE,
+    header::HOST,
+    header::USER_AGENT,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-real-ip"),
+];
+
+/// An HTTP client for the API behind the ingress.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: Url,
+}
+
+/// The headers of the browser's request that an API call carries.
+#[derive(Debug, Clone, Default)]
+pub struct Forwarded(HeaderMap);
+
+impl Forwarded {
+    /// The forwardable subset of `headers`.
+    pub fn from_headers(headers: &HeaderMap) -> Forwarded {
+        let mut forwarded = HeaderMap::new();
+        for name in FORWARDED_HEADERS {
+            for value in headers.get_all(&name) {
+                forwarded.append(name.clone(), value.clone());
+            }
+        }
+        Forwarded(forwarded)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Forwarded {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Forwarded::from_headers(&parts.headers))
+    }
+}
+
+/// A successful answer: its body and the cookies it set.
+#[derive(Debug)]
+pub struct Answer<T> {
+    /// The decoded JSON body.
+    pub body: T,
+    /// Its `Set-Cookie` headers, to relay to the browser.
+    pub set_cookies: Vec<HeaderValue>,
+}
+
+/// The API said no (4xx).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Its status.
+    pub status: StatusCode,
+    /// One message per entry of its error envelope, in order.
+    pub messages: Vec<String>,
+}
+
+/// Why a call did not give the JSON asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiFailure {
+    /// 4xx: show the messages to the user.
+    #[error("the API refused: {0:?}")]
+    Rejected(Rejection),
+    /// Unreachable, 5xx, or an answer that is not what the API promises.
+    #[error(transparent)]
+    Unavailable(#[from] anyhow::Error),
+}
+
+/// The signed-in user, as `GET /api/users/currentuser` describes them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct User {
+    /// The user's id.
+    pub id: String,
+    /// The user's email.
+    pub email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CurrentUserBody {
+    current_user: Option<User>,
+}
+
+/// The error envelope `{"errors":[{"message","field"?}]}`.
+#[derive(Deserialize)]
+struct Envelope {
+    errors: Vec<EnvelopeEntry>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeEntry {
+    message: String,
+}
+
+impl Api {
+    /// A client for the API at `base` (the ingress).
+    pub fn new(base: Url) -> anyhow::Result<Api> {
+        let http = reqwest::Client::builder()
+            // A redirect is the API's to give to the browser, not ours to follow.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(API_TIMEOUT)
+            .build()
+            .context("building the API client")?;
+        Ok(Api { http, base })
+    }
+
+    /// The signed-in user, if any.
+    pub async fn current_user(&self, forwarded: &Forwarded) -> Result<Option<User>, ApiFailure> {
+        let answer: Answer<CurrentUserBody> = self
+            .call(
+                Method::GET,
+                "/api/users/currentuser",
+                forwarded,
+                None::<&()>,
+            )
+            .await?;
+        Ok(answer.body.current_user)
+    }
+
+    /// `GET path`.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        forwarded: &Forwarded,
+        path: &str,
+    ) -> Result<Answer<T>, ApiFailure> {
+        self.call(Method::GET, path, forwarded, None::<&()>).await
+    }
+
+    /// `POST path` with a JSON `body`.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        forwarded: &Forwarded,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<Answer<T>, ApiFailure> {
+        self.call(Method::POST, path, forwarded, Some(body)).await
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        forwarded: &Forwarded,
+        body: Option<&impl Serialize>,
+    ) -> Result<Answer<T>, ApiFailure> {
+        let url = self
+            .base
+            .join(path)
+            .with_context(|| format!("joining {path} to the API base URL"))?;
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .headers(forwarded.0.clone())
+            .header(header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("calling {method} {path}"))?;
+        let status = response.status();
+        let set_cookies = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
+        let bytes = response
+            .bytes()
+            .await
+            .with_context(|| format!("reading the answer to {method} {path}"))?;
+        if status.is_success() {
+            let body = serde_json::from_slice(&bytes).with_context(|| {
+                format!("{method} {path} answered {status} with unexpected JSON")
+            })?;
+            return Ok(Answer { body, set_cookies });
+        }
+        if status.is_client_error() {
+            return Err(ApiFailure::Rejected(Rejection {
+                status,
+                messages: messages_of(&bytes),
+            }));
+        }
+        Err(anyhow!("{method} {path} answered {status}").into())
+    }
+}
+
+/// The messages of an error envelope; a 4xx without one (a proxy's page, say) gets a generic one.
+fn messages_of(body: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(envelope) if !envelope.errors.is_empty() => envelope
+            .errors
+            .into_iter()
+            .map(|entry| entry.message)
+            .collect(),
+        _ => vec![common::error::SOMETHING_WENT_WRONG.to_owned()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_become_one_message_per_entry() {
+        let body = br#"{"errors":[{"message":"Email must be valid","field":"email"},{"message":"Password must be between 4 and 20 characters","field":"password"}]}"#;
+        assert_eq!(
+            messages_of(body),
+            [
+                "Email must be valid",
+                "Password must be between 4 and 20 characters"
+            ]
+        );
+        assert_eq!(
+            messages_of(b"<html>bad gateway</html>"),
+            ["Something went wrong"]
+        );
+        assert_eq!(messages_of(br#"{"errors":[]}"#), ["Something went wrong"]);
+    }
+
+    #[test]
+    fn only_the_forwardable_headers_are_forwarded() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("session=abc"));
+        headers.insert(header::HOST, HeaderValue::from_static("ticketing.dev"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
+        let Forwarded(forwarded) = Forwarded::from_headers(&headers);
+        assert_eq!(forwarded.len(), 3);
+        assert_eq!(forwarded[header::COOKIE], "session=abc");
+        assert_eq!(forwarded[header::HOST], "ticketing.dev");
+        assert_eq!(forwarded["x-forwarded-for"], "10.0.0.1");
+    }
+}

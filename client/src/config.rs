@@ -1,0 +1,66 @@
+//! The client's settings, read once from the environment.
+
+use common::config::{self, ConfigError, Listen};
+use reqwest::Url;
+
+/// Everything the client reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST` (default all interfaces) and `PORT` (default 3000).
+    pub listen: Listen,
+    /// `API_BASE_URL`: where the ingress answers the API, from inside the cluster
+    /// (`http://ingress-nginx-controller.ingress-nginx.svc.cluster.local`). Required.
+    pub api_base_url: Url,
+    /// `STRIPE_PUBLISHABLE_KEY`: when set, cards are turned into tokens by Stripe.js; when not,
+    /// the order page offers "Pay with test card" (`tok_visa`) and no page loads anything from
+    /// another site.
+    pub stripe_publishable_key: Option<String>,
+}
+
+impl Config {
+    /// Reads the settings; a missing `API_BASE_URL` is `API_BASE_URL must be defined`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let api_base_url = parse_api_base_url(&config::required("API_BASE_URL")?)?;
+        let stripe_publishable_key = std::env::var("STRIPE_PUBLISHABLE_KEY")
+            .ok()
+            .map(|key| key.trim().to_owned())
+            .filter(|key| !key.is_empty());
+        Ok(Config {
+            listen: Listen::from_env()?,
+            api_base_url,
+            stripe_publishable_key,
+        })
+    }
+}
+
+/// An absolute `http`/`https` URL; the API paths are joined to its origin.
+pub fn parse_api_base_url(text: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "API_BASE_URL",
+        reason,
+    };
+    let url = Url::parse(text.trim()).map_err(|error| invalid(error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(format!("{text:?} is not an http(s) URL")));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_base_url_must_be_an_http_url() {
+        for good in [
+            "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local",
+            "http://127.0.0.1:8080",
+            "https://www.example.com/",
+        ] {
+            assert!(parse_api_base_url(good).is_ok(), "{good}");
+        }
+        for bad in ["ingress:80", "ftp://example.com", "not a url", ""] {
+            assert!(parse_api_base_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The web client: server-rendered HTML pages for the whole purchase flow (CONTRACT B.9).
+//!
+//! It replaces the original's Next.js app. Every page is rendered on the server from askama
+//! templates checked at compile time, with the data fetched the way the original's
+//! `buildClient` did: through the ingress at `API_BASE_URL`, carrying the browser's `Cookie` and
+//! `Host` ([`api`]). Forms post back to the client, which calls the API and redirects
+//! (post/redirect/get), relaying the API's `Set-Cookie` so the session reaches the browser:
+//! everything works without JavaScript. A small script adds the ticking countdown, the price
+//! field's formatting and Stripe.js payment when `STRIPE_PUBLISHABLE_KEY` is set (without it the
+//! order page pays with Stripe's test card, and no page loads anything from another site).
+//!
+//! Pages: `/` (tickets), `/auth/signup`, `/auth/signin`, `/auth/signout`, `/tickets/new`,
+//! `/tickets/:ticketId` (and its Purchase), `/orders/:orderId` (and its payment), `/orders`.
+//! Unknown addresses get an HTML 404 page; an unreachable API a friendly 500 page.
+//!
+//! Layout: [`config`] (environment), [`startup`] (router and HTTP stack), [`routes`] (one file
+//! per page), [`page`] (layout, header, redirects, error pages), [`api`] (calling the API),
+//! [`models`] (the API's JSON), [`form`] (posted forms), [`price`] (showing and sending prices),
+//! [`assets`] (stylesheet and script with their cache headers); `templates/` and `static/` hold
+//! the HTML, CSS and JavaScript.
+
+pub mod api;
+pub mod assets;
+pub mod config;
+pub mod form;
+pub mod models;
+pub mod page;
+pub mod price;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::{app, build};

@@ -1,0 +1,63 @@
+//! `POST /orders/:orderId/pay`: pays with the posted card token (`tok_visa` from the test-card
+//! button, or Stripe.js's token) and goes to My Orders; a refusal is shown on the order page.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::object_id;
+use super::show_order::order_page;
+use crate::api::{ApiFailure, Forwarded};
+use crate::form::PageForm;
+use crate::models::Created;
+use crate::page::{self, PageError};
+use crate::startup::AppState;
+
+/// The posted form.
+#[derive(Debug, Deserialize)]
+pub struct PaymentFields {
+    #[serde(default)]
+    token: String,
+}
+
+/// What `POST /api/payments` gets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewPayment<'a> {
+    order_id: &'a str,
+    token: &'a str,
+}
+
+/// `303 /orders` once paid, `303 /auth/signin` when signed out, or the order page with the
+/// API's messages.
+pub async fn pay_order(
+    State(state): State<AppState>,
+    forwarded: Forwarded,
+    Path(order_id): Path<String>,
+    PageForm(fields): PageForm<PaymentFields>,
+) -> Result<Response, PageError> {
+    let order_id = object_id(&order_id)?;
+    let payment = NewPayment {
+        order_id,
+        token: &fields.token,
+    };
+    let paid = state
+        .api
+        .post::<Created>(&forwarded, "/api/payments", &payment)
+        .await;
+    match paid {
+        Ok(_) => Ok(page::see_other("/orders", Vec::new())),
+        Err(ApiFailure::Rejected(rejection)) if rejection.status != StatusCode::UNAUTHORIZED => {
+            order_page(
+                &state,
+                &forwarded,
+                order_id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                rejection.messages,
+            )
+            .await
+        }
+        Err(failure) => Err(failure.into()),
+    }
+}

@@ -1,0 +1,27 @@
+//! `/auth/signup`: the sign-up form, and creating the account.
+
+use axum::extract::State;
+use axum::response::Response;
+
+use super::auth_form::{Credentials, SIGN_UP};
+use crate::api::Forwarded;
+use crate::form::PageForm;
+use crate::page::PageError;
+use crate::startup::AppState;
+
+/// `GET /auth/signup`.
+pub async fn sign_up_form(
+    State(state): State<AppState>,
+    forwarded: Forwarded,
+) -> Result<Response, PageError> {
+    SIGN_UP.show(&state, &forwarded).await
+}
+
+/// `POST /auth/signup`: `303 /` signed in, or the form again with the API's messages.
+pub async fn sign_up(
+    State(state): State<AppState>,
+    forwarded: Forwarded,
+    PageForm(credentials): PageForm<Credentials>,
+) -> Result<Response, PageError> {
+    SIGN_UP.submit(&state, &forwarded, credentials).await
+}

@@ -1,0 +1,270 @@
+//! The two browser runs, step by step, as a person would click through them.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fantoccini::Locator;
+
+use crate::browser::{Browser, STEP_TIMEOUT};
+use crate::runs;
+
+/// A buyer purchases a ticket, watches the countdown tick, pays with the test card and sees the
+/// order complete in My Orders.
+pub(crate) async fn purchase(base: &str, artifacts: &Path) {
+    let tag = unique_tag();
+    let title = format!("E2E Concert {tag}");
+    let mut browser = Browser::start(base, artifacts, "purchase").await;
+
+    browser.open("/").await;
+    assert_eq!(browser.text("h1").await, "Tickets");
+    browser.screenshot("landing").await;
+
+    sign_up(&mut browser, &format!("seller-{tag}@test.com"), "seller").await;
+    sell(&mut browser, &title, "12.5", "12.50").await;
+    sign_out(&mut browser).await;
+    sign_up(&mut browser, &format!("buyer-{tag}@test.com"), "buyer").await;
+    buy(&mut browser, &title, "12.50").await;
+
+    let first = seconds_left(&browser.text("#countdown").await);
+    let browser_ref = &browser;
+    browser
+        .until(
+            "the countdown ticks",
+            Duration::from_secs(5),
+            || async move { seconds_left(&browser_ref.text("#countdown").await) < first },
+        )
+        .await;
+    browser.screenshot("countdown-ticking").await;
+
+    if !runs("payments") {
+        println!(
+            "purchase: NOTE payments is not in the workspace yet: paying and the completed order were not checked"
+        );
+        browser.close().await;
+        return;
+    }
+    assert_eq!(
+        browser.text("form[data-pay-form] button").await,
+        "Pay with test card"
+    );
+    browser.click("form[data-pay-form] button").await;
+    browser.wait_for_path("/orders").await;
+    let expected = format!("{title} - complete");
+    let expected_ref = &expected;
+    let browser_ref = &browser;
+    // payment:created reaches the orders service a moment after the payment is answered.
+    browser
+        .until(
+            "My Orders shows the order complete",
+            STEP_TIMEOUT,
+            || async move {
+                let listed = browser_ref.texts("ul.list-group li").await;
+                if listed.contains(expected_ref) {
+                    return true;
+                }
+                browser_ref.reload().await;
+                false
+            },
+        )
+        .await;
+    browser.screenshot("order-complete").await;
+    browser.close().await;
+}
+
+/// A buyer purchases a ticket and lets the time run out: "Order Expired", no way to pay, the
+/// order cancelled and the ticket back on sale.
+pub(crate) async fn expiry(base: &str, artifacts: &Path) {
+    let tag = unique_tag();
+    let title = format!("E2E Expiring {tag}");
+    let mut browser = Browser::start(base, artifacts, "expiry").await;
+
+    browser.open("/").await;
+    sign_up(&mut browser, &format!("seller-{tag}@test.com"), "seller").await;
+    sell(&mut browser, &title, "20", "20.00").await;
+    sign_out(&mut browser).await;
+    sign_up(&mut browser, &format!("buyer-{tag}@test.com"), "buyer").await;
+    buy(&mut browser, &title, "20.00").await;
+
+    let window = expiration_window();
+    let browser_ref = &browser;
+    browser
+        .until(
+            "the order page says Order Expired",
+            window + Duration::from_secs(10),
+            || async move { browser_ref.text("#countdown").await == "Order Expired" },
+        )
+        .await;
+    assert!(browser.find_all("form[data-pay-form]").await.is_empty());
+    browser.screenshot("order-expired").await;
+
+    browser.click("nav a[href='/orders']").await;
+    browser.wait_for_path("/orders").await;
+    if !runs("expiration") {
+        println!(
+            "expiry: NOTE expiration is not in the workspace yet: the order stays created and the ticket reserved"
+        );
+        assert_eq!(
+            browser.texts("ul.list-group li").await,
+            [format!("{title} - created")]
+        );
+        browser.screenshot("my-orders").await;
+        browser.close().await;
+        return;
+    }
+    let expected = format!("{title} - cancelled");
+    let expected_ref = &expected;
+    let browser_ref = &browser;
+    browser
+        .until(
+            "My Orders shows the order cancelled",
+            STEP_TIMEOUT,
+            || async move {
+                if browser_ref
+                    .texts("ul.list-group li")
+                    .await
+                    .contains(expected_ref)
+                {
+                    return true;
+                }
+                browser_ref.reload().await;
+                false
+            },
+        )
+        .await;
+    browser.screenshot("order-cancelled").await;
+
+    browser.open("/").await;
+    let title_ref = &title;
+    let browser_ref = &browser;
+    browser
+        .until("the ticket is on sale again", STEP_TIMEOUT, || async move {
+            if row_titles(browser_ref).await.contains(title_ref) {
+                return true;
+            }
+            browser_ref.reload().await;
+            false
+        })
+        .await;
+    browser.screenshot("ticket-back-on-sale").await;
+    browser.close().await;
+}
+
+/// Signs up through the header's "Sign Up" link; `who` names the screenshots.
+async fn sign_up(browser: &mut Browser, email: &str, who: &str) {
+    browser.click("nav a[href='/auth/signup']").await;
+    browser.wait_for_path("/auth/signup").await;
+    assert_eq!(browser.text("h1").await, "Sign Up");
+    browser.fill("#email", email).await;
+    browser.fill("#password", "password").await;
+    browser.screenshot(&format!("sign-up-{who}")).await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("/").await;
+    assert_eq!(browser.text(".navbar-text").await, email);
+    assert_eq!(
+        browser.texts("nav .nav-link").await,
+        ["Sell Tickets", "My Orders", "Sign Out"]
+    );
+    browser.screenshot(&format!("signed-in-{who}")).await;
+}
+
+/// Signs out through the header's "Sign Out" link.
+async fn sign_out(browser: &mut Browser) {
+    browser.click("nav a[href='/auth/signout']").await;
+    let browser_ref = &*browser;
+    browser
+        .until("the header shows Sign Up", STEP_TIMEOUT, || async move {
+            browser_ref.texts("nav .nav-link").await == ["Sign Up", "Sign In"]
+        })
+        .await;
+    assert_eq!(browser.path().await, "/");
+    browser.screenshot("signed-out").await;
+}
+
+/// Sells a ticket through "Sell Tickets"; the price field shows `shown` once left.
+async fn sell(browser: &mut Browser, title: &str, price: &str, shown: &str) {
+    browser.click("nav a[href='/tickets/new']").await;
+    browser.wait_for_path("/tickets/new").await;
+    assert_eq!(browser.text("h1").await, "Create a Ticket");
+    browser.fill("#title", title).await;
+    browser.fill("#price", price).await;
+    // Leaving the field formats it, as the original's onBlur did.
+    browser.click("#title").await;
+    assert_eq!(browser.value("#price").await, shown);
+    browser.screenshot("sell-form").await;
+    browser.click("form button[type=submit]").await;
+    browser.wait_for_path("/").await;
+    let rows = browser.texts("tbody tr").await;
+    let row = format!("{title} {shown} View");
+    assert!(rows.contains(&row), "{row:?} not in {rows:?}");
+    browser.screenshot("ticket-listed").await;
+}
+
+/// Opens the ticket from the list and purchases it; ends on the order page.
+async fn buy(browser: &mut Browser, title: &str, shown: &str) {
+    let mut view = None;
+    for row in browser.find_all("tbody tr").await {
+        let first_cell = row.find(Locator::Css("td")).await.unwrap();
+        if first_cell.text().await.unwrap() == title {
+            view = Some(row.find(Locator::Css("a")).await.unwrap());
+        }
+    }
+    view.unwrap_or_else(|| panic!("{title} is not listed"))
+        .click()
+        .await
+        .unwrap();
+    let browser_ref = &*browser;
+    browser
+        .until("the ticket page opens", STEP_TIMEOUT, || async move {
+            browser_ref.path().await.starts_with("/tickets/")
+        })
+        .await;
+    assert_eq!(browser.text("h1").await, title);
+    assert_eq!(browser.text("h4").await, format!("Price: {shown}"));
+    browser.screenshot("ticket").await;
+
+    browser.click("form button[type=submit]").await;
+    let browser_ref = &*browser;
+    browser
+        .until("the order page opens", STEP_TIMEOUT, || async move {
+            browser_ref.path().await.starts_with("/orders/")
+        })
+        .await;
+    let countdown = browser.text("#countdown").await;
+    assert!(
+        countdown.starts_with("Time left to pay: ") && countdown.ends_with(" seconds"),
+        "{countdown}"
+    );
+    browser.screenshot("order").await;
+}
+
+/// The titles in the tickets table.
+async fn row_titles(browser: &Browser) -> Vec<String> {
+    browser.texts("tbody tr td:first-child").await
+}
+
+/// N in "Time left to pay: N seconds".
+fn seconds_left(countdown: &str) -> i64 {
+    countdown
+        .strip_prefix("Time left to pay: ")
+        .and_then(|rest| rest.strip_suffix(" seconds"))
+        .and_then(|seconds| seconds.parse().ok())
+        .unwrap_or_else(|| panic!("not a countdown: {countdown:?}"))
+}
+
+/// The stack's `EXPIRATION_WINDOW_SECONDS` (xtask passes it on), else the default.
+fn expiration_window() -> Duration {
+    let seconds = std::env::var("E2E_EXPIRATION_WINDOW_SECONDS")
+        .ok()
+        .and_then(|seconds| seconds.parse().ok())
+        .unwrap_or(900);
+    Duration::from_secs(seconds)
+}
+
+/// Tells this run's users and tickets apart from earlier runs' on the same stack.
+fn unique_tag() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    format!("{:x}", nanos % 0xffff_ffff_ffff)
+}
