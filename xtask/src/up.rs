@@ -34,6 +34,9 @@ pub(crate) struct Options {
     /// Where the servers keep their data; a relative path is relative to the workspace root.
     #[arg(long, env = "TICKETING_DATA_DIR", default_value = ".dev")]
     data_dir: PathBuf,
+    /// Run debug builds of the services (quicker to build, slower to run).
+    #[arg(long)]
+    debug: bool,
 }
 
 /// How long a service may take to listen on its port.
@@ -69,7 +72,7 @@ fn run_until_stopped(options: &Options, stop: &Stop) -> anyhow::Result<ExitCode>
     let settings = StackSettings {
         port: options.port,
         data_dir,
-        release: true,
+        release: !options.debug,
         service_env: Vec::new(),
     };
     let mut stack = start(&workspace, &tools, &settings, stop)?;
