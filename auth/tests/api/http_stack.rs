@@ -2,33 +2,16 @@
 
 use serde_json::json;
 
+use common::testing::http::assert_not_found;
+
 use crate::helpers::{assert_errors, spawn_app};
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_not_found_in_the_envelope() {
     let app = spawn_app().await;
-    let not_found = json!([{ "message": "Not Found" }]);
-    let unknown = app
-        .client
-        .get(app.url("/api/users/nope"))
-        .send()
-        .await
-        .unwrap();
-    assert_errors(unknown, 404, not_found.clone()).await;
-    let wrong_method = app
-        .client
-        .get(app.url("/api/users/signup"))
-        .send()
-        .await
-        .unwrap();
-    assert_errors(wrong_method, 404, not_found.clone()).await;
-    let delete = app
-        .client
-        .delete(app.url("/api/users/currentuser"))
-        .send()
-        .await
-        .unwrap();
-    assert_errors(delete, 404, not_found).await;
+    assert_not_found(app.client.get(app.url("/api/users/nope"))).await;
+    assert_not_found(app.client.get(app.url("/api/users/signup"))).await;
+    assert_not_found(app.client.delete(app.url("/api/users/currentuser"))).await;
 }
 
 #[tokio::test]

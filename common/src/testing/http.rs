@@ -41,6 +41,14 @@ pub async fn assert_message(response: reqwest::Response, status: u16, message: &
     assert_errors(response, status, json!([{ "message": message }])).await;
 }
 
+/// Sends `request` and asserts the 404 `"Not Found"` envelope: an unknown route or a wrong method.
+pub async fn assert_not_found(request: reqwest::RequestBuilder) {
+    match request.send().await {
+        Ok(response) => assert_message(response, 404, "Not Found").await,
+        Err(error) => panic!("the request was not answered: {error}"),
+    }
+}
+
 /// Asserts that `/healthz` and `/readyz` answer 200.
 pub async fn assert_probes_answer(address: &str) {
     let client = reqwest::Client::new();

@@ -1,23 +1,15 @@
 //! What every route shares: the 404 fallback, malformed bodies, probes.
 
+use common::testing::http::assert_not_found;
 use common::testing::signed_in_user;
-use serde_json::json;
 
-use crate::helpers::{assert_errors, assert_message, spawn_app};
+use crate::helpers::{assert_message, spawn_app};
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_not_found_in_the_envelope() {
     let app = spawn_app().await;
-    let not_found = json!([{ "message": "Not Found" }]);
-    let unknown = app.client.get(app.url("/api/nope")).send().await.unwrap();
-    assert_errors(unknown, 404, not_found.clone()).await;
-    let wrong_method = app
-        .client
-        .delete(app.url("/api/tickets"))
-        .send()
-        .await
-        .unwrap();
-    assert_errors(wrong_method, 404, not_found).await;
+    assert_not_found(app.client.get(app.url("/api/nope"))).await;
+    assert_not_found(app.client.delete(app.url("/api/tickets"))).await;
 }
 
 #[tokio::test]
