@@ -152,7 +152,7 @@ fn sink(name: &'static str) -> LineSink {
 }
 
 /// `uri` with its database replaced by `database` (query kept).
-fn with_database(uri: &str, database: &str) -> String {
+pub fn with_database(uri: &str, database: &str) -> String {
     let (scheme, rest) = uri.split_once("://").unwrap_or(("mongodb", uri));
     let (before_query, query) = match rest.split_once('?') {
         Some((before, query)) => (before, Some(query)),

@@ -1,0 +1,226 @@
+//! Calling the fleet's HTTP APIs as a browser would: any replica, another one when a replica
+//! is down, the session cookie from signup.
+
+use std::time::{Duration, Instant};
+
+use rand::seq::IndexedRandom as _;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::fleet::Fleet;
+
+/// How long a call keeps trying while every replica of a service refuses connections.
+const UNREACHABLE_FOR: Duration = Duration::from_secs(30);
+
+/// An answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub body: Value,
+    /// The raw body.
+    pub text: String,
+    /// `session=...` from `Set-Cookie`, if the answer set one.
+    pub session: Option<String>,
+}
+
+impl Reply {
+    /// `body[field]` as a string, if it is one.
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.body.get(field).and_then(Value::as_str)
+    }
+
+    /// The first error message of the envelope.
+    pub fn message(&self) -> Option<&str> {
+        self.body.get("errors")?.get(0)?.get("message")?.as_str()
+    }
+
+    /// Whether the body is the error envelope: `{"errors":[{"message":"..."}, ...]}`, each
+    /// message a non-empty string.
+    pub fn is_envelope(&self) -> bool {
+        let Some(errors) = self.body.get("errors").and_then(Value::as_array) else {
+            return false;
+        };
+        !errors.is_empty()
+            && errors.iter().all(|error| {
+                error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .is_some_and(|message| !message.is_empty())
+            })
+    }
+}
+
+/// Why a call has no answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// Every replica refused the connection for [`UNREACHABLE_FOR`]: nothing was sent.
+    Unreachable(String),
+    /// The request was sent but the answer was lost (the replica died mid-request): it may or
+    /// may not have taken effect.
+    Lost(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Unreachable(why) => write!(f, "unreachable: {why}"),
+            Failure::Lost(why) => write!(f, "answer lost: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The fleet's routes: which service serves a path.
+pub fn service_of(path: &str) -> &'static str {
+    let segment = path.trim_start_matches("/api/").split('/').next();
+    match segment {
+        Some("users") => "auth",
+        Some("tickets") => "tickets",
+        Some("orders") => "orders",
+        Some("payments") => "payments",
+        _ => "auth",
+    }
+}
+
+/// A client of the fleet's APIs.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    /// Base URLs of each service's replicas.
+    urls: Vec<(&'static str, Vec<String>)>,
+}
+
+impl Api {
+    /// A client of `fleet`.
+    pub fn new(fleet: &Fleet) -> Api {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap_or_default();
+        let urls = crate::fleet::SERVICES
+            .into_iter()
+            .map(|service| (service, fleet.urls(service)))
+            .collect();
+        Api { http, urls }
+    }
+
+    /// The base URLs of `service`.
+    pub fn urls(&self, service: &str) -> &[String] {
+        self.urls
+            .iter()
+            .find(|(name, _)| *name == service)
+            .map_or(&[], |(_, urls)| urls.as_slice())
+    }
+
+    /// `method path` with an optional JSON body and session, to a replica of the service the
+    /// path belongs to.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Reply, Failure> {
+        let body = body.map(|body| body.to_string().into_bytes());
+        self.send(method, path, session, body, "application/json")
+            .await
+    }
+
+    /// Like [`Api::call`] with a raw body of `content_type`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&str>,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> Result<Reply, Failure> {
+        let urls = self.urls(service_of(path));
+        let deadline = Instant::now() + UNREACHABLE_FOR;
+        loop {
+            // A random replica first, then the others.
+            let first = urls.choose(&mut rand::rng()).cloned().unwrap_or_default();
+            let order = std::iter::once(&first).chain(urls.iter().filter(|url| **url != first));
+            let mut refused = String::new();
+            for base in order {
+                let mut request = self.http.request(method.clone(), format!("{base}{path}"));
+                if let Some(session) = session {
+                    request = request.header("cookie", session);
+                }
+                if let Some(body) = &body {
+                    request = request
+                        .header("content-type", content_type)
+                        .body(body.clone());
+                }
+                match request.send().await {
+                    Ok(response) => return Ok(read(response).await),
+                    Err(error) if error.is_connect() => refused = error.to_string(),
+                    Err(error) => return Err(Failure::Lost(format!("{method} {path}: {error}"))),
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(Failure::Unreachable(format!("{method} {path}: {refused}")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Signs `email` up (or in, if a lost answer had signed it up already); returns the
+    /// session cookie and the user's id.
+    pub async fn sign_up(&self, email: &str, password: &str) -> anyhow::Result<(String, String)> {
+        let credentials = serde_json::json!({ "email": email, "password": password });
+        for _ in 0..5 {
+            let reply = match self
+                .call(Method::POST, "/api/users/signup", None, Some(&credentials))
+                .await
+            {
+                Ok(reply) => reply,
+                Err(Failure::Lost(_)) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            let reply = match reply.status {
+                201 => reply,
+                400 if reply.message() == Some("Email in use") => {
+                    match self
+                        .call(Method::POST, "/api/users/signin", None, Some(&credentials))
+                        .await
+                    {
+                        Ok(reply) => reply,
+                        Err(Failure::Lost(_)) => continue,
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                _ => anyhow::bail!("signup of {email}: {} {}", reply.status, reply.text),
+            };
+            if let (Some(session), Some(id)) = (reply.session.clone(), reply.str("id")) {
+                return Ok((session, id.to_owned()));
+            }
+            anyhow::bail!("signup of {email}: {} {}", reply.status, reply.text);
+        }
+        anyhow::bail!("signup of {email}: every answer was lost")
+    }
+}
+
+async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.starts_with("session="))
+        .map(str::to_owned);
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        body,
+        text,
+        session,
+    }
+}

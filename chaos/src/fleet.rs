@@ -1,0 +1,502 @@
+//! A whole fleet on this machine, as real processes that can be killed and restarted.
+//!
+//! Each service replica is a child process of `fleet-service NAME` on a fixed port, so a
+//! replica that is killed comes back where clients expect it. NATS JetStream is the fleet's own
+//! server (it gets restarted); MongoDB and Redis are the test harness's shared servers, with
+//! databases and a job queue of the fleet's own. Stripe is the in-process fake.
+//!
+//! The children are owned by one supervisor thread: devservers ties a child's life to the
+//! thread that started it, and the async runtime's threads come and go.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use devservers::process::Readiness;
+use devservers::{LineSink, ServerProcess};
+use mongodb::bson::oid::ObjectId;
+use stripe_fake::StripeFake;
+use tokio::sync::oneshot;
+
+/// The services of the platform that have an HTTP API or listen on the bus, in start order.
+pub const SERVICES: [&str; 5] = ["auth", "tickets", "orders", "payments", "expiration"];
+
+/// How a fleet is made.
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    /// The `fleet-service` binary (`env!("CARGO_BIN_EXE_fleet-service")` in a test).
+    pub binary: PathBuf,
+    /// Replicas per service (a service not named gets one).
+    pub replicas: BTreeMap<&'static str, usize>,
+    /// How long a new order waits for payment.
+    pub expiration_window: Duration,
+    /// Where logs and NATS' store go.
+    pub dir: PathBuf,
+}
+
+impl FleetOptions {
+    /// Two replicas of tickets, orders and payments (so shared consumers are exercised), one
+    /// of auth and expiration; a one-minute window.
+    pub fn new(binary: impl Into<PathBuf>, name: &str) -> FleetOptions {
+        let dir = std::env::temp_dir()
+            .join("ticketing-chaos")
+            .join(format!("{name}-{}", ObjectId::new().to_hex()));
+        FleetOptions {
+            binary: binary.into(),
+            replicas: [("tickets", 2), ("orders", 2), ("payments", 2)]
+                .into_iter()
+                .collect(),
+            expiration_window: Duration::from_secs(60),
+            dir,
+        }
+    }
+
+    /// `self` with `replicas` replicas of `service`.
+    #[must_use]
+    pub fn with_replicas(mut self, service: &'static str, replicas: usize) -> FleetOptions {
+        self.replicas.insert(service, replicas);
+        self
+    }
+
+    /// `self` with orders expiring after `window`.
+    #[must_use]
+    pub fn with_window(mut self, window: Duration) -> FleetOptions {
+        self.expiration_window = window;
+        self
+    }
+}
+
+/// One replica of a service.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The service.
+    pub service: &'static str,
+    /// Which replica (0-based).
+    pub replica: usize,
+    /// Its port on 127.0.0.1, the same across restarts.
+    pub port: u16,
+}
+
+impl Member {
+    /// `tickets-1`.
+    pub fn label(&self) -> String {
+        format!("{}-{}", self.service, self.replica)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A running fleet. Dropping it stops every process.
+pub struct Fleet {
+    members: Vec<Member>,
+    commands: mpsc::Sender<Order>,
+    supervisor: Option<std::thread::JoinHandle<()>>,
+    stripe: StripeFake,
+    mongo_uri: String,
+    database_prefix: String,
+    nats_url: String,
+    log: PathBuf,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("members", &self.members)
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+type Reply<T> = oneshot::Sender<anyhow::Result<T>>;
+
+/// What the supervisor thread is asked to do.
+enum Order {
+    /// SIGKILL the member (no grace).
+    Kill(usize, Reply<()>),
+    /// SIGTERM the member and wait for it to exit (SIGKILL after the grace).
+    Terminate(usize, Duration, Reply<()>),
+    /// Start the member (again) on its port.
+    Start(usize, Reply<()>),
+    /// Stop NATS (SIGTERM, or SIGKILL if `kill`) and start it again on the same port and store.
+    RestartNats { kill: bool, reply: Reply<()> },
+    /// The member's pid, if it runs.
+    Pid(usize, Reply<Option<u32>>),
+}
+
+impl Fleet {
+    /// Starts NATS, the Stripe fake and every replica, and waits until each is ready.
+    pub async fn start(options: FleetOptions) -> anyhow::Result<Fleet> {
+        std::fs::create_dir_all(&options.dir)
+            .with_context(|| format!("creating {}", options.dir.display()))?;
+        let log = options.dir.join("fleet.log");
+        let sinks = Sinks::new(&log)?;
+        let stripe = StripeFake::start()
+            .await
+            .context("starting the Stripe fake")?;
+        let mongo_uri = common::testing::mongo_uri();
+        let database_prefix = format!("chaos_{}", ObjectId::new().to_hex());
+        let redis_url = common::testing::redis_url();
+        let nats_program = devservers::find_program("nats-server")
+            .context("nats-server is not installed (Debian: apt-get install nats-server)")?;
+
+        let mut members = Vec::new();
+        for service in SERVICES {
+            let replicas = options.replicas.get(service).copied().unwrap_or(1);
+            for replica in 0..replicas {
+                members.push(Member {
+                    service,
+                    replica,
+                    port: devservers::free_port()?,
+                });
+            }
+        }
+        let nats_port = devservers::free_port()?;
+        let nats_url = format!("nats://127.0.0.1:{nats_port}");
+        let shared = SharedEnv {
+            binary: options.binary.clone(),
+            env: vec![
+                ("JWT_KEY", common::testing::JWT_KEY.to_owned()),
+                ("NATS_URL", nats_url.clone()),
+                ("REDIS_URL", redis_url),
+                ("EXPIRATION_QUEUE", format!("{database_prefix}-expiration")),
+                ("STRIPE_KEY", "sk_test_chaos".to_owned()),
+                ("STRIPE_API_BASE", stripe.base_url().to_owned()),
+                ("STRIPE_TIMEOUT_SECONDS", "2".to_owned()),
+                ("RECONCILE_AFTER_SECONDS", "3".to_owned()),
+                ("RECONCILE_INTERVAL_SECONDS", "1".to_owned()),
+                (
+                    "EXPIRATION_WINDOW_SECONDS",
+                    options.expiration_window.as_secs().max(1).to_string(),
+                ),
+                ("RUST_LOG", "warn".to_owned()),
+            ],
+            mongo_uri: mongo_uri.clone(),
+            database_prefix: database_prefix.clone(),
+        };
+
+        let (commands, received) = mpsc::channel();
+        let (started_tx, started_rx) = oneshot::channel();
+        let supervisor = {
+            let members = members.clone();
+            let store = options.dir.join("nats");
+            std::thread::Builder::new()
+                .name("fleet-supervisor".to_owned())
+                .spawn(move || {
+                    let nats = NatsServer {
+                        program: nats_program,
+                        store,
+                        port: nats_port,
+                    };
+                    supervise(&members, &shared, &nats, &sinks, started_tx, &received);
+                })
+                .context("starting the supervisor thread")?
+        };
+        let fleet = Fleet {
+            members,
+            commands,
+            supervisor: Some(supervisor),
+            stripe,
+            mongo_uri,
+            database_prefix,
+            nats_url,
+            log,
+        };
+        started_rx
+            .await
+            .context("the supervisor thread ended while starting")??;
+        for index in 0..fleet.members.len() {
+            fleet.wait_ready(index).await?;
+        }
+        Ok(fleet)
+    }
+
+    /// Every replica, in start order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// The replicas of `service`.
+    pub fn replicas(&self, service: &str) -> impl Iterator<Item = &Member> {
+        self.members
+            .iter()
+            .filter(move |member| member.service == service)
+    }
+
+    /// The base URLs of `service`'s replicas.
+    pub fn urls(&self, service: &str) -> Vec<String> {
+        self.replicas(service).map(Member::url).collect()
+    }
+
+    /// The index (in [`Fleet::members`]) of replica `replica` of `service`.
+    pub fn index_of(&self, service: &str, replica: usize) -> anyhow::Result<usize> {
+        self.members
+            .iter()
+            .position(|member| member.service == service && member.replica == replica)
+            .with_context(|| format!("no replica {replica} of {service}"))
+    }
+
+    /// The Stripe fake's books.
+    pub fn stripe(&self) -> &StripeFake {
+        &self.stripe
+    }
+
+    /// A client of `service`'s database.
+    pub async fn database(&self, service: &str) -> anyhow::Result<mongodb::Database> {
+        let client = mongodb::Client::with_uri_str(&self.mongo_uri).await?;
+        Ok(client.database(&format!("{}_{service}", self.database_prefix)))
+    }
+
+    /// The fleet's NATS server.
+    pub fn nats_url(&self) -> &str {
+        &self.nats_url
+    }
+
+    /// Where every process's output goes.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// SIGKILLs member `index`.
+    pub async fn kill(&self, index: usize) -> anyhow::Result<()> {
+        self.ask(|reply| Order::Kill(index, reply)).await
+    }
+
+    /// SIGTERMs member `index` and waits until it has exited (SIGKILL after `grace`).
+    pub async fn terminate(&self, index: usize, grace: Duration) -> anyhow::Result<()> {
+        self.ask(|reply| Order::Terminate(index, grace, reply))
+            .await
+    }
+
+    /// Starts member `index` again and waits until it is ready.
+    pub async fn restart(&self, index: usize) -> anyhow::Result<()> {
+        self.ask(|reply| Order::Start(index, reply)).await?;
+        self.wait_ready(index).await
+    }
+
+    /// Restarts the NATS server (SIGTERM, or SIGKILL if `kill`) on the same port and store.
+    pub async fn restart_nats(&self, kill: bool) -> anyhow::Result<()> {
+        self.ask(|reply| Order::RestartNats { kill, reply }).await
+    }
+
+    /// The pid of member `index`, if it runs.
+    pub async fn pid(&self, index: usize) -> anyhow::Result<Option<u32>> {
+        self.ask(|reply| Order::Pid(index, reply)).await
+    }
+
+    async fn ask<T>(&self, order: impl FnOnce(Reply<T>) -> Order) -> anyhow::Result<T> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(order(reply))
+            .ok()
+            .context("the fleet supervisor has stopped")?;
+        answer.await.context("the fleet supervisor has stopped")?
+    }
+
+    /// Polls member `index`'s `/readyz` until it answers 200.
+    async fn wait_ready(&self, index: usize) -> anyhow::Result<()> {
+        let member = &self.members[index];
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("{}/readyz", member.url());
+        loop {
+            let status = http
+                .get(&url)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .map(|response| response.status().as_u16());
+            if let Ok(200) = status {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} was not ready after 60 s ({status:?}); see {}",
+                    member.label(),
+                    self.log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        // Closing the channel ends the supervisor, which stops every child.
+        let (closed, _) = mpsc::channel();
+        self.commands = closed;
+        if let Some(supervisor) = self.supervisor.take() {
+            let _ = supervisor.join();
+        }
+    }
+}
+
+/// What every service process gets.
+struct SharedEnv {
+    binary: PathBuf,
+    env: Vec<(&'static str, String)>,
+    mongo_uri: String,
+    database_prefix: String,
+}
+
+impl SharedEnv {
+    fn command(&self, member: &Member) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .arg(member.service)
+            .envs(self.env.iter().map(|(name, value)| (*name, value)))
+            .env("HOST", "127.0.0.1")
+            .env("PORT", member.port.to_string())
+            .env("NATS_CLIENT_ID", member.label())
+            .env(
+                "MONGO_URI",
+                common::testing::with_database(
+                    &self.mongo_uri,
+                    &format!("{}_{}", self.database_prefix, member.service),
+                ),
+            );
+        command
+    }
+}
+
+struct NatsServer {
+    program: PathBuf,
+    store: PathBuf,
+    port: u16,
+}
+
+impl NatsServer {
+    fn start(&self, sinks: &Sinks) -> anyhow::Result<ServerProcess> {
+        // Right after a stop the port can still be held for a moment: retry briefly.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match devservers::nats::start(&self.program, &self.store, self.port, sinks.sink("nats"))
+            {
+                Ok(process) => return Ok(process),
+                Err(error) if Instant::now() < deadline => {
+                    let _ = error;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(error) => return Err(anyhow::anyhow!("restarting NATS: {error}")),
+            }
+        }
+    }
+}
+
+/// The supervisor thread: starts everything, then obeys orders until the fleet is dropped.
+fn supervise(
+    members: &[Member],
+    shared: &SharedEnv,
+    nats: &NatsServer,
+    sinks: &Sinks,
+    started: oneshot::Sender<anyhow::Result<()>>,
+    orders: &mpsc::Receiver<Order>,
+) {
+    let start_member = |member: &Member| -> anyhow::Result<ServerProcess> {
+        ServerProcess::start(
+            &member.label(),
+            shared.command(member),
+            Readiness::Tcp(member.port),
+            sinks.sink(&member.label()),
+            Duration::from_secs(30),
+        )
+        .map_err(|error| anyhow::anyhow!("starting {}: {error}", member.label()))
+    };
+    let mut nats_process = match nats.start(sinks) {
+        Ok(process) => Some(process),
+        Err(error) => {
+            let _ = started.send(Err(error));
+            return;
+        }
+    };
+    let mut processes: Vec<Option<ServerProcess>> = Vec::new();
+    for member in members {
+        match start_member(member) {
+            Ok(process) => processes.push(Some(process)),
+            Err(error) => {
+                let _ = started.send(Err(error));
+                return;
+            }
+        }
+    }
+    let _ = started.send(Ok(()));
+
+    while let Ok(order) = orders.recv() {
+        match order {
+            Order::Kill(index, reply) => {
+                if let Some(mut process) = processes[index].take() {
+                    process.kill();
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Order::Terminate(index, grace, reply) => {
+                if let Some(mut process) = processes[index].take() {
+                    process.stop(grace);
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Order::Start(index, reply) => {
+                let slot = &mut processes[index];
+                let running = slot.as_mut().is_some_and(ServerProcess::is_running);
+                let result = if running {
+                    Ok(())
+                } else {
+                    start_member(&members[index]).map(|process| *slot = Some(process))
+                };
+                let _ = reply.send(result);
+            }
+            Order::RestartNats { kill, reply } => {
+                if let Some(mut process) = nats_process.take() {
+                    if kill {
+                        process.kill();
+                    } else {
+                        process.stop(Duration::from_secs(10));
+                    }
+                }
+                let result = nats.start(sinks).map(|process| {
+                    nats_process = Some(process);
+                });
+                let _ = reply.send(result);
+            }
+            Order::Pid(index, reply) => {
+                let pid = processes[index]
+                    .as_mut()
+                    .and_then(|process| process.is_running().then(|| process.pid()));
+                let _ = reply.send(Ok(pid));
+            }
+        }
+    }
+    // The fleet was dropped: services first (they flush their outboxes), then NATS.
+    for process in processes.iter_mut().flatten() {
+        process.stop(Duration::from_secs(10));
+    }
+    drop(nats_process);
+}
+
+/// Every process's output, prefixed with its name, in one file.
+#[derive(Clone)]
+struct Sinks(Arc<Mutex<File>>);
+
+impl Sinks {
+    fn new(path: &Path) -> anyhow::Result<Sinks> {
+        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Sinks(Arc::new(Mutex::new(file))))
+    }
+
+    fn sink(&self, name: &str) -> LineSink {
+        let (file, name) = (self.0.clone(), name.to_owned());
+        Arc::new(move |line: &str| {
+            if let Ok(mut file) = file.lock() {
+                let _ = writeln!(file, "[{name}] {line}");
+            }
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! The soak: many users buying and selling at random while replicas are killed and NATS is
+//! restarted; then, once the fleet is quiet, the invariants.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom as _;
+use rand::{Rng as _, SeedableRng as _};
+use reqwest::Method;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::api::{Api, Failure, Reply};
+use crate::fleet::Fleet;
+
+/// How big and how long.
+#[derive(Debug, Clone)]
+pub struct SoakOptions {
+    /// Simulated users.
+    pub users: usize,
+    /// How long they act (after signing up).
+    pub duration: Duration,
+    /// Time between two kills (each kills one random replica and restarts it soon after).
+    pub kill_every: Duration,
+    /// NATS restarts, spread over the run (at least one).
+    pub nats_restarts: usize,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+/// What happened.
+#[derive(Debug, Default, Clone)]
+pub struct SoakReport {
+    pub users: usize,
+    /// Requests answered, by action.
+    pub operations: BTreeMap<&'static str, u64>,
+    /// Answers by status.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Requests whose answer was lost to a kill (outcome unknown).
+    pub lost: u64,
+    /// Requests no replica could take for 30 s.
+    pub unreachable: u64,
+    pub kills: u64,
+    pub nats_restarts: u64,
+    /// Answers that broke a rule as they came: a 5xx, a non-envelope error, a wrong status.
+    pub bad_answers: Vec<String>,
+    /// Orders whose cancellation was answered 204: they must end cancelled.
+    pub cancelled_orders: Vec<String>,
+    /// Orders paid (201).
+    pub paid: u64,
+}
+
+impl SoakReport {
+    /// All requests answered.
+    pub fn answered(&self) -> u64 {
+        self.statuses.values().sum()
+    }
+}
+
+/// Shared between the users.
+struct Market {
+    api: Api,
+    /// Tickets for sale (ids), anyone's.
+    tickets: Mutex<Vec<String>>,
+    report: Mutex<SoakReport>,
+    /// Set when the users should stop.
+    stop: AtomicBool,
+}
+
+impl Market {
+    fn record(&self, action: &'static str, result: &Result<Reply, Failure>, expected: &[u16]) {
+        let Ok(mut report) = self.report.lock() else {
+            return;
+        };
+        match result {
+            Ok(reply) => {
+                *report.operations.entry(action).or_default() += 1;
+                *report.statuses.entry(reply.status).or_default() += 1;
+                let wrong = !expected.contains(&reply.status)
+                    || (reply.status >= 400 && !reply.is_envelope());
+                if wrong && report.bad_answers.len() < 50 {
+                    report.bad_answers.push(format!(
+                        "{action}: {} {}",
+                        reply.status,
+                        reply.text.chars().take(300).collect::<String>()
+                    ));
+                }
+            }
+            Err(Failure::Lost(_)) => report.lost += 1,
+            Err(Failure::Unreachable(_)) => report.unreachable += 1,
+        }
+    }
+}
+
+/// Runs the soak against `fleet`: users act for `options.duration` while replicas are killed
+/// and NATS is restarted; then every replica is brought back. The caller checks the invariants.
+pub async fn run(fleet: &Fleet, options: &SoakOptions) -> anyhow::Result<SoakReport> {
+    let market = Arc::new(Market {
+        api: Api::new(fleet),
+        tickets: Mutex::new(Vec::new()),
+        report: Mutex::new(SoakReport {
+            users: options.users,
+            ..SoakReport::default()
+        }),
+        stop: AtomicBool::new(false),
+    });
+    let mut users = Vec::new();
+    for user in 0..options.users {
+        let market = market.clone();
+        let seed = options.seed.wrapping_add(user as u64);
+        // Arrivals spread over the first seconds, as real traffic ramps up.
+        let arrival = Duration::from_millis((user as u64 * 4_000) / options.users.max(1) as u64);
+        users.push(tokio::spawn(async move {
+            tokio::time::sleep(arrival).await;
+            act(&market, user, seed).await
+        }));
+    }
+
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let restarts_at: Vec<Duration> = (1..=options.nats_restarts.max(1))
+        .map(|n| {
+            options.duration * u32::try_from(n).unwrap_or(1)
+                / u32::try_from(options.nats_restarts.max(1) + 1).unwrap_or(2)
+        })
+        .collect();
+    let mut next_restart = 0;
+    let (mut kills, mut nats_restarts) = (0, 0);
+    while started.elapsed() < options.duration {
+        let jitter = rng.random_range(0.5..1.5);
+        tokio::time::sleep(options.kill_every.mul_f64(jitter)).await;
+        if next_restart < restarts_at.len() && started.elapsed() >= restarts_at[next_restart] {
+            fleet.restart_nats(false).await?;
+            nats_restarts += 1;
+            next_restart += 1;
+            continue;
+        }
+        let victim = rng.random_range(0..fleet.members().len());
+        fleet.kill(victim).await?;
+        kills += 1;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(200..1_500))).await;
+        fleet.restart(victim).await?;
+    }
+    while next_restart < restarts_at.len() {
+        fleet.restart_nats(false).await?;
+        nats_restarts += 1;
+        next_restart += 1;
+    }
+    market.stop.store(true, Ordering::SeqCst);
+    for user in users {
+        user.await??;
+    }
+    // Everything back up, in case a kill raced the end.
+    for index in 0..fleet.members().len() {
+        fleet.restart(index).await?;
+    }
+    let mut report = market
+        .report
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a user panicked"))?
+        .clone();
+    report.kills = kills;
+    report.nats_restarts = nats_restarts;
+    Ok(report)
+}
+
+/// An order a user holds, and what they will do with it.
+struct Held {
+    id: String,
+    due: Instant,
+    fate: Fate,
+}
+
+#[derive(Clone, Copy)]
+enum Fate {
+    Pay,
+    Cancel,
+    /// Pay and cancel at the same moment.
+    Race,
+    /// Let it expire.
+    Expire,
+}
+
+/// One user's life: sign up, then sell, buy, pay, cancel, edit and browse until stopped.
+async fn act(market: &Market, user: usize, seed: u64) -> anyhow::Result<()> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let api = &market.api;
+    let (session, _id) = api
+        .sign_up(&format!("user{user}-{seed}@chaos.test"), "password")
+        .await?;
+    let session = Some(session.as_str());
+    let mut mine: Vec<String> = Vec::new();
+    let mut held: Vec<Held> = Vec::new();
+    while !market.stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..2_500))).await;
+        if market.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        // Orders whose time has come first.
+        if let Some(position) = held.iter().position(|order| order.due <= Instant::now()) {
+            let order = held.swap_remove(position);
+            settle_order(market, session, &order).await;
+            continue;
+        }
+        match rng.random_range(0..100) {
+            0..25 => {
+                let cents: u32 = rng.random_range(100..30_000);
+                let body = json!({ "title": format!("show {}", rng.random::<u32>()), "price": f64::from(cents) / 100.0 });
+                let result = api
+                    .call(Method::POST, "/api/tickets", session, Some(&body))
+                    .await;
+                market.record("create ticket", &result, &[201]);
+                if let Some(id) = result
+                    .ok()
+                    .and_then(|reply| reply.str("id").map(str::to_owned))
+                {
+                    mine.push(id.clone());
+                    if let Ok(mut tickets) = market.tickets.lock() {
+                        tickets.push(id);
+                    }
+                }
+            }
+            25..60 => {
+                let ticket = market
+                    .tickets
+                    .lock()
+                    .ok()
+                    .and_then(|tickets| tickets.choose(&mut rng).cloned());
+                let Some(ticket) = ticket else { continue };
+                let body = json!({ "ticketId": ticket });
+                let result = api
+                    .call(Method::POST, "/api/orders", session, Some(&body))
+                    .await;
+                // 404: not replicated yet (or a lost create); 400: reserved by someone.
+                market.record("create order", &result, &[201, 400, 404]);
+                if let Some(id) = result
+                    .ok()
+                    .filter(|reply| reply.status == 201)
+                    .and_then(|reply| reply.str("id").map(str::to_owned))
+                {
+                    let fate = match rng.random_range(0..100) {
+                        0..45 => Fate::Pay,
+                        45..65 => Fate::Cancel,
+                        65..75 => Fate::Race,
+                        _ => Fate::Expire,
+                    };
+                    let due = Instant::now() + Duration::from_millis(rng.random_range(0..3_000));
+                    held.push(Held { id, due, fate });
+                }
+            }
+            60..75 => {
+                let Some(ticket) = mine.choose(&mut rng).cloned() else {
+                    continue;
+                };
+                let cents: u32 = rng.random_range(100..30_000);
+                let body = json!({ "title": format!("show {}", rng.random::<u32>()), "price": f64::from(cents) / 100.0 });
+                let result = api
+                    .call(
+                        Method::PUT,
+                        &format!("/api/tickets/{ticket}"),
+                        session,
+                        Some(&body),
+                    )
+                    .await;
+                // 400: reserved by an order; 404: a create whose answer was lost never was.
+                market.record("edit ticket", &result, &[200, 400]);
+            }
+            75..90 => {
+                let result = api.call(Method::GET, "/api/orders", session, None).await;
+                market.record("list orders", &result, &[200]);
+                let ticket = market
+                    .tickets
+                    .lock()
+                    .ok()
+                    .and_then(|tickets| tickets.choose(&mut rng).cloned());
+                if let Some(ticket) = ticket {
+                    let result = api
+                        .call(Method::GET, &format!("/api/tickets/{ticket}"), None, None)
+                        .await;
+                    market.record("show ticket", &result, &[200]);
+                }
+            }
+            _ => {
+                let result = api
+                    .call(Method::GET, "/api/users/currentuser", session, None)
+                    .await;
+                market.record("current user", &result, &[200]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pays for, cancels, or races both on an order the user holds.
+async fn settle_order(market: &Market, session: Option<&str>, order: &Held) {
+    let api = &market.api;
+    let payment = json!({ "token": "tok_visa", "orderId": order.id });
+    let cancel_path = format!("/api/orders/{}", order.id);
+    let pay = || api.call(Method::POST, "/api/payments", session, Some(&payment));
+    let cancel = || api.call(Method::DELETE, &cancel_path, session, None);
+    // 400: cancelled meanwhile (by expiry, or the other half of a race), or paid already.
+    match order.fate {
+        Fate::Pay => {
+            let result = pay().await;
+            market.record("pay", &result, &[201, 400]);
+            note_payment(market, &result);
+        }
+        Fate::Cancel => {
+            let result = cancel().await;
+            market.record("cancel", &result, &[204, 400]);
+            note_cancel(market, &order.id, &result);
+        }
+        Fate::Race => {
+            let (paid, cancelled) = tokio::join!(pay(), cancel());
+            market.record("race pay", &paid, &[201, 400]);
+            market.record("race cancel", &cancelled, &[204, 400]);
+            note_payment(market, &paid);
+            note_cancel(market, &order.id, &cancelled);
+        }
+        Fate::Expire => {}
+    }
+}
+
+fn note_payment(market: &Market, result: &Result<Reply, Failure>) {
+    if matches!(result, Ok(reply) if reply.status == 201) {
+        if let Ok(mut report) = market.report.lock() {
+            report.paid += 1;
+        }
+    }
+}
+
+fn note_cancel(market: &Market, order: &str, result: &Result<Reply, Failure>) {
+    if matches!(result, Ok(reply) if reply.status == 204) {
+        if let Ok(mut report) = market.report.lock() {
+            report.cancelled_orders.push(order.to_owned());
+        }
+    }
+}
