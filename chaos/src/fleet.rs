@@ -20,7 +20,7 @@ use anyhow::{Context as _, bail};
 use devservers::process::Readiness;
 use devservers::{LineSink, ServerProcess};
 use mongodb::bson::oid::ObjectId;
-use stripe_fake::StripeFake;
+use stripe_fake::{Ledger, StripeFake};
 use tokio::sync::oneshot;
 
 /// The services of the platform that have an HTTP API or listen on the bus, in start order.
@@ -99,7 +99,7 @@ pub struct Fleet {
     members: Vec<Member>,
     commands: mpsc::Sender<Order>,
     supervisor: Option<std::thread::JoinHandle<()>>,
-    stripe: StripeFake,
+    stripe: Stripe,
     mongo_uri: String,
     database_prefix: String,
     nats_url: String,
@@ -138,9 +138,7 @@ impl Fleet {
             .with_context(|| format!("creating {}", options.dir.display()))?;
         let log = options.dir.join("fleet.log");
         let sinks = Sinks::new(&log)?;
-        let stripe = StripeFake::start()
-            .await
-            .context("starting the Stripe fake")?;
+        let stripe = Stripe::start().await?;
         let mongo_uri = common::testing::mongo_uri();
         let database_prefix = format!("chaos_{}", ObjectId::new().to_hex());
         let redis_url = common::testing::redis_url();
@@ -168,7 +166,7 @@ impl Fleet {
                 ("REDIS_URL", redis_url),
                 ("EXPIRATION_QUEUE", format!("{database_prefix}-expiration")),
                 ("STRIPE_KEY", "sk_test_chaos".to_owned()),
-                ("STRIPE_API_BASE", stripe.base_url().to_owned()),
+                ("STRIPE_API_BASE", stripe.base_url.clone()),
                 ("STRIPE_TIMEOUT_SECONDS", "2".to_owned()),
                 ("RECONCILE_AFTER_SECONDS", "3".to_owned()),
                 ("RECONCILE_INTERVAL_SECONDS", "1".to_owned()),
@@ -244,8 +242,8 @@ impl Fleet {
     }
 
     /// The Stripe fake's books.
-    pub fn stripe(&self) -> &StripeFake {
-        &self.stripe
+    pub fn stripe(&self) -> &Ledger {
+        &self.stripe.ledger
     }
 
     /// A client of `service`'s database.
@@ -336,6 +334,59 @@ impl Drop for Fleet {
         if let Some(supervisor) = self.supervisor.take() {
             let _ = supervisor.join();
         }
+    }
+}
+
+/// The Stripe fake, served by a thread of its own, so the fleet outlives the runtime that
+/// started it (a fleet shared by the tests of a binary, each with its runtime).
+struct Stripe {
+    base_url: String,
+    ledger: Ledger,
+    /// Dropping it ends the thread, which stops the fake.
+    _stop: oneshot::Sender<()>,
+}
+
+impl Stripe {
+    async fn start() -> anyhow::Result<Stripe> {
+        let (started_tx, started) = oneshot::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("stripe-fake".to_owned())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = started_tx.send(Err(anyhow::Error::from(error)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match StripeFake::start().await {
+                        Ok(fake) => {
+                            let _ = started_tx
+                                .send(Ok((fake.base_url().to_owned(), fake.ledger().clone())));
+                            let _ = stopped.await;
+                            drop(fake);
+                        }
+                        Err(error) => {
+                            let _ = started_tx.send(Err(error.into()));
+                        }
+                    }
+                });
+            })
+            .context("starting the Stripe fake's thread")?;
+        let (base_url, ledger) = started
+            .await
+            .context("the Stripe fake's thread ended")?
+            .context("starting the Stripe fake")?;
+        Ok(Stripe {
+            base_url,
+            ledger,
+            _stop: stop,
+        })
     }
 }
 

@@ -191,7 +191,7 @@ impl Snapshot {
             outbox,
             consumers,
             parked,
-            ledger: fleet.stripe().ledger().snapshot(),
+            ledger: fleet.stripe().snapshot(),
             now,
         })
     }
@@ -279,15 +279,14 @@ impl Snapshot {
                 .cloned()
                 .unwrap_or_default();
             match &ticket.order_id {
-                Some(order_id) => {
-                    if holders != [order_id.as_str()] {
-                        let status = orders.get(order_id.as_str()).map(|order| &order.status);
-                        found.push(format!(
-                            "ticket {} has orderId {order_id} (status {status:?}) but its reserving orders are {holders:?}",
-                            ticket.id
-                        ));
-                    }
+                Some(order_id) if holders != [order_id.as_str()] => {
+                    let status = orders.get(order_id.as_str()).map(|order| &order.status);
+                    found.push(format!(
+                        "ticket {} has orderId {order_id} (status {status:?}) but its reserving orders are {holders:?}",
+                        ticket.id
+                    ));
                 }
+                Some(_) => {}
                 None if !holders.is_empty() => found.push(format!(
                     "ticket {} has no orderId but is held by {holders:?}",
                     ticket.id

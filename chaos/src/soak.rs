@@ -324,17 +324,17 @@ async fn settle_order(market: &Market, session: Option<&str>, order: &Held) {
 }
 
 fn note_payment(market: &Market, result: &Result<Reply, Failure>) {
-    if matches!(result, Ok(reply) if reply.status == 201) {
-        if let Ok(mut report) = market.report.lock() {
-            report.paid += 1;
-        }
+    if matches!(result, Ok(reply) if reply.status == 201)
+        && let Ok(mut report) = market.report.lock()
+    {
+        report.paid += 1;
     }
 }
 
 fn note_cancel(market: &Market, order: &str, result: &Result<Reply, Failure>) {
-    if matches!(result, Ok(reply) if reply.status == 204) {
-        if let Ok(mut report) = market.report.lock() {
-            report.cancelled_orders.push(order.to_owned());
-        }
+    if matches!(result, Ok(reply) if reply.status == 204)
+        && let Ok(mut report) = market.report.lock()
+    {
+        report.cancelled_orders.push(order.to_owned());
     }
 }

@@ -4,6 +4,8 @@
 //! Short by default (part of `cargo test`); `cargo xtask chaos` runs the full one with
 //! `CHAOS_USERS=500 CHAOS_SECONDS=90`. `CHAOS_SEED` replays a run's random choices.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use chaos::soak::{self, SoakOptions};

@@ -1,0 +1,299 @@
+//! Races through the real fleet (two replicas of auth, tickets, orders and payments): many
+//! buyers on one ticket, paying against cancelling and against expiry, one email signed up
+//! many times at once, concurrent edits of one ticket. Every test ends with the cross-database
+//! invariants once the fleet is quiet.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use chaos::{Api, Fleet, FleetOptions, Reply, settle};
+use futures::future::join_all;
+use mongodb::bson::{doc, oid::ObjectId};
+use reqwest::Method;
+use serde_json::json;
+use tokio::sync::OnceCell;
+
+/// Orders expire quickly, so paying against expiry is quick to provoke.
+const WINDOW: Duration = Duration::from_secs(4);
+
+static FLEET: OnceCell<Fleet> = OnceCell::const_new();
+
+async fn fleet() -> &'static Fleet {
+    FLEET
+        .get_or_init(|| async {
+            let options = FleetOptions::new(env!("CARGO_BIN_EXE_fleet-service"), "races")
+                .with_replicas("auth", 2)
+                .with_window(WINDOW);
+            Fleet::start(options).await.unwrap()
+        })
+        .await
+}
+
+async fn user(api: &Api) -> String {
+    let email = format!("{}@races.test", ObjectId::new().to_hex());
+    api.sign_up(&email, "password").await.unwrap().0
+}
+
+async fn call(
+    api: &Api,
+    method: Method,
+    path: &str,
+    session: &str,
+    body: Option<serde_json::Value>,
+) -> Reply {
+    api.call(method.clone(), path, Some(session), body.as_ref())
+        .await
+        .unwrap_or_else(|failure| panic!("{method} {path}: {failure}"))
+}
+
+/// A ticket for sale, already known to the orders service.
+async fn ticket_on_sale(fleet: &Fleet, api: &Api, seller: &str, price: f64) -> String {
+    let body = json!({ "title": "race", "price": price });
+    let reply = call(api, Method::POST, "/api/tickets", seller, Some(body)).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let id = reply.str("id").unwrap().to_owned();
+    let replicas = fleet
+        .database("orders")
+        .await
+        .unwrap()
+        .collection::<mongodb::bson::Document>("tickets");
+    let oid = ObjectId::parse_str(&id).unwrap();
+    for _ in 0..200 {
+        if replicas
+            .find_one(doc! { "_id": oid })
+            .await
+            .unwrap()
+            .is_some()
+        {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("ticket {id} never reached the orders service");
+}
+
+async fn assert_consistent(fleet: &Fleet) {
+    let snapshot = settle(fleet, WINDOW + Duration::from_secs(60))
+        .await
+        .unwrap();
+    let violations = snapshot.violations();
+    assert!(
+        violations.is_empty(),
+        "{} violations (logs: {}):\n{}",
+        violations.len(),
+        fleet.log().display(),
+        violations.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_many_buyers_of_one_ticket_exactly_one_gets_it() {
+    let fleet = fleet().await;
+    let api = Api::new(fleet);
+    let seller = user(&api).await;
+    let buyers = join_all((0..12).map(|_| user(&api))).await;
+    for round in 0..4 {
+        let ticket = ticket_on_sale(fleet, &api, &seller, 15.0).await;
+        let body = json!({ "ticketId": ticket });
+        let replies = join_all(
+            buyers
+                .iter()
+                .map(|buyer| call(&api, Method::POST, "/api/orders", buyer, Some(body.clone()))),
+        )
+        .await;
+        let won: Vec<&Reply> = replies.iter().filter(|reply| reply.status == 201).collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: {:?}",
+            replies
+                .iter()
+                .map(|r| (r.status, &r.text))
+                .collect::<Vec<_>>()
+        );
+        for lost in replies.iter().filter(|reply| reply.status != 201) {
+            assert_eq!(
+                (lost.status, lost.message()),
+                (400, Some("Ticket is already reserved"))
+            );
+        }
+    }
+    assert_consistent(fleet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_while_cancelling_never_ends_paid_and_cancelled() {
+    let fleet = fleet().await;
+    let api = Api::new(fleet);
+    let (seller, buyer) = (user(&api).await, user(&api).await);
+    let mut outcomes = Vec::new();
+    for _ in 0..16 {
+        let ticket = ticket_on_sale(fleet, &api, &seller, 12.34).await;
+        let order = call(
+            &api,
+            Method::POST,
+            "/api/orders",
+            &buyer,
+            Some(json!({ "ticketId": ticket })),
+        )
+        .await;
+        assert_eq!(order.status, 201, "{}", order.text);
+        let id = order.str("id").unwrap().to_owned();
+        // Wait until payments knows the order, so the payment can race for real.
+        let payments = fleet
+            .database("payments")
+            .await
+            .unwrap()
+            .collection::<mongodb::bson::Document>("orders");
+        let oid = ObjectId::parse_str(&id).unwrap();
+        while payments
+            .find_one(doc! { "_id": oid })
+            .await
+            .unwrap()
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let path = format!("/api/orders/{id}");
+        let (paid, cancelled) = tokio::join!(
+            call(
+                &api,
+                Method::POST,
+                "/api/payments",
+                &buyer,
+                Some(json!({ "token": "tok_visa", "orderId": id }))
+            ),
+            call(&api, Method::DELETE, &path, &buyer, None),
+        );
+        assert!(matches!(paid.status, 201 | 400), "{}", paid.text);
+        assert!(matches!(cancelled.status, 204 | 400), "{}", cancelled.text);
+        outcomes.push((paid.status, cancelled.status));
+    }
+    // Both orders of arrival happen in practice; either way the money must follow the order.
+    assert_consistent(fleet).await;
+    eprintln!("pay/cancel outcomes: {outcomes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paying_at_the_moment_of_expiry_never_keeps_money_for_a_cancelled_order() {
+    let fleet = fleet().await;
+    let api = Api::new(fleet);
+    let (seller, buyer) = (user(&api).await, user(&api).await);
+    let mut orders = Vec::new();
+    for _ in 0..10 {
+        let ticket = ticket_on_sale(fleet, &api, &seller, 9.99).await;
+        let order = call(
+            &api,
+            Method::POST,
+            "/api/orders",
+            &buyer,
+            Some(json!({ "ticketId": ticket })),
+        )
+        .await;
+        assert_eq!(order.status, 201, "{}", order.text);
+        let expires_at =
+            chrono::DateTime::parse_from_rfc3339(order.str("expiresAt").unwrap()).unwrap();
+        orders.push((order.str("id").unwrap().to_owned(), expires_at));
+    }
+    // Pay each within ±200 ms of its expiry.
+    let payments = orders.iter().enumerate().map(|(n, (id, expires_at))| {
+        let (api, buyer) = (&api, &buyer);
+        async move {
+            let offset = chrono::Duration::milliseconds(i64::try_from(n).unwrap() * 40 - 200);
+            let at = *expires_at + offset;
+            let wait = (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            call(
+                api,
+                Method::POST,
+                "/api/payments",
+                buyer,
+                Some(json!({ "token": "tok_visa", "orderId": id })),
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = join_all(payments).await;
+    assert!(
+        statuses.iter().all(|status| matches!(status, 201 | 400)),
+        "{statuses:?}"
+    );
+    assert_consistent(fleet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_email_signed_up_many_times_at_once_makes_one_user() {
+    let fleet = fleet().await;
+    let api = Api::new(fleet);
+    let email = format!("{}@races.test", ObjectId::new().to_hex());
+    let body = json!({ "email": email, "password": "password" });
+    let replies =
+        join_all((0..16).map(|_| api.call(Method::POST, "/api/users/signup", None, Some(&body))))
+            .await;
+    let statuses: Vec<u16> = replies
+        .iter()
+        .map(|reply| reply.as_ref().unwrap().status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    for reply in replies.iter().flatten().filter(|reply| reply.status != 201) {
+        assert_eq!((reply.status, reply.message()), (400, Some("Email in use")));
+    }
+    let users = fleet
+        .database("auth")
+        .await
+        .unwrap()
+        .collection::<mongodb::bson::Document>("users");
+    assert_eq!(
+        users
+            .count_documents(doc! { "email": &email })
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edits_of_one_ticket_lose_no_update() {
+    let fleet = fleet().await;
+    let api = Api::new(fleet);
+    let seller = user(&api).await;
+    let ticket = ticket_on_sale(fleet, &api, &seller, 10.0).await;
+    let path = format!("/api/tickets/{ticket}");
+    let edits = 20;
+    let replies = join_all((0..edits).map(|n| {
+        let body = json!({ "title": format!("edit {n}"), "price": 10 + n });
+        call(&api, Method::PUT, &path, &seller, Some(body))
+    }))
+    .await;
+    let mut versions: Vec<(i64, String)> = replies
+        .iter()
+        .map(|reply| {
+            assert_eq!(reply.status, 200, "{}", reply.text);
+            (
+                reply.body["version"].as_i64().unwrap(),
+                reply.str("title").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    versions.sort();
+    // Each edit got a version of its own: 1..=20, none lost or shared.
+    assert_eq!(
+        versions
+            .iter()
+            .map(|(version, _)| *version)
+            .collect::<Vec<_>>(),
+        (1..=edits).collect::<Vec<_>>()
+    );
+    let last = call(&api, Method::GET, &path, &seller, None).await;
+    assert_eq!(last.body["version"], edits);
+    assert_eq!(last.str("title"), Some(versions.last().unwrap().1.as_str()));
+    assert_consistent(fleet).await;
+}
