@@ -7,6 +7,8 @@
 //! - `cargo xtask infra` validates the deployment files offline (also part of `test`).
 //! - `cargo xtask e2e` runs the browser test against a fresh local stack (also the last step of
 //!   `test`, when every other test passed).
+//! - `cargo xtask chaos` runs the fault-injection suite at full size (a short run is part of
+//!   `test`).
 //!
 //! Layout:
 //! - [`routes`]: the ingress route table, which `infra/k8s-dev/ingress-srv.yaml` is tested against;
@@ -19,6 +21,7 @@
 //! - [`console`], [`http`], [`stop`]: terminal output, a tiny HTTP probe, Ctrl-C and SIGTERM.
 
 mod cargo;
+mod chaos;
 mod console;
 mod e2e;
 mod http;
@@ -57,6 +60,8 @@ enum Command {
     Infra,
     /// Run the browser test against a fresh local stack (also the last step of `test`).
     E2e,
+    /// Run the fault-injection suite at full size (500 users, kills, NATS restarts).
+    Chaos(chaos::Options),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
         Command::Test { cargo_args } => test::run(&cargo_args),
         Command::Infra => infra::run(),
         Command::E2e => e2e::run_alone(),
+        Command::Chaos(options) => chaos::run(&options),
     };
     result.unwrap_or_else(|error| {
         console::error(format_args!("{error:#}"));

@@ -22,29 +22,8 @@ pub(crate) fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
         .into_iter()
         .chain(cargo_args.iter().map(String::as_str))
         .collect();
-    console::step(format_args!("cargo {}", args.join(" ")));
-    let mut command = Command::new(cargo::program());
-    command.current_dir(&workspace.root).args(&args);
-    // The harness looks for the servers in these places too; PATH makes it explicit for anything
-    // else the tests run.
-    let path = extended_path(std::env::var_os("PATH"), cargo_bin());
-    let mut child = command
-        .env("PATH", path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("could not run cargo test")?;
-    // Pass the output through, counting as it goes: cargo prints one result line per test
-    // binary, the last often a doc-test run of none, so the whole run gets one closing line.
     let mut tally = Tally::default();
-    if let Some(stdout) = child.stdout.take() {
-        let mut out = std::io::stdout().lock();
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            tally.add(&line);
-            let _ = writeln!(out, "{line}");
-        }
-    }
-    let mut status = child.wait().context("waiting for cargo test")?;
+    let mut status = cargo_test(&workspace, &args, &[], &mut tally)?;
     // Then the browser test against a local stack, once everything else passed (whole runs only).
     if status.success() && cargo_args.is_empty() {
         status = crate::e2e::run(&workspace, &mut |line| tally.add(line))?;
@@ -57,9 +36,42 @@ pub(crate) fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Runs `cargo ARGS` (a `cargo test`) in the workspace with `env` set, passing its output
+/// through and counting the results into `tally`.
+pub(crate) fn cargo_test(
+    workspace: &Workspace,
+    args: &[&str],
+    env: &[(&str, String)],
+    tally: &mut Tally,
+) -> anyhow::Result<ExitStatus> {
+    console::step(format_args!("cargo {}", args.join(" ")));
+    let mut command = Command::new(cargo::program());
+    command.current_dir(&workspace.root).args(args);
+    // The harness looks for the servers in these places too; PATH makes it explicit for anything
+    // else the tests run.
+    let path = extended_path(std::env::var_os("PATH"), cargo_bin());
+    let mut child = command
+        .env("PATH", path)
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("could not run cargo test")?;
+    // Pass the output through, counting as it goes: cargo prints one result line per test
+    // binary, the last often a doc-test run of none, so the whole run gets one closing line.
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::stdout().lock();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            tally.add(&line);
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    child.wait().context("waiting for cargo test")
+}
+
 /// Test counts summed over every `test result:` line.
 #[derive(Debug, Default, PartialEq, Eq)]
-struct Tally {
+pub(crate) struct Tally {
     passed: u64,
     failed: u64,
     ignored: u64,
@@ -68,7 +80,7 @@ struct Tally {
 impl Tally {
     /// Adds the counts of a libtest line such as
     /// `test result: ok. 27 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; ...`.
-    fn add(&mut self, line: &str) {
+    pub(crate) fn add(&mut self, line: &str) {
         let Some(rest) = line.trim().strip_prefix("test result: ") else {
             return;
         };
@@ -90,7 +102,7 @@ impl Tally {
     }
 
     /// `tests: N passed, N failed, N skipped`.
-    fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "tests: {} passed, {} failed, {} skipped",
             self.passed, self.failed, self.ignored
@@ -122,7 +134,7 @@ fn extended_path(path: Option<OsString>, cargo_bin: Option<PathBuf>) -> OsString
 }
 
 /// The exit code for `status`; a child killed by a signal gives 128 + the signal, as shells do.
-fn exit_code(status: ExitStatus) -> ExitCode {
+pub(crate) fn exit_code(status: ExitStatus) -> ExitCode {
     let code = status
         .code()
         .or_else(|| status.signal().map(|signal| 128 + signal))
