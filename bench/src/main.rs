@@ -1,0 +1,145 @@
+//! `ticketing-bench`: the measurements `cargo xtask bench` runs against a local stack (see the
+//! crate docs in `lib.rs`). Not meant to be run by hand: xtask sets the `BENCH_*` environment.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use ticketing_bench::machine::Machine;
+use ticketing_bench::report::{self, Report, StackResults, Timings};
+use ticketing_bench::scenarios::{ceilings, expiration, footprint, http, pipeline, progress, propagation};
+use ticketing_bench::target::Stack;
+
+#[derive(Debug, Parser)]
+#[command(about = "ticketing-rs benchmarks, run by `cargo xtask bench`")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// HTTP, ceilings, propagation, pipeline and footprint against the stack in `BENCH_*`.
+    Stack {
+        /// Where to write the results (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Expiration lateness against the stack in `BENCH_*` (a short expiration window).
+    Expiration {
+        /// Where to write the results (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// How many orders to let expire.
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+    },
+    /// Joins both parts into `<dir>/<date>.json` and `<dir>/<date>.md`.
+    Report {
+        /// The output of `stack`.
+        #[arg(long)]
+        stack: PathBuf,
+        /// The output of `expiration`.
+        #[arg(long)]
+        expiration: PathBuf,
+        /// The results directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The commands that ran, for the summary (repeatable).
+        #[arg(long = "command")]
+        commands: Vec<String>,
+        /// Seconds the release build took.
+        #[arg(long)]
+        build_seconds: f64,
+        /// Seconds the whole run took so far.
+        #[arg(long)]
+        total_seconds: f64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Stack { out } => {
+            let stack = Stack::from_env()?;
+            std::fs::create_dir_all(&stack.work_dir)
+                .with_context(|| format!("could not create {}", stack.work_dir.display()))?;
+            let results = measure_stack(&stack).await?;
+            write_json(&out, &results)
+        }
+        Command::Expiration { out, orders } => {
+            let stack = Stack::from_env()?;
+            let results = expiration::run(&stack, orders).await?;
+            write_json(&out, &results)
+        }
+        Command::Report {
+            stack,
+            expiration,
+            dir,
+            commands,
+            build_seconds,
+            total_seconds,
+        } => {
+            let stack: StackResults = read_json(&stack)?;
+            let expiration = read_json(&expiration)?;
+            let report = Report {
+                date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+                machine: Machine::detect(),
+                commands,
+                timings: Timings {
+                    build_seconds,
+                    total_seconds,
+                },
+                checks: report::checks(&stack, &expiration),
+                stack,
+                expiration,
+            };
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("could not create {}", dir.display()))?;
+            write_json(&dir.join(format!("{}.json", report.date)), &report)?;
+            let md = dir.join(format!("{}.md", report.date));
+            std::fs::write(&md, report::markdown(&report))
+                .with_context(|| format!("could not write {}", md.display()))?;
+            progress(format_args!("targets:\n{}", report::targets_table(&report)));
+            Ok(())
+        }
+    }
+}
+
+/// Everything but expiration, idle measurements first.
+async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
+    progress("footprint: idle memory, binary sizes, start to ready");
+    let mut footprint = footprint::idle(stack).await?;
+    progress("ceilings: scrypt, bare axum");
+    let scrypt = ceilings::scrypt().await?;
+    let hello = ceilings::hello(stack).await?;
+    progress("event propagation");
+    let propagation = propagation::run(stack).await?;
+    progress("HTTP throughput and latency");
+    let http = http::run(stack).await?;
+    progress("sign-in storm");
+    let storm = ceilings::storm(stack).await?;
+    progress("purchase pipeline");
+    let pipeline = pipeline::run(stack).await?;
+    footprint::add_loaded(&mut footprint, stack, &pipeline.loaded_rss_kib);
+    Ok(StackResults {
+        http,
+        hello,
+        scrypt,
+        storm,
+        propagation,
+        pipeline,
+        footprint,
+    })
+}
+
+fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value).context("could not serialise the results")?;
+    std::fs::write(path, text + "\n").with_context(|| format!("could not write {}", path.display()))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("could not parse {}", path.display()))
+}

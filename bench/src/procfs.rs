@@ -1,0 +1,121 @@
+//! What Linux's `/proc` says about a process: memory, CPU time, its program and environment.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt as _;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+
+/// Resident memory of `pid`: now (`VmRSS`) and at its peak (`VmHWM`), in KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident now.
+    pub rss_kib: u64,
+    /// The most it has ever been resident.
+    pub peak_kib: u64,
+}
+
+/// Reads `pid`'s memory from `/proc/<pid>/status`.
+pub fn memory(pid: u32) -> anyhow::Result<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("could not read the status of process {pid}"))?;
+    parse_memory(&status).with_context(|| format!("no VmRSS/VmHWM for process {pid}"))
+}
+
+/// `VmRSS` and `VmHWM` from the text of `/proc/<pid>/status`.
+pub fn parse_memory(status: &str) -> Option<Memory> {
+    let field = |name: &str| {
+        status.lines().find_map(|line| {
+            let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+            rest.trim().strip_suffix("kB")?.trim().parse().ok()
+        })
+    };
+    Some(Memory {
+        rss_kib: field("VmRSS")?,
+        peak_kib: field("VmHWM")?,
+    })
+}
+
+/// CPU time `pid` has used so far (user + system), in clock ticks.
+pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("could not read the stat of process {pid}"))?;
+    parse_cpu_ticks(&stat).with_context(|| format!("unreadable /proc/{pid}/stat"))
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/<pid>/stat` line; the command name, field 2,
+/// may hold spaces and parentheses, so counting starts after its last `)`.
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`: 100 on Linux).
+pub const TICKS_PER_SECOND: f64 = 100.0;
+
+/// The program `pid` runs.
+pub fn executable(pid: u32) -> anyhow::Result<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .with_context(|| format!("could not read the executable of process {pid}"))
+}
+
+/// The environment `pid` was started with.
+pub fn environment(pid: u32) -> anyhow::Result<Vec<(OsString, OsString)>> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ"))
+        .with_context(|| format!("could not read the environment of process {pid}"))?;
+    let vars = parse_environment(&raw);
+    if vars.is_empty() {
+        bail!("process {pid} has an empty environment");
+    }
+    Ok(vars)
+}
+
+/// `NAME=value` pairs, NUL-separated, as in `/proc/<pid>/environ`.
+pub fn parse_environment(raw: &[u8]) -> Vec<(OsString, OsString)> {
+    raw.split(|byte| *byte == 0)
+        .filter_map(|entry| {
+            let equals = entry.iter().position(|byte| *byte == b'=')?;
+            let (name, value) = (&entry[..equals], &entry[equals + 1..]);
+            Some((OsString::from_vec(name.to_vec()), OsString::from_vec(value.to_vec())))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_memory_from_status() {
+        let status = "Name:\tauth\nVmPeak:\t  900000 kB\nVmHWM:\t   24000 kB\nVmRSS:\t   12345 kB\n";
+        assert_eq!(
+            parse_memory(status),
+            Some(Memory {
+                rss_kib: 12345,
+                peak_kib: 24000
+            })
+        );
+        assert_eq!(parse_memory("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn reads_cpu_ticks_after_the_command_name() {
+        let stat = "123 (tokio (rt) x) S 1 123 123 0 -1 4194560 500 0 0 0 250 31 0 0 20 0 4 0 100 0 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(281));
+        assert_eq!(parse_cpu_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let pid = std::process::id();
+        assert!(memory(pid).unwrap().rss_kib > 0);
+        assert!(cpu_ticks(pid).is_ok());
+        assert!(executable(pid).is_ok());
+        let env = parse_environment(b"A=1\0B=x=y\0junk\0");
+        assert_eq!(env.len(), 2);
+        assert_eq!(env[1], ("B".into(), "x=y".into()));
+    }
+}

@@ -1,0 +1,521 @@
+//! The results of a run: what each part measured, the targets checked against them, and the
+//! markdown summary.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Machine;
+use crate::scenarios::ceilings::{Scrypt, Storm};
+use crate::scenarios::expiration::Expiration;
+use crate::scenarios::footprint::Footprint;
+use crate::scenarios::http::{HttpResult, Via};
+use crate::scenarios::pipeline::Pipeline;
+use crate::scenarios::propagation::Propagation;
+
+/// What `ticketing-bench stack` measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackResults {
+    /// Each endpoint at each level, direct and through the ingress.
+    pub http: Vec<HttpResult>,
+    /// The bare axum handler at each level.
+    pub hello: Vec<HttpResult>,
+    /// The scrypt ceiling.
+    pub scrypt: Scrypt,
+    /// `currentuser` during a sign-in storm.
+    pub storm: Storm,
+    /// Event propagation at light and heavy load.
+    pub propagation: Vec<Propagation>,
+    /// The purchase pipeline.
+    pub pipeline: Pipeline,
+    /// Each service's footprint.
+    pub footprint: Vec<Footprint>,
+}
+
+/// How long the run took.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Building the release binaries, in seconds.
+    pub build_seconds: f64,
+    /// The whole `cargo xtask bench`, up to writing the report, in seconds.
+    pub total_seconds: f64,
+}
+
+/// One target of the issue, checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// What is measured.
+    pub what: String,
+    /// The target, in words.
+    pub target: String,
+    /// What was measured, in words.
+    pub measured: String,
+    /// Whether the target is met.
+    pub met: bool,
+}
+
+/// A whole run: `bench/results/<date>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The day of the run (UTC), `YYYY-MM-DD`.
+    pub date: String,
+    /// What it ran on.
+    pub machine: Machine,
+    /// The commands that produced it.
+    pub commands: Vec<String>,
+    /// How long it took.
+    pub timings: Timings,
+    /// The measurements on the main stack.
+    pub stack: StackResults,
+    /// The expiration measurement on its own stack.
+    pub expiration: Expiration,
+    /// The targets.
+    pub checks: Vec<Check>,
+}
+
+/// The best rate among `results` for `endpoint` `via` (any level).
+fn best<'a>(results: &'a [HttpResult], endpoint: &str, via: Via) -> Option<&'a HttpResult> {
+    results
+        .iter()
+        .filter(|result| result.endpoint == endpoint && result.via == via)
+        .max_by(|a, b| a.per_second.total_cmp(&b.per_second))
+}
+
+/// Checks the issue's targets against `stack` and `expiration`.
+pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let currentuser = best(&stack.http, "GET /api/users/currentuser", Via::Direct);
+    let hello = stack.hello.iter().max_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    if let (Some(currentuser), Some(hello)) = (currentuser, hello) {
+        let share = currentuser.per_second / hello.per_second;
+        checks.push(Check {
+            what: "currentuser vs bare axum (best level, direct)".to_owned(),
+            target: "≥ 50%".to_owned(),
+            measured: format!(
+                "{:.0}% ({:.0}/s vs {:.0}/s)",
+                share * 100.0,
+                currentuser.per_second,
+                hello.per_second
+            ),
+            met: share >= 0.5,
+        });
+    }
+    let signin_share = stack.storm.signin.per_second / stack.scrypt.per_second;
+    checks.push(Check {
+        what: "signin vs scrypt ceiling (storm, direct)".to_owned(),
+        target: "≥ 90%".to_owned(),
+        measured: format!(
+            "{:.0}% ({:.1}/s vs {:.1}/s)",
+            signin_share * 100.0,
+            stack.storm.signin.per_second,
+            stack.scrypt.per_second
+        ),
+        met: signin_share >= 0.9,
+    });
+    let storm_p99 = stack.storm.currentuser.wrk.p99_us as f64 / 1000.0;
+    checks.push(Check {
+        what: "currentuser p99 during the sign-in storm".to_owned(),
+        target: "< 10 ms".to_owned(),
+        measured: format!("{storm_p99:.2} ms"),
+        met: storm_p99 < 10.0,
+    });
+    if let Some(light) = stack.propagation.iter().find(|result| result.load == "light") {
+        let worst = [
+            ("ticket:created", light.ticket_created),
+            ("order:created", light.order_created),
+            ("order:cancelled", light.order_cancelled),
+            ("ticket:updated", light.ticket_updated),
+        ]
+        .into_iter()
+        .max_by(|a, b| a.1.p99_ms.total_cmp(&b.1.p99_ms));
+        if let Some((subject, summary)) = worst {
+            checks.push(Check {
+                what: "event propagation p99, light load (worst event)".to_owned(),
+                target: "< 25 ms".to_owned(),
+                measured: format!("{:.1} ms ({subject})", summary.p99_ms),
+                met: summary.p99_ms < 25.0,
+            });
+        }
+    }
+    if let Some(cancelled) = &expiration.cancelled {
+        checks.push(Check {
+            what: format!("expiration lateness p99 ({} orders)", expiration.orders),
+            target: "< 1 s".to_owned(),
+            measured: format!("{:.0} ms ({} never cancelled)", cancelled.p99_ms, expiration.missing),
+            met: cancelled.p99_ms < 1000.0 && expiration.missing == 0 && expiration.orders >= 1000,
+        });
+    }
+    if let Some(fattest) = stack.footprint.iter().max_by_key(|footprint| footprint.idle_rss_kib) {
+        let mb = fattest.idle_rss_kib as f64 / 1024.0;
+        checks.push(Check {
+            what: "idle RSS per service (largest)".to_owned(),
+            target: "< 20 MB".to_owned(),
+            measured: format!("{mb:.1} MB ({})", fattest.service),
+            met: mb < 20.0,
+        });
+    }
+    if let Some(slowest) = stack
+        .footprint
+        .iter()
+        .max_by(|a, b| a.start_to_ready_ms.total_cmp(&b.start_to_ready_ms))
+    {
+        checks.push(Check {
+            what: "start to ready per service (slowest, median of 3)".to_owned(),
+            target: "< 300 ms".to_owned(),
+            measured: format!("{:.0} ms ({})", slowest.start_to_ready_ms, slowest.service),
+            met: slowest.start_to_ready_ms < 300.0,
+        });
+    }
+    checks
+}
+
+/// The markdown summary of `report`.
+pub fn markdown(report: &Report) -> String {
+    let mut md = String::new();
+    let machine = &report.machine;
+    let _ = writeln!(md, "# Benchmark {}\n", report.date);
+    let _ = writeln!(
+        md,
+        "Machine: {} cores, {:.1} GiB memory, {}, Linux {}. Release build {:.0} s; whole run {:.0} s.\n",
+        machine.cores, machine.memory_gib, machine.cpu, machine.kernel,
+        report.timings.build_seconds, report.timings.total_seconds,
+    );
+    md.push_str("## Targets\n\n| what | target | measured | met |\n|---|---|---|---|\n");
+    for check in &report.checks {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            check.what,
+            check.target,
+            check.measured,
+            if check.met { "yes" } else { "**no**" }
+        );
+    }
+    http_table(&mut md, report);
+    propagation_table(&mut md, report);
+    pipeline_section(&mut md, report);
+    footprint_table(&mut md, report);
+    md.push_str("\n## Commands\n\n```sh\n");
+    for command in report.commands.iter().chain(&wrk_commands(report)) {
+        let _ = writeln!(md, "{command}");
+    }
+    md.push_str("```\n");
+    md
+}
+
+/// Every wrk command of the run, in order, once each.
+fn wrk_commands(report: &Report) -> Vec<String> {
+    let stack = &report.stack;
+    let mut commands: Vec<String> = Vec::new();
+    let runs = stack
+        .http
+        .iter()
+        .chain(&stack.hello)
+        .chain([&stack.storm.signin, &stack.storm.currentuser])
+        .map(|result| result.command.clone())
+        .chain(stack.propagation.iter().filter_map(|result| result.background.clone()));
+    for command in runs {
+        if !commands.contains(&command) {
+            commands.push(command);
+        }
+    }
+    commands
+}
+
+fn http_table(md: &mut String, report: &Report) {
+    md.push_str(
+        "\n## HTTP (wrk, successful responses per second; latency p50 / p99 in ms)\n\n\
+         | endpoint | via | connections | req/s | p50 | p99 | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
+    let stack = &report.stack;
+    let rows = stack
+        .http
+        .iter()
+        .chain(&stack.hello)
+        .chain([&stack.storm.signin, &stack.storm.currentuser]);
+    for (index, result) in rows.enumerate() {
+        let storm = index >= stack.http.len() + stack.hello.len();
+        let mut errors = result.wrk.errors().to_string();
+        if result.wrk.exhausted > 0 {
+            errors.push_str(" (ran out of tickets)");
+        }
+        let _ = writeln!(
+            md,
+            "| {}{} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            result.endpoint,
+            if storm { " (sign-in storm)" } else { "" },
+            match result.via {
+                Via::Direct => "direct",
+                Via::Ingress => "ingress",
+            },
+            result.connections,
+            result.per_second,
+            result.wrk.p50_us as f64 / 1000.0,
+            result.wrk.p99_us as f64 / 1000.0,
+            errors,
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nscrypt (N=2^14, r=8, p=1): {:.1} ms a hash on one core; ceiling {:.1} sign-ins/s on {} cores.",
+        stack.scrypt.hash_ms, stack.scrypt.per_second, stack.scrypt.cores
+    );
+}
+
+fn propagation_table(md: &mut String, report: &Report) {
+    md.push_str(
+        "\n## Event propagation (ms from one service's answer to another showing it)\n\n\
+         | load | event | samples | p50 | p99 | max |\n|---|---|---:|---:|---:|---:|\n",
+    );
+    for result in &report.stack.propagation {
+        for (event, summary) in [
+            ("ticket:created → orderable", result.ticket_created),
+            ("order:created → ticket reserved", result.order_created),
+            ("order:cancelled → ticket free", result.order_cancelled),
+            ("ticket:updated → orders replica", result.ticket_updated),
+        ] {
+            let _ = writeln!(
+                md,
+                "| {} | {event} | {} | {:.2} | {:.2} | {:.2} |",
+                result.load, summary.samples, summary.p50_ms, summary.p99_ms, summary.max_ms
+            );
+        }
+    }
+    if let Some(background) = report
+        .stack
+        .propagation
+        .iter()
+        .find_map(|result| result.background.as_ref())
+    {
+        let _ = writeln!(md, "\nHeavy load: `{background}`.");
+    }
+    let expiration = &report.expiration;
+    let _ = writeln!(
+        md,
+        "\n## Expiration ({} orders, {} s window; ms after `expiresAt`)\n\n\
+         | event | p50 | p99 | max |\n|---|---:|---:|---:|",
+        expiration.orders, expiration.window_seconds
+    );
+    for (event, summary) in [
+        ("expiration:complete published", expiration.expiration_complete),
+        ("order:cancelled published", expiration.cancelled),
+    ] {
+        if let Some(summary) = summary {
+            let _ = writeln!(
+                md,
+                "| {event} | {:.0} | {:.0} | {:.0} |",
+                summary.p50_ms, summary.p99_ms, summary.max_ms
+            );
+        }
+    }
+    if expiration.missing > 0 {
+        let _ = writeln!(md, "\n{} orders were never cancelled.", expiration.missing);
+    }
+}
+
+fn pipeline_section(md: &mut String, report: &Report) {
+    let pipeline = &report.stack.pipeline;
+    let _ = writeln!(
+        md,
+        "\n## Purchase pipeline (create ticket → order → pay, through the ingress)\n\n\
+         {:.1} purchases/s with {} concurrent buyers over {:.0} s ({} failed). CPU meanwhile \
+         (% of one core, {} cores in all):\n",
+        pipeline.per_second, pipeline.workers, pipeline.seconds, pipeline.failures,
+        report.machine.cores,
+    );
+    md.push_str("| process | CPU % |\n|---|---:|\n");
+    for process in &pipeline.cpu {
+        let _ = writeln!(md, "| {} | {:.0} |", process.name, process.percent);
+    }
+}
+
+fn footprint_table(md: &mut String, report: &Report) {
+    md.push_str(
+        "\n## Footprint\n\n| service | binary MB | idle RSS MB | loaded RSS MB | peak RSS MB | start → ready ms (median / max of 3) |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    let mb = |kib: Option<u64>| kib.map_or("–".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+    for footprint in &report.stack.footprint {
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} | {} | {} | {} | {:.0} / {:.0} |",
+            footprint.service,
+            footprint.binary_bytes as f64 / 1e6,
+            mb(Some(footprint.idle_rss_kib)),
+            mb(footprint.loaded_rss_kib),
+            mb(footprint.peak_rss_kib),
+            footprint.start_to_ready_ms,
+            footprint.start_to_ready_max_ms,
+        );
+    }
+}
+
+/// The short table the README carries: the targets.
+pub fn targets_table(report: &Report) -> String {
+    let mut md = String::from("| what | target | measured | met |\n|---|---|---|---|\n");
+    for check in &report.checks {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            check.what,
+            check.target,
+            check.measured,
+            if check.met { "yes" } else { "no" }
+        );
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::pipeline::ProcessCpu;
+    use crate::stats::Summary;
+    use crate::wrk::Output;
+
+    fn http(endpoint: &str, via: Via, connections: u32, per_second: f64, p99_us: u64) -> HttpResult {
+        HttpResult {
+            endpoint: endpoint.to_owned(),
+            via,
+            connections,
+            per_second,
+            wrk: Output {
+                requests: 1000,
+                duration_us: 5_000_000,
+                connect_errors: 0,
+                read_errors: 0,
+                write_errors: 0,
+                status_errors: 0,
+                timeouts: 0,
+                p50_us: p99_us / 2,
+                p90_us: p99_us,
+                p99_us,
+                max_us: p99_us * 2,
+                exhausted: 0,
+            },
+            command: format!("wrk --connections={connections} http://127.0.0.1:1{endpoint}"),
+        }
+    }
+
+    fn summary(p99_ms: f64) -> Summary {
+        Summary {
+            samples: 100,
+            p50_ms: p99_ms / 2.0,
+            p99_ms,
+            max_ms: p99_ms * 2.0,
+        }
+    }
+
+    fn sample() -> Report {
+        let propagation = |load: &str, p99| Propagation {
+            load: load.to_owned(),
+            background: None,
+            ticket_created: summary(p99),
+            order_created: summary(4.0),
+            order_cancelled: summary(4.0),
+            ticket_updated: summary(4.0),
+        };
+        let stack = StackResults {
+            http: vec![
+                http("GET /api/users/currentuser", Via::Direct, 16, 12_000.0, 3_000),
+                http("GET /api/users/currentuser", Via::Ingress, 16, 8_000.0, 4_000),
+            ],
+            hello: vec![http("bare axum GET /", Via::Direct, 16, 30_000.0, 1_000)],
+            scrypt: Scrypt {
+                hash_ms: 40.0,
+                cores: 2,
+                per_second: 50.0,
+            },
+            storm: Storm {
+                signin: http("POST /api/users/signin", Via::Direct, 16, 46.0, 400_000),
+                currentuser: http("GET /api/users/currentuser", Via::Direct, 4, 5_000.0, 12_000),
+            },
+            propagation: vec![propagation("light", 6.0), propagation("heavy", 30.0)],
+            pipeline: Pipeline {
+                workers: 16,
+                seconds: 15.0,
+                purchases: 1500,
+                per_second: 100.0,
+                failures: 0,
+                cpu: vec![ProcessCpu {
+                    name: "mongo".to_owned(),
+                    percent: 90.0,
+                }],
+                loaded_rss_kib: vec![("auth".to_owned(), 30_000)],
+            },
+            footprint: vec![Footprint {
+                service: "auth".to_owned(),
+                binary_bytes: 14_000_000,
+                idle_rss_kib: 25_600,
+                loaded_rss_kib: Some(30_000),
+                peak_rss_kib: None,
+                start_to_ready_ms: 120.0,
+                start_to_ready_max_ms: 150.0,
+            }],
+        };
+        let expiration = Expiration {
+            orders: 1000,
+            window_seconds: 20,
+            expiration_complete: Some(summary(500.0)),
+            cancelled: Some(summary(600.0)),
+            missing: 0,
+        };
+        Report {
+            date: "2026-11-24".to_owned(),
+            machine: Machine {
+                cores: 2,
+                memory_gib: 23.4,
+                cpu: "Test CPU".to_owned(),
+                kernel: "6.1".to_owned(),
+            },
+            commands: vec!["cargo xtask bench".to_owned()],
+            timings: Timings {
+                build_seconds: 300.0,
+                total_seconds: 700.0,
+            },
+            checks: checks(&stack, &expiration),
+            stack,
+            expiration,
+        }
+    }
+
+    #[test]
+    fn targets_are_checked_against_the_right_figures() {
+        let report = sample();
+        let check = |what: &str| {
+            report
+                .checks
+                .iter()
+                .find(|check| check.what.starts_with(what))
+                .unwrap_or_else(|| panic!("no check {what}"))
+        };
+        // 12,000 of 30,000: 40%, below half.
+        assert!(!check("currentuser vs bare axum").met);
+        assert!(check("currentuser vs bare axum").measured.starts_with("40%"));
+        // 46 of 50: 92%.
+        assert!(check("signin vs scrypt").met);
+        assert!(!check("currentuser p99 during").met);
+        // The light-load figure counts, not the heavy one.
+        assert!(check("event propagation").met);
+        assert!(check("expiration lateness").met);
+        assert!(!check("idle RSS").met);
+        assert!(check("start to ready").met);
+        assert_eq!(report.checks.len(), 7);
+    }
+
+    #[test]
+    fn the_summary_names_the_machine_and_shows_every_part() {
+        let md = markdown(&sample());
+        assert!(md.starts_with("# Benchmark 2026-11-24\n"));
+        assert!(md.contains("Machine: 2 cores, 23.4 GiB memory, Test CPU, Linux 6.1."));
+        assert!(md.contains("| GET /api/users/currentuser | ingress | 16 | 8000 | 2.00 | 4.00 | 0 |"));
+        assert!(md.contains("| GET /api/users/currentuser (sign-in storm) | direct | 4 |"));
+        assert!(md.contains("| light | ticket:created → orderable | 100 | 3.00 | 6.00 | 12.00 |"));
+        assert!(md.contains("| order:cancelled published | 300 | 600 | 1200 |"));
+        assert!(md.contains("| mongo | 90 |"));
+        assert!(md.contains("| auth | 14.0 | 25.0 | 29.3 | – | 120 / 150 |"));
+        assert!(md.contains("```sh\ncargo xtask bench\n"));
+        assert!(md.contains("wrk --connections=16 http://127.0.0.1:1GET /api/users/currentuser"));
+        assert!(targets_table(&sample()).contains("| idle RSS per service (largest) | < 20 MB | 25.0 MB (auth) | no |"));
+    }
+}

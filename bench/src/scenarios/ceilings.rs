@@ -1,0 +1,186 @@
+//! The ceilings beside the HTTP figures: a bare axum handler (for `currentuser`) and scrypt
+//! hashes per second on every core (for `signin`); and a sign-in storm, during which
+//! `currentuser` should stay fast.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::Api;
+use crate::scenarios::http::{CONNECTIONS, HttpResult, Via};
+use crate::scenarios::{free_port, progress};
+use crate::target::Stack;
+use crate::wrk::{self, Body, Run};
+
+/// scrypt's cost as auth uses it (`auth/src/password.rs`): log2(N) = 14, r = 8, p = 1, 64 bytes.
+const SCRYPT_LOG_N: u8 = 14;
+const SCRYPT_R: u32 = 8;
+const SCRYPT_P: u32 = 1;
+const SCRYPT_KEY_LEN: usize = 64;
+
+/// How many hashes time one hash.
+const SCRYPT_SAMPLES: usize = 15;
+
+/// The scrypt ceiling for sign-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Scrypt {
+    /// The median time of one hash on one core, in milliseconds.
+    pub hash_ms: f64,
+    /// The cores.
+    pub cores: usize,
+    /// cores / hash time: the most sign-ins per second this machine can verify.
+    pub per_second: f64,
+}
+
+/// `currentuser` under a sign-in storm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Storm {
+    /// Sign-ins during the storm (wrk, direct to auth).
+    pub signin: HttpResult,
+    /// `GET /api/users/currentuser` at the same time.
+    pub currentuser: HttpResult,
+}
+
+/// The bare axum handler at every concurrency level, direct.
+pub async fn hello(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
+    let program = std::env::current_exe()
+        .context("could not find this program")?
+        .with_file_name("hello");
+    let port = free_port()?;
+    let mut child = tokio::process::Command::new(&program)
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("could not start {}", program.display()))?;
+    let url = format!("http://127.0.0.1:{port}/");
+    wait_until_answering(&url).await?;
+    let mut results = Vec::new();
+    for connections in CONNECTIONS {
+        let run = Run {
+            url: url.clone(),
+            connections,
+            duration: stack.run_time,
+            cookie: None,
+            body: Body::Get,
+        };
+        let name = format!("hello-c{connections}");
+        let output = wrk::run(&stack.wrk, &stack.work_dir, &name, &run).await?;
+        progress(format_args!(
+            "{:<28} {:<7} c={:<3} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms",
+            "bare axum GET /",
+            "direct",
+            connections,
+            output.ok_per_second(),
+            output.p50_us as f64 / 1000.0,
+            output.p99_us as f64 / 1000.0,
+        ));
+        results.push(HttpResult {
+            endpoint: "bare axum GET /".to_owned(),
+            via: Via::Direct,
+            connections,
+            per_second: output.ok_per_second(),
+            wrk: output,
+            command: wrk::display_command(&run, &format!("{name}.lua")),
+        });
+    }
+    child.kill().await.context("could not stop the bare axum server")?;
+    Ok(results)
+}
+
+async fn wait_until_answering(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("{url} did not answer within 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Times one scrypt hash (the median of a few, on a blocking thread) and scales it to every core.
+pub async fn scrypt() -> anyhow::Result<Scrypt> {
+    let hash_ms = tokio::task::spawn_blocking(|| -> anyhow::Result<f64> {
+        let params = scrypt::Params::new(SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P, SCRYPT_KEY_LEN)
+            .map_err(|_| anyhow::anyhow!("invalid scrypt parameters"))?;
+        let mut key = [0_u8; SCRYPT_KEY_LEN];
+        let mut times = Vec::with_capacity(SCRYPT_SAMPLES);
+        for _ in 0..SCRYPT_SAMPLES {
+            let start = Instant::now();
+            scrypt::scrypt(b"bench-password", b"0123456789abcdef", &params, &mut key)
+                .map_err(|_| anyhow::anyhow!("invalid scrypt output length"))?;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[times.len() / 2])
+    })
+    .await
+    .context("the scrypt timing panicked")??;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_second = cores as f64 * 1000.0 / hash_ms;
+    progress(format_args!(
+        "scrypt: {hash_ms:.1} ms a hash, ceiling {per_second:.1} sign-ins/s on {cores} cores"
+    ));
+    Ok(Scrypt {
+        hash_ms,
+        cores,
+        per_second,
+    })
+}
+
+/// Sign-ins at 16 connections and `currentuser` at 4, both direct to auth, at the same time.
+pub async fn storm(stack: &Stack) -> anyhow::Result<Storm> {
+    let auth = stack.service("auth")?.url();
+    let user = Api::new(&stack.ingress)?.sign_up("storm").await?;
+    let signin = Run {
+        url: format!("{auth}/api/users/signin"),
+        connections: 16,
+        duration: stack.run_time,
+        cookie: None,
+        body: Body::Post(json!({"email": user.email, "password": user.password}).to_string()),
+    };
+    let currentuser = Run {
+        url: format!("{auth}/api/users/currentuser"),
+        connections: 4,
+        duration: stack.run_time,
+        cookie: Some(&user.cookie),
+        body: Body::Get,
+    };
+    let (signin_output, currentuser_output) = tokio::try_join!(
+        wrk::run(&stack.wrk, &stack.work_dir, "storm-signin", &signin),
+        wrk::run(&stack.wrk, &stack.work_dir, "storm-currentuser", &currentuser),
+    )?;
+    progress(format_args!(
+        "sign-in storm: {:.1} sign-ins/s; currentuser meanwhile {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        signin_output.ok_per_second(),
+        currentuser_output.ok_per_second(),
+        currentuser_output.p50_us as f64 / 1000.0,
+        currentuser_output.p99_us as f64 / 1000.0,
+    ));
+    let result = |run: &Run<'_>, name: &str, endpoint: &str, output: wrk::Output| HttpResult {
+        endpoint: endpoint.to_owned(),
+        via: Via::Direct,
+        connections: run.connections,
+        per_second: output.ok_per_second(),
+        wrk: output,
+        command: wrk::display_command(run, &format!("{name}.lua")),
+    };
+    Ok(Storm {
+        signin: result(&signin, "storm-signin", "POST /api/users/signin", signin_output),
+        currentuser: result(
+            &currentuser,
+            "storm-currentuser",
+            "GET /api/users/currentuser",
+            currentuser_output,
+        ),
+    })
+}

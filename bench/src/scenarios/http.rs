@@ -1,0 +1,288 @@
+//! HTTP throughput and latency of six endpoints with wrk, direct to each service and through
+//! the ingress, at a few concurrency levels.
+//!
+//! The order matters: `GET /api/tickets` runs first, while exactly [`LISTED_TICKETS`] tickets
+//! exist. `POST /api/orders` needs a ticket nobody ordered for every request, so before each of
+//! its runs a pool of fresh tickets is created (sized from `POST /api/tickets`' rate at the same
+//! level) and the script takes a different one for each request.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::api::{Api, User};
+use crate::scenarios::{create_tickets, progress, wait_for_replica};
+use crate::target::Stack;
+use crate::wrk::{self, Body, Output, Run};
+
+/// The concurrency levels (open connections) of each endpoint.
+pub const CONNECTIONS: [u32; 3] = [1, 16, 64];
+
+/// How many tickets `GET /api/tickets` lists.
+pub const LISTED_TICKETS: usize = 100;
+
+/// The most tickets created for one `POST /api/orders` run.
+const MAX_ORDER_POOL: usize = 20_000;
+
+/// The endpoints measured, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /api/tickets`, 100 tickets.
+    ListTickets,
+    /// `GET /api/tickets/:id`.
+    ShowTicket,
+    /// `GET /api/users/currentuser`, signed in.
+    CurrentUser,
+    /// `POST /api/users/signin`, right password.
+    SignIn,
+    /// `POST /api/tickets`.
+    CreateTicket,
+    /// `POST /api/orders`, a fresh ticket each time.
+    CreateOrder,
+}
+
+impl Endpoint {
+    /// All of them, in run order.
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::ListTickets,
+        Endpoint::ShowTicket,
+        Endpoint::CurrentUser,
+        Endpoint::SignIn,
+        Endpoint::CreateTicket,
+        Endpoint::CreateOrder,
+    ];
+
+    /// `GET /api/tickets` ...
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::ListTickets => "GET /api/tickets (100)",
+            Endpoint::ShowTicket => "GET /api/tickets/:id",
+            Endpoint::CurrentUser => "GET /api/users/currentuser",
+            Endpoint::SignIn => "POST /api/users/signin",
+            Endpoint::CreateTicket => "POST /api/tickets",
+            Endpoint::CreateOrder => "POST /api/orders",
+        }
+    }
+
+    /// The service answering it.
+    pub fn service(self) -> &'static str {
+        match self {
+            Endpoint::ListTickets | Endpoint::ShowTicket | Endpoint::CreateTicket => "tickets",
+            Endpoint::CurrentUser | Endpoint::SignIn => "auth",
+            Endpoint::CreateOrder => "orders",
+        }
+    }
+
+    /// A short name for script files.
+    fn slug(self) -> &'static str {
+        match self {
+            Endpoint::ListTickets => "list-tickets",
+            Endpoint::ShowTicket => "show-ticket",
+            Endpoint::CurrentUser => "currentuser",
+            Endpoint::SignIn => "signin",
+            Endpoint::CreateTicket => "create-ticket",
+            Endpoint::CreateOrder => "create-order",
+        }
+    }
+}
+
+/// Direct to the service's port, or through nginx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// The service's own port.
+    Direct,
+    /// The ingress.
+    Ingress,
+}
+
+/// One wrk run's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpResult {
+    /// What was asked, e.g. `GET /api/users/currentuser`.
+    pub endpoint: String,
+    /// Direct or through the ingress.
+    pub via: Via,
+    /// Open connections.
+    pub connections: u32,
+    /// Successful responses per second.
+    pub per_second: f64,
+    /// What wrk measured.
+    pub wrk: Output,
+    /// The command, as shown in the report.
+    pub command: String,
+}
+
+/// What every run needs: the user, the ids, the clients.
+struct Fixture {
+    user: User,
+    ticket: String,
+    tickets: Api,
+    orders: Api,
+}
+
+/// Runs every endpoint at every level, direct and through the ingress.
+pub async fn run(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
+    let tickets = Api::new(&stack.service("tickets")?.url())?;
+    let orders = Api::new(&stack.service("orders")?.url())?;
+    let user = Api::new(&stack.ingress)?.sign_up("http").await?;
+    let listed = create_tickets(&tickets, &user, LISTED_TICKETS).await?;
+    let fixture = Fixture {
+        ticket: listed.first().context("no ticket was created")?.clone(),
+        user,
+        tickets,
+        orders,
+    };
+    let mut results: Vec<HttpResult> = Vec::new();
+    for endpoint in Endpoint::ALL {
+        for via in [Via::Direct, Via::Ingress] {
+            for connections in CONNECTIONS {
+                let body = match endpoint {
+                    Endpoint::CreateOrder => {
+                        let rate = results
+                            .iter()
+                            .find(|result| {
+                                result.endpoint == Endpoint::CreateTicket.label()
+                                    && result.via == via
+                                    && result.connections == connections
+                            })
+                            .map_or(1000.0, |result| result.per_second);
+                        Body::EachTicket(order_pool(stack, &fixture, rate, via, connections).await?)
+                    }
+                    _ => body(endpoint, &fixture),
+                };
+                let result = measure(stack, endpoint, via, connections, &fixture, body).await?;
+                progress(format_args!(
+                    "{:<28} {:<7} c={:<3} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms{}",
+                    endpoint.label(),
+                    format!("{via:?}").to_lowercase(),
+                    connections,
+                    result.per_second,
+                    result.wrk.p50_us as f64 / 1000.0,
+                    result.wrk.p99_us as f64 / 1000.0,
+                    error_note(&result.wrk),
+                ));
+                results.push(result);
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// ` (12 errors)` when there were some.
+pub fn error_note(output: &Output) -> String {
+    let mut note = String::new();
+    if output.errors() > 0 {
+        note.push_str(&format!(" ({} errors)", output.errors()));
+    }
+    if output.exhausted > 0 {
+        note.push_str(" (ran out of tickets)");
+    }
+    note
+}
+
+fn body(endpoint: Endpoint, fixture: &Fixture) -> Body {
+    match endpoint {
+        Endpoint::SignIn => Body::Post(
+            json!({"email": fixture.user.email, "password": fixture.user.password}).to_string(),
+        ),
+        Endpoint::CreateTicket => Body::Post(json!({"title": "bench", "price": 25}).to_string()),
+        _ => Body::Get,
+    }
+}
+
+fn path(endpoint: Endpoint, fixture: &Fixture) -> String {
+    match endpoint {
+        Endpoint::ListTickets | Endpoint::CreateTicket => "/api/tickets".to_owned(),
+        Endpoint::ShowTicket => format!("/api/tickets/{}", fixture.ticket),
+        Endpoint::CurrentUser => "/api/users/currentuser".to_owned(),
+        Endpoint::SignIn => "/api/users/signin".to_owned(),
+        Endpoint::CreateOrder => "/api/orders".to_owned(),
+    }
+}
+
+async fn measure(
+    stack: &Stack,
+    endpoint: Endpoint,
+    via: Via,
+    connections: u32,
+    fixture: &Fixture,
+    body: Body,
+) -> anyhow::Result<HttpResult> {
+    let base = match via {
+        Via::Direct => stack.service(endpoint.service())?.url(),
+        Via::Ingress => stack.ingress.clone(),
+    };
+    let needs_user = matches!(
+        endpoint,
+        Endpoint::CurrentUser | Endpoint::CreateTicket | Endpoint::CreateOrder
+    );
+    let run = Run {
+        url: format!("{base}{}", path(endpoint, fixture)),
+        connections,
+        duration: stack.run_time,
+        cookie: needs_user.then_some(fixture.user.cookie.as_str()),
+        body,
+    };
+    let name = format!("{}-{}-c{connections}", endpoint.slug(), format!("{via:?}").to_lowercase());
+    let output = wrk::run(&stack.wrk, &stack.work_dir, &name, &run)
+        .await
+        .with_context(|| format!("wrk {} ({via:?}, c={connections})", endpoint.label()))?;
+    Ok(HttpResult {
+        endpoint: endpoint.label().to_owned(),
+        via,
+        connections,
+        per_second: output.ok_per_second(),
+        wrk: output,
+        command: wrk::display_command(&run, &format!("{name}.lua")),
+    })
+}
+
+/// Creates enough fresh tickets for one `POST /api/orders` run expected to go at about `rate`
+/// per second, waits until orders knows them, and writes their ids to a file.
+async fn order_pool(
+    stack: &Stack,
+    fixture: &Fixture,
+    rate: f64,
+    via: Via,
+    connections: u32,
+) -> anyhow::Result<std::path::PathBuf> {
+    let count = pool_size(rate, stack.run_time);
+    let ids = create_tickets(&fixture.tickets, &fixture.user, count).await?;
+    wait_for_replica(&fixture.tickets, &fixture.orders, &fixture.user).await?;
+    let file = stack
+        .work_dir
+        .join(format!("order-ids-{}-c{connections}.txt", format!("{via:?}").to_lowercase()));
+    std::fs::write(&file, ids.join("\n"))
+        .with_context(|| format!("could not write {}", file.display()))?;
+    Ok(file)
+}
+
+/// Tickets for a run of `duration` at about `rate` per second, with half as much again to
+/// spare, within bounds.
+pub fn pool_size(rate: f64, duration: Duration) -> usize {
+    let expected = rate.max(0.0) * duration.as_secs_f64() * 1.5;
+    (expected.ceil() as usize).clamp(200, MAX_ORDER_POOL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_pools_have_room_to_spare_within_bounds() {
+        assert_eq!(pool_size(1000.0, Duration::from_secs(5)), 7500);
+        assert_eq!(pool_size(0.0, Duration::from_secs(5)), 200);
+        assert_eq!(pool_size(1e9, Duration::from_secs(5)), MAX_ORDER_POOL);
+    }
+
+    #[test]
+    fn each_endpoint_goes_to_its_service() {
+        assert_eq!(Endpoint::ALL.len(), 6);
+        assert_eq!(Endpoint::CurrentUser.service(), "auth");
+        assert_eq!(Endpoint::CreateOrder.service(), "orders");
+        assert_eq!(Endpoint::ListTickets.service(), "tickets");
+    }
+}

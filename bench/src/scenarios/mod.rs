@@ -1,0 +1,60 @@
+//! The measurements, one module each, and what they share.
+
+pub mod ceilings;
+pub mod expiration;
+pub mod footprint;
+pub mod http;
+pub mod pipeline;
+pub mod propagation;
+
+use std::future::Future;
+
+use anyhow::Context as _;
+use futures::{StreamExt as _, TryStreamExt as _};
+
+use crate::api::{Api, User};
+
+/// Runs `count` calls of `make(i)`, at most `concurrency` at a time; the results in any order.
+pub async fn bounded<T, F, Fut>(count: usize, concurrency: usize, make: F) -> anyhow::Result<Vec<T>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    futures::stream::iter((0..count).map(make))
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await
+}
+
+/// Creates `count` tickets as `seller` through `tickets`, 32 at a time; their ids.
+pub async fn create_tickets(tickets: &Api, seller: &User, count: usize) -> anyhow::Result<Vec<String>> {
+    bounded(count, 32, |i| async move {
+        let price = 10.0 + (i % 90) as f64;
+        Ok(tickets.create_ticket(seller, price).await?.id)
+    })
+    .await
+}
+
+/// Waits until orders' replica has caught up with the tickets created so far: creates one more
+/// ticket and orders it (retrying while orders answers 404). Events are handled in order, so
+/// once this one is known the earlier ones are too.
+pub async fn wait_for_replica(tickets: &Api, orders: &Api, user: &User) -> anyhow::Result<()> {
+    let sentinel = tickets.create_ticket(user, 1.0).await?;
+    orders
+        .order(user, &sentinel.id)
+        .await
+        .context("orders' replica did not catch up")?;
+    Ok(())
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
+    Ok(listener.local_addr().context("no local address")?.port())
+}
+
+/// Prints a progress line.
+#[allow(clippy::print_stdout, reason = "progress of a command-line benchmark")]
+pub fn progress(message: impl std::fmt::Display) {
+    println!("bench: {message}");
+}

@@ -1,0 +1,149 @@
+//! The purchase pipeline end to end, through the ingress: each worker creates a ticket as a
+//! seller, orders it as a buyer (retrying until orders knows it) and pays with the test card,
+//! over and over. Measures purchases per second and the CPU each process used meanwhile: the
+//! busiest is the one that saturates first.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::api::Api;
+use crate::procfs;
+use crate::scenarios::progress;
+use crate::target::Stack;
+
+/// Concurrent purchases.
+const WORKERS: usize = 16;
+/// How long the pipeline runs.
+const DURATION: Duration = Duration::from_secs(15);
+
+/// The pipeline's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    /// Concurrent purchases.
+    pub workers: usize,
+    /// How long it ran, in seconds.
+    pub seconds: f64,
+    /// Purchases completed (payment answered 201).
+    pub purchases: u64,
+    /// Purchases per second.
+    pub per_second: f64,
+    /// Attempts that failed.
+    pub failures: u64,
+    /// The CPU each process used meanwhile, busiest first.
+    pub cpu: Vec<ProcessCpu>,
+    /// Resident memory of each service at the end, in KiB.
+    pub loaded_rss_kib: Vec<(String, u64)>,
+}
+
+/// One process's CPU use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessCpu {
+    /// The process.
+    pub name: String,
+    /// CPU time over wall time, in percent of one core.
+    pub percent: f64,
+}
+
+impl Pipeline {
+    /// The busiest process, and its share of one core.
+    pub fn busiest(&self) -> Option<&ProcessCpu> {
+        self.cpu.first()
+    }
+}
+
+/// Runs the pipeline for [`DURATION`] with [`WORKERS`] workers.
+pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
+    let api = Api::new(&stack.ingress)?;
+    let seller = api.sign_up("pipeline-seller").await?;
+    let buyer = api.sign_up("pipeline-buyer").await?;
+    let mut processes: Vec<(String, u32)> = stack
+        .services
+        .iter()
+        .map(|service| (service.name.clone(), service.pid))
+        .chain(stack.servers.iter().map(|server| (server.name.clone(), server.pid)))
+        .collect();
+    processes.push(("ticketing-bench (load)".to_owned(), std::process::id()));
+    let before = cpu_ticks(&processes);
+    let started = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let purchases = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::with_capacity(WORKERS);
+    for _ in 0..WORKERS {
+        let (api, seller, buyer) = (api.clone(), seller.clone(), buyer.clone());
+        let (stop, purchases, failures) = (stop.clone(), purchases.clone(), failures.clone());
+        workers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let purchase = async {
+                    let ticket = api.create_ticket(&seller, 20.0).await?;
+                    let order = api.order(&buyer, &ticket.id).await?;
+                    api.pay(&buyer, &order.id).await
+                };
+                match purchase.await {
+                    Ok(()) => purchases.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failures.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    tokio::time::sleep(DURATION).await;
+    stop.store(true, Ordering::Relaxed);
+    let after = cpu_ticks(&processes);
+    let seconds = started.elapsed().as_secs_f64();
+    // Purchases still under way at the stop are not counted.
+    let purchases = purchases.load(Ordering::Relaxed);
+    let loaded_rss_kib = stack
+        .services
+        .iter()
+        .filter_map(|service| {
+            procfs::memory(service.pid)
+                .ok()
+                .map(|memory| (service.name.clone(), memory.rss_kib))
+        })
+        .collect();
+    for worker in workers {
+        worker.await.context("a pipeline worker panicked")?;
+    }
+    let mut cpu: Vec<ProcessCpu> = processes
+        .iter()
+        .zip(before.iter().zip(&after))
+        .filter_map(|((name, _), (before, after))| {
+            let used = after.as_ref().ok()? - before.as_ref().ok()?;
+            Some(ProcessCpu {
+                name: name.clone(),
+                percent: used as f64 / procfs::TICKS_PER_SECOND / seconds * 100.0,
+            })
+        })
+        .collect();
+    cpu.sort_by(|a, b| b.percent.total_cmp(&a.percent));
+    let pipeline = Pipeline {
+        workers: WORKERS,
+        seconds,
+        purchases,
+        per_second: purchases as f64 / seconds,
+        failures: failures.load(Ordering::Relaxed),
+        cpu,
+        loaded_rss_kib,
+    };
+    let busiest: Vec<String> = pipeline
+        .cpu
+        .iter()
+        .take(4)
+        .map(|process| format!("{} {:.0}%", process.name, process.percent))
+        .collect();
+    progress(format_args!(
+        "pipeline: {:.1} purchases/s ({} failures); CPU: {}",
+        pipeline.per_second,
+        pipeline.failures,
+        busiest.join(", ")
+    ));
+    Ok(pipeline)
+}
+
+fn cpu_ticks(processes: &[(String, u32)]) -> Vec<anyhow::Result<u64>> {
+    processes.iter().map(|(_, pid)| procfs::cpu_ticks(*pid)).collect()
+}

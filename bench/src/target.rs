@@ -1,0 +1,154 @@
+//! The stack under test, as xtask describes it in the environment.
+//!
+//! - `BENCH_INGRESS_URL`: the nginx ingress, e.g. `http://127.0.0.1:8080`;
+//! - `BENCH_SERVICES`: `name:port:pid` of each service, comma-separated;
+//! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, xtask);
+//! - `BENCH_NATS_URL`: the NATS server the services use;
+//! - `BENCH_WRK`: the wrk program; `BENCH_WORK_DIR`: where scripts and id lists go;
+//! - `BENCH_SECONDS`: how long each wrk run lasts (default 5);
+//! - `BENCH_EXPIRATION_WINDOW_SECONDS`: the orders' expiration window on this stack (default 900).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+/// A service of the stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Its name: `auth`, `tickets` ...
+    pub name: String,
+    /// Its HTTP port on 127.0.0.1.
+    pub port: u16,
+    /// Its process id.
+    pub pid: u32,
+}
+
+impl Service {
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Another process of the stack (nginx, the backing servers, xtask serving the Stripe stand-in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// What it is.
+    pub name: String,
+    /// Its process id.
+    pub pid: u32,
+}
+
+/// Everything the scenarios need to know about the stack.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    /// The ingress, without a trailing slash.
+    pub ingress: String,
+    /// The services, in start order.
+    pub services: Vec<Service>,
+    /// The other processes.
+    pub servers: Vec<Server>,
+    /// The NATS server's URL.
+    pub nats_url: String,
+    /// The wrk program.
+    pub wrk: PathBuf,
+    /// A directory for scripts and id lists.
+    pub work_dir: PathBuf,
+    /// How long one wrk run lasts.
+    pub run_time: Duration,
+    /// The orders' expiration window.
+    pub expiration_window: Duration,
+}
+
+impl Stack {
+    /// Reads the stack from the `BENCH_*` variables.
+    pub fn from_env() -> anyhow::Result<Stack> {
+        let var = |name: &str| std::env::var(name).with_context(|| format!("{name} must be defined"));
+        let seconds = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match std::env::var(name) {
+                Ok(value) => value
+                    .parse()
+                    .with_context(|| format!("{name} must be a number of seconds")),
+                Err(_) => Ok(default),
+            }
+        };
+        Ok(Stack {
+            ingress: var("BENCH_INGRESS_URL")?.trim_end_matches('/').to_owned(),
+            services: parse_services(&var("BENCH_SERVICES")?)?,
+            servers: parse_servers(&var("BENCH_SERVERS")?)?,
+            nats_url: var("BENCH_NATS_URL")?,
+            wrk: var("BENCH_WRK")?.into(),
+            work_dir: var("BENCH_WORK_DIR")?.into(),
+            run_time: Duration::from_secs(seconds("BENCH_SECONDS", 5)?),
+            expiration_window: Duration::from_secs(seconds("BENCH_EXPIRATION_WINDOW_SECONDS", 900)?),
+        })
+    }
+
+    /// The service called `name`.
+    pub fn service(&self, name: &str) -> anyhow::Result<&Service> {
+        self.services
+            .iter()
+            .find(|service| service.name == name)
+            .with_context(|| format!("the stack runs no {name} service"))
+    }
+}
+
+/// `auth:4001:123,tickets:4002:124`.
+pub fn parse_services(list: &str) -> anyhow::Result<Vec<Service>> {
+    items(list)
+        .map(|item| {
+            let mut parts = item.split(':');
+            let (Some(name), Some(port), Some(pid), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                bail!("`{item}` is not name:port:pid");
+            };
+            Ok(Service {
+                name: name.to_owned(),
+                port: port.parse().with_context(|| format!("bad port in `{item}`"))?,
+                pid: pid.parse().with_context(|| format!("bad pid in `{item}`"))?,
+            })
+        })
+        .collect()
+}
+
+/// `nginx:125,mongo:126`.
+pub fn parse_servers(list: &str) -> anyhow::Result<Vec<Server>> {
+    items(list)
+        .map(|item| {
+            let (name, pid) = item
+                .split_once(':')
+                .with_context(|| format!("`{item}` is not name:pid"))?;
+            Ok(Server {
+                name: name.to_owned(),
+                pid: pid.parse().with_context(|| format!("bad pid in `{item}`"))?,
+            })
+        })
+        .collect()
+}
+
+fn items(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|item| !item.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_services_and_servers() {
+        let services = parse_services("auth:4001:10, tickets:4002:11").unwrap();
+        assert_eq!(services.len(), 2);
+        assert_eq!(services[1].name, "tickets");
+        assert_eq!(services[1].url(), "http://127.0.0.1:4002");
+        assert_eq!(services[1].pid, 11);
+        assert!(parse_services("auth:4001").is_err());
+        assert!(parse_services("auth:x:1").is_err());
+        let servers = parse_servers("nginx:5,mongo:6").unwrap();
+        assert_eq!(servers[1].name, "mongo");
+        assert_eq!(servers[1].pid, 6);
+        assert!(parse_servers("nginx").is_err());
+        assert!(parse_servers("").unwrap().is_empty());
+    }
+}
