@@ -7,8 +7,12 @@
 )]
 
 use std::fmt::Display;
-use std::io::IsTerminal as _;
-use std::sync::Arc;
+use std::fs::File;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
 
 use devservers::LineSink;
 
@@ -36,6 +40,8 @@ pub(crate) struct Console {
     names: Vec<String>,
     width: usize,
     colour: bool,
+    /// When set, the children's lines go to this file instead of stdout.
+    log: Option<Arc<Mutex<File>>>,
 }
 
 impl Console {
@@ -49,12 +55,27 @@ impl Console {
             names,
             width,
             colour,
+            log: None,
         }
+    }
+
+    /// A console for children with these names whose lines go to the file `log` (created or
+    /// truncated), uncoloured, instead of stdout: for runs whose children log too much to watch.
+    pub(crate) fn to_file<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        log: &Path,
+    ) -> anyhow::Result<Console> {
+        let file =
+            File::create(log).with_context(|| format!("could not create {}", log.display()))?;
+        let mut console = Console::new(names);
+        console.colour = false;
+        console.log = Some(Arc::new(Mutex::new(file)));
+        Ok(console)
     }
 
     /// Where the output of the child called `name` goes.
     pub(crate) fn sink(&self, name: &str) -> LineSink {
-        let colour = self.colour.then(|| {
+        let colour = (self.colour && self.log.is_none()).then(|| {
             let index = self
                 .names
                 .iter()
@@ -63,7 +84,17 @@ impl Console {
             PALETTE[index % PALETTE.len()]
         });
         let prefix = prefix(name, self.width, colour);
-        Arc::new(move |line: &str| println!("{prefix}{line}"))
+        match &self.log {
+            Some(file) => {
+                let file = file.clone();
+                Arc::new(move |line: &str| {
+                    if let Ok(mut file) = file.lock() {
+                        let _ = writeln!(file, "{prefix}{line}");
+                    }
+                })
+            }
+            None => Arc::new(move |line: &str| println!("{prefix}{line}")),
+        }
     }
 }
 

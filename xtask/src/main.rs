@@ -9,6 +9,7 @@
 //!   `test`, when every other test passed).
 //! - `cargo xtask chaos` runs the fault-injection suite at full size (a short run is part of
 //!   `test`).
+//! - `cargo xtask bench` benchmarks release builds on a fresh local stack ([`bench`]).
 //!
 //! Layout:
 //! - [`routes`]: the ingress route table, which `infra/k8s-dev/ingress-srv.yaml` is tested against;
@@ -20,6 +21,7 @@
 //!   [`e2e`]: the browser test against a local stack;
 //! - [`console`], [`http`], [`stop`]: terminal output, a tiny HTTP probe, Ctrl-C and SIGTERM.
 
+mod bench;
 mod cargo;
 mod chaos;
 mod console;
@@ -62,6 +64,8 @@ enum Command {
     E2e,
     /// Run the fault-injection suite at full size (500 users, kills, NATS restarts).
     Chaos(chaos::Options),
+    /// Benchmark release builds on a fresh local stack; results in `bench/results/`.
+    Bench(bench::Options),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Infra => infra::run(),
         Command::E2e => e2e::run_alone(),
         Command::Chaos(options) => chaos::run(&options),
+        Command::Bench(options) => bench::run(&options),
     };
     result.unwrap_or_else(|error| {
         console::error(format_args!("{error:#}"));

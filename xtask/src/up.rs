@@ -101,10 +101,35 @@ pub(crate) fn start(
     settings: &StackSettings,
     stop: &Stop,
 ) -> anyhow::Result<Stack> {
+    start_with_output(workspace, tools, settings, stop, None)
+}
+
+/// [`start`], the children's output going to the file `log` instead of the terminal.
+pub(crate) fn start_logging_to(
+    workspace: &Workspace,
+    tools: &Tools,
+    settings: &StackSettings,
+    stop: &Stop,
+    log: &Path,
+) -> anyhow::Result<Stack> {
+    start_with_output(workspace, tools, settings, stop, Some(log))
+}
+
+fn start_with_output(
+    workspace: &Workspace,
+    tools: &Tools,
+    settings: &StackSettings,
+    stop: &Stop,
+    log: Option<&Path>,
+) -> anyhow::Result<Stack> {
     let services = build_services(workspace, settings.release, stop)?;
 
     let names = ["mongo", "nats", "redis", "nginx"].into_iter();
-    let console = Console::new(names.chain(services.iter().map(|(service, _)| service.name)));
+    let names = names.chain(services.iter().map(|(service, _)| service.name));
+    let console = match log {
+        Some(log) => Console::to_file(names, log)?,
+        None => Console::new(names),
+    };
     let mut stack = Stack::default();
     start_backends(&mut stack, tools, &settings.data_dir, &console, stop)?;
     let stripe = Stripe::start(std::env::var("STRIPE_KEY").ok().as_deref())?;
@@ -377,6 +402,28 @@ impl Stack {
     /// The names of the services running, in start order.
     pub(crate) fn service_names(&self) -> Vec<&str> {
         self.services.iter().map(ServerProcess::name).collect()
+    }
+
+    /// The running services, in start order.
+    pub(crate) fn services(&self) -> &[ServerProcess] {
+        &self.services
+    }
+
+    /// The name and process id of every other child: nginx, mongo, nats and redis.
+    pub(crate) fn servers(&self) -> Vec<(&str, u32)> {
+        let mongo = self.mongo.as_ref().map(|mongo| &mongo.process);
+        self.ingress
+            .iter()
+            .chain(mongo)
+            .chain(&self.nats)
+            .chain(&self.redis)
+            .map(|process| (process.name(), process.pid()))
+            .collect()
+    }
+
+    /// The port NATS listens on.
+    pub(crate) fn nats_port(&self) -> Option<u16> {
+        self.nats.as_ref().map(ServerProcess::port)
     }
 
     /// The children in stopping order: services, then nginx, then the servers they use.
