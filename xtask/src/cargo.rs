@@ -89,6 +89,11 @@ pub(crate) fn build(
         .args(["build", "--message-format=json-render-diagnostics"])
         .env_remove("CARGO_TARGET_DIR")
         .stdout(Stdio::piped());
+    for (name, _) in std::env::vars_os() {
+        if is_set_by_cargo_run(&name.to_string_lossy()) {
+            command.env_remove(&name);
+        }
+    }
     if release {
         command.arg("--release");
     }
@@ -116,6 +121,25 @@ pub(crate) fn build(
         bail!("cargo build failed ({status})");
     }
     Ok(binaries)
+}
+
+/// Whether `name` is one of the variables `cargo run` sets for xtask itself, describing the xtask
+/// package (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME` ...). Build scripts such as ring's (through
+/// the cc crate) ask to be rerun when these change, and cargo compares them with its own
+/// environment: passed on, they would make every build from xtask rebuild ring and all that
+/// depends on it, and the next build from a shell rebuild them again.
+fn is_set_by_cargo_run(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "OUT_DIR"
+        )
 }
 
 /// One line of `--message-format=json`; only compiler artifacts matter here.
@@ -155,6 +179,16 @@ mod tests {
         let found = binaries(messages.as_bytes());
         assert_eq!(found.len(), 1);
         assert_eq!(found["auth"], Path::new("/w/target/release/auth"));
+    }
+
+    #[test]
+    fn what_cargo_run_sets_for_xtask_is_not_passed_on_to_builds() {
+        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR", "OUT_DIR"] {
+            assert!(is_set_by_cargo_run(name), "{name}");
+        }
+        for name in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "CARGO", "PATH"] {
+            assert!(!is_set_by_cargo_run(name), "{name}");
+        }
     }
 
     #[test]
