@@ -17,6 +17,10 @@ pub enum EditRefusal {
     Reserved,
 }
 
+/// The ticket is held by this other order (its id), whose cancellation has not arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldBy(pub String);
+
 impl Tickets {
     /// The owner sets a new title and price: refused for anyone else, then for a reserved
     /// ticket. Records `ticket:updated` (no `orderId`: the ticket is free).
@@ -47,18 +51,24 @@ impl Tickets {
     /// by that order (a redelivered event), or the order is known to be cancelled (its
     /// cancellation overtook it): nothing to do.
     ///
-    /// Another order holding the ticket is replaced: the orders service allows one active order
-    /// per ticket, so that order was cancelled and its cancellation has not arrived yet.
+    /// Another order holding the ticket is refused with [`HeldBy`], not replaced: the orders
+    /// service allows one active order per ticket, so one of the two was cancelled, but which
+    /// one only its cancellation tells — a creation redelivered late (its first replica died)
+    /// can be the older, cancelled order. The caller waits for that cancellation: it either
+    /// frees the ticket for this order or notes this order as cancelled.
     pub async fn reserve(
         &self,
         id: ObjectId,
         order_id: &str,
-    ) -> Result<Changed, ChangeError<Infallible>> {
+    ) -> Result<Changed, ChangeError<HeldBy>> {
         self.change(id, |ticket| {
             if ticket.order_id.as_deref() == Some(order_id)
                 || ticket.cancelled_order_ids.iter().any(|id| id == order_id)
             {
                 return Ok(Decision::Keep);
+            }
+            if let Some(holder) = &ticket.order_id {
+                return Err(HeldBy(holder.clone()));
             }
             ticket.order_id = Some(order_id.to_owned());
             Ok(Decision::Save)

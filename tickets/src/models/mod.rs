@@ -5,6 +5,6 @@ pub mod price;
 pub mod ticket;
 pub mod tickets;
 
-pub use changes::EditRefusal;
+pub use changes::{EditRefusal, HeldBy};
 pub use ticket::{Ticket, TicketDocument};
 pub use tickets::{ChangeError, Changed, Decision, SaveError, Tickets};

@@ -8,7 +8,7 @@ use mongodb::bson::oid::ObjectId;
 use serde_json::json;
 use tickets::events::QUEUE_GROUP;
 
-use crate::helpers::{order_created, spawn_app};
+use crate::helpers::{order_cancelled, order_created, spawn_app};
 
 #[tokio::test]
 async fn sets_the_order_id_of_the_ticket() {
@@ -109,4 +109,49 @@ async fn an_order_for_a_ticket_not_yet_known_is_retried_until_it_is() {
     })
     .await;
     app.backing.settled().await;
+}
+
+/// Order `a` holds the ticket when order `b`'s creation arrives (say `a`'s cancellation is
+/// late, or `b`'s creation is an old one redelivered late): `b` waits for a cancellation.
+async fn held_by_a_when_b_arrives() -> (crate::helpers::TestApp, String, OrderCreated, OrderCreated)
+{
+    let app = spawn_app().await;
+    let (_, cookie) = signed_in_user();
+    let ticket = app.create_ticket(&cookie, "concert", 20.0).await;
+    let id = ticket["id"].as_str().unwrap().to_owned();
+    let a = app.reserve(&ticket).await;
+    let b = order_created(&ticket);
+    app.backing.publish(&b).await;
+    eventually("b's creation was delivered", || async {
+        backlog::<OrderCreated>(&app.backing.bus, QUEUE_GROUP)
+            .await
+            .pending
+            == 0
+    })
+    .await;
+    // Not applied, not acknowledged: a keeps the ticket for now.
+    assert!(!app.backing.consumer_drained::<OrderCreated>().await);
+    assert_eq!(app.backing.stored(&id).await.order_id, Some(a.id.clone()));
+    (app, id, a, b)
+}
+
+#[tokio::test]
+async fn a_second_order_waits_and_takes_the_ticket_once_the_holder_is_cancelled() {
+    let (app, id, a, b) = held_by_a_when_b_arrives().await;
+    app.backing.publish(&order_cancelled(&a)).await;
+    eventually("b holds the ticket", || async {
+        app.backing.stored(&id).await.order_id.as_deref() == Some(b.id.as_str())
+    })
+    .await;
+    app.backing.settled().await;
+    assert_eq!(app.backing.stored(&id).await.version, 3);
+}
+
+#[tokio::test]
+async fn a_late_creation_of_a_cancelled_order_never_takes_the_ticket_from_the_holder() {
+    let (app, id, a, b) = held_by_a_when_b_arrives().await;
+    app.backing.publish(&order_cancelled(&b)).await;
+    app.backing.settled().await;
+    let stored = app.backing.stored(&id).await;
+    assert_eq!((stored.version, stored.order_id), (1, Some(a.id)));
 }
