@@ -38,6 +38,8 @@ pub struct SoakReport {
     pub operations: BTreeMap<&'static str, u64>,
     /// Answers by status.
     pub statuses: BTreeMap<u16, u64>,
+    /// Answers by action and status.
+    pub outcomes: BTreeMap<(&'static str, u16), u64>,
     /// Requests whose answer was lost to a kill (outcome unknown).
     pub lost: u64,
     /// Requests no replica could take for 30 s.
@@ -78,6 +80,7 @@ impl Market {
             Ok(reply) => {
                 *report.operations.entry(action).or_default() += 1;
                 *report.statuses.entry(reply.status).or_default() += 1;
+                *report.outcomes.entry((action, reply.status)).or_default() += 1;
                 let wrong = !expected.contains(&reply.status)
                     || (reply.status >= 400 && !reply.is_envelope());
                 if wrong && report.bad_answers.len() < 50 {
@@ -301,10 +304,12 @@ async fn settle_order(market: &Market, session: Option<&str>, order: &Held) {
     let pay = || api.call(Method::POST, "/api/payments", session, Some(&payment));
     let cancel = || api.call(Method::DELETE, &cancel_path, session, None);
     // 400: cancelled meanwhile (by expiry, or the other half of a race), or paid already.
+    // 404: the order has not reached the payments service yet (its consumer is catching up
+    // after a kill or a NATS restart); the invariants check that it gets there.
     match order.fate {
         Fate::Pay => {
             let result = pay().await;
-            market.record("pay", &result, &[201, 400]);
+            market.record("pay", &result, &[201, 400, 404]);
             note_payment(market, &result);
         }
         Fate::Cancel => {
@@ -314,7 +319,7 @@ async fn settle_order(market: &Market, session: Option<&str>, order: &Held) {
         }
         Fate::Race => {
             let (paid, cancelled) = tokio::join!(pay(), cancel());
-            market.record("race pay", &paid, &[201, 400]);
+            market.record("race pay", &paid, &[201, 400, 404]);
             market.record("race cancel", &cancelled, &[204, 400]);
             note_payment(market, &paid);
             note_cancel(market, &order.id, &cancelled);

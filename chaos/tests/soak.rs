@@ -67,13 +67,13 @@ async fn nothing_is_lost_doubled_or_left_inconsistent_under_kills_and_nats_resta
         .filter(|o| o.status == "complete")
         .count();
     println!(
-        "soak: {} users, {} requests answered {:?}, by action {:?}; {} answers lost to kills, {} unreachable; \
+        "soak: {} users, {} requests answered {:?}, by action and status {:?}; {} answers lost to kills, {} unreachable; \
          {} kills, {} NATS restarts; {} tickets, {} orders ({} complete), {} payments answered 201, \
          {} charges kept, {} refunded; {} checks, {} violations; acted {:.0?}, settled after {:.0?} (seed {})",
         report.users,
         report.answered(),
         report.statuses,
-        report.operations,
+        report.outcomes,
         report.lost,
         report.unreachable,
         report.kills,
