@@ -104,6 +104,7 @@ pub struct Fleet {
     database_prefix: String,
     nats_url: String,
     log: PathBuf,
+    dir: PathBuf,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -206,6 +207,7 @@ impl Fleet {
             database_prefix,
             nats_url,
             log,
+            dir: options.dir.clone(),
         };
         started_rx
             .await
@@ -333,6 +335,10 @@ impl Drop for Fleet {
         self.commands = closed;
         if let Some(supervisor) = self.supervisor.take() {
             let _ = supervisor.join();
+        }
+        // Logs and NATS' store are kept for a failed test to be looked into, else removed.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
