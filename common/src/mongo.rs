@@ -43,10 +43,24 @@ pub async fn ping(database: &Database) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An id from a path or body. A malformed one is 400 `"Something went wrong"`, as the original's
-/// CastError was.
+/// An id from a path or body, read the way mongoose casts one: 24 hex digits, or any string of
+/// exactly 12 bytes (which are the id's bytes). Anything else is 400 `"Something went wrong"`,
+/// as the original's CastError was; a 12-byte string names an id nothing has, so it is a 404
+/// wherever the original's was.
 pub fn parse_object_id(text: &str) -> Result<ObjectId, ApiError> {
-    ObjectId::parse_str(text).map_err(|_| ApiError::malformed())
+    if let Ok(id) = ObjectId::parse_str(text) {
+        return Ok(id);
+    }
+    <[u8; 12]>::try_from(text.as_bytes())
+        .map(ObjectId::from_bytes)
+        .map_err(|_| ApiError::malformed())
+}
+
+/// mongoose's `ObjectId.isValid` for a string: 24 hex digits, or any 12 characters (counted as
+/// JavaScript counts them). Twelve characters that are not twelve bytes pass here and fail
+/// [`parse_object_id`], as they did in the original.
+pub fn is_valid_object_id(text: &str) -> bool {
+    ObjectId::parse_str(text).is_ok() || text.encode_utf16().count() == 12
 }
 
 /// Whether `error` is a unique-index violation (code 11000).
@@ -70,6 +84,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ids_are_read_as_mongoose_casts_them() {
+        assert_eq!(
+            parse_object_id("5F1C9A7E2D4B3A0012345678")
+                .unwrap()
+                .to_hex(),
+            "5f1c9a7e2d4b3a0012345678"
+        );
+        assert_eq!(
+            &parse_object_id("twelve chars").unwrap().bytes(),
+            b"twelve chars"
+        );
+        assert!(is_valid_object_id("5f1c9a7e2d4b3a0012345678"));
+        assert!(is_valid_object_id("twelve chars"));
+        assert!(is_valid_object_id("ñññññññññññ1"));
+        for bad in ["", "abc", "5f1c9a7e2d4b3a001234567z", "thirteen char"] {
+            assert!(!is_valid_object_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn malformed_ids_are_bad_requests() {
         assert!(parse_object_id("5f1c9a7e2d4b3a0012345678").is_ok());
         for bad in [
@@ -77,6 +111,9 @@ mod tests {
             "",
             "5f1c9a7e2d4b3a001234567z",
             "5f1c9a7e2d4b3a00123456789",
+            // Twelve characters, but not twelve bytes.
+            "ñññññññññññ1",
+            "eleven char",
         ] {
             assert!(
                 matches!(parse_object_id(bad), Err(ApiError::BadRequest(_))),

@@ -19,6 +19,19 @@ async fn returns_a_400_for_a_malformed_id() {
 }
 
 #[tokio::test]
+async fn a_twelve_character_id_is_an_id_nothing_has_as_mongoose_reads_it() {
+    let app = spawn_app().await;
+    // mongoose casts any 12-byte string to the ObjectId of those bytes: no such ticket.
+    let response = app.get_ticket("twelve-chars").await;
+    assert_message(response, 404, "Not Found").await;
+    // Twelve characters that are not twelve bytes fail the cast.
+    let response = app
+        .get_ticket("%C3%B1%C3%B1%C3%B1%C3%B1%C3%B1%C3%B1%C3%B1%C3%B1%C3%B1%C3%B1%C3%B1a")
+        .await;
+    assert_message(response, 400, "Something went wrong").await;
+}
+
+#[tokio::test]
 async fn returns_the_ticket_if_the_ticket_is_found() {
     let app = spawn_app().await;
     let (user_id, cookie) = signed_in_user();
