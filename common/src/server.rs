@@ -1,6 +1,10 @@
 //! The HTTP stack every service runs: 404 fallback in the envelope, a body size limit, one log
 //! line per request, `/healthz` and `/readyz`, trailing slashes ignored, graceful shutdown.
 //!
+//! The body limit holds for the whole service, as the original's global body parser did: every
+//! body is read before routing, and one over the limit is answered 413 whatever the route
+//! (whether or not it reads bodies, and before it asks for a session), never kept past the limit.
+//!
 //! [`Server`] is a built service: its router bound to its port, with the background work
 //! (listeners, relay, workers) that is stopped after the last request has been answered.
 
@@ -8,8 +12,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::Response;
+use axum::http::{Response, header};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
+use bytes::BytesMut;
+use futures_util::StreamExt as _;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
@@ -17,7 +26,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::background::Background;
-use crate::error::not_found;
+use crate::error::{ApiError, not_found};
 use crate::health::{self, Readiness};
 
 /// The largest request body accepted (413 above it). Every body here is a small JSON object.
@@ -29,8 +38,64 @@ pub fn app(routes: Router, readiness: Readiness) -> Router {
         .merge(health::routes(readiness))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(read_body_first));
     with_request_logs(routes)
+}
+
+/// How much of a refused body is read and thrown away before the 413 goes out, and for how long
+/// at most. A server that answers and closes while the client is still sending makes the
+/// client's kernel drop the answer on the reset that follows; taking in a bounded amount first
+/// (a lingering close) lets ordinary clients read their 413. Beyond this, the connection closes.
+const DISCARD_AT_MOST_BYTES: usize = 1024 * 1024;
+const DISCARD_AT_MOST_FOR: Duration = Duration::from_secs(2);
+
+/// Reads every request's body before routing, as the original's global body parser did: 413 in
+/// the envelope when it is over [`BODY_LIMIT_BYTES`] (declared or streamed; never kept past the
+/// limit), 400 `"Something went wrong"` when it breaks off. A route that ignores its body thus
+/// leaves no unread bytes behind, which would make hyper close the connection under a client
+/// still sending and lose the answer.
+async fn read_body_first(request: Request, next: Next) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    let limit = u64::try_from(BODY_LIMIT_BYTES).unwrap_or(u64::MAX);
+    let mut chunks = body.into_data_stream();
+    if declared.is_some_and(|length| length > limit) {
+        discard(chunks).await;
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    let mut bytes = BytesMut::new();
+    while let Some(chunk) = chunks.next().await {
+        let Ok(chunk) = chunk else {
+            return ApiError::malformed().into_response();
+        };
+        if bytes.len() + chunk.len() > BODY_LIMIT_BYTES {
+            discard(chunks).await;
+            return ApiError::PayloadTooLarge.into_response();
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes.freeze())))
+        .await
+}
+
+/// Reads and drops up to [`DISCARD_AT_MOST_BYTES`] more of a body, for [`DISCARD_AT_MOST_FOR`]
+/// at most.
+async fn discard(mut chunks: BodyDataStream) {
+    let mut discarded = 0;
+    let _ = tokio::time::timeout(DISCARD_AT_MOST_FOR, async {
+        while let Some(Ok(chunk)) = chunks.next().await {
+            discarded += chunk.len();
+            if discarded > DISCARD_AT_MOST_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Logs one line per request: method, path, status and latency. Never the query string, headers
@@ -119,5 +184,117 @@ impl Server {
         let served = serve(self.listener, self.app, shutdown).await;
         self.background.stop().await;
         served
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{Bytes, to_bytes};
+    use axum::routing::{get, post};
+    use tower::ServiceExt as _;
+
+    /// A route that ignores its body and one that reads it.
+    fn stack() -> Router {
+        let routes = Router::new()
+            .route("/ignores", get(|| async { "ignored" }))
+            .route(
+                "/reads",
+                post(|body: Bytes| async move { body.len().to_string() }),
+            );
+        app(routes, Readiness::new())
+    }
+
+    async fn answer(request: axum::http::Request<Body>) -> (u16, String) {
+        let response = stack().oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    const TOO_LARGE: &str = r#"{"errors":[{"message":"Request body is too large"}]}"#;
+
+    #[tokio::test]
+    async fn a_declared_body_over_the_limit_is_413_on_every_route() {
+        for (method, path) in [("GET", "/ignores"), ("POST", "/reads"), ("GET", "/nowhere")] {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("content-length", (BODY_LIMIT_BYTES + 1).to_string())
+                .body(Body::from(vec![b' '; BODY_LIMIT_BYTES + 1]))
+                .unwrap();
+            assert_eq!(
+                answer(request).await,
+                (413, TOO_LARGE.to_owned()),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_gigantic_body_is_never_read_to_its_end() {
+        let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = pulled.clone();
+        let endless = futures_util::stream::repeat_with(move || {
+            counter.fetch_add(1024, std::sync::atomic::Ordering::Relaxed);
+            Ok::<_, std::io::Error>(vec![b' '; 1024])
+        });
+        let request = axum::http::Request::post("/reads")
+            .header("content-length", (1_u64 << 40).to_string())
+            .body(Body::from_stream(endless))
+            .unwrap();
+        assert_eq!(answer(request).await, (413, TOO_LARGE.to_owned()));
+        let pulled = pulled.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            pulled <= DISCARD_AT_MOST_BYTES + 1024,
+            "{pulled} bytes read"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_streamed_body_over_the_limit_is_413_on_every_route() {
+        // No Content-Length: the limit is met while reading.
+        let chunks =
+            (0..BODY_LIMIT_BYTES / 1024 + 1).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024]));
+        for (method, path) in [("POST", "/reads"), ("GET", "/ignores")] {
+            let body = Body::from_stream(futures_util::stream::iter(chunks.clone()));
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(body)
+                .unwrap();
+            assert_eq!(
+                answer(request).await,
+                (413, TOO_LARGE.to_owned()),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_breaks_off_is_something_went_wrong() {
+        let broken = futures_util::stream::iter([
+            Ok(vec![b'{'; 10]),
+            Err(std::io::Error::other("connection reset")),
+        ]);
+        let request = axum::http::Request::post("/reads")
+            .body(Body::from_stream(broken))
+            .unwrap();
+        assert_eq!(
+            answer(request).await,
+            (
+                400,
+                r#"{"errors":[{"message":"Something went wrong"}]}"#.to_owned()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_within_the_limit_pass() {
+        let request = axum::http::Request::post("/reads")
+            .header("content-length", BODY_LIMIT_BYTES.to_string())
+            .body(Body::from(vec![b' '; BODY_LIMIT_BYTES]))
+            .unwrap();
+        assert_eq!(answer(request).await, (200, BODY_LIMIT_BYTES.to_string()));
     }
 }
