@@ -813,7 +813,9 @@ fn success_problem(route: &Route, case: &Case, reply: &Reply) -> Option<String> 
             reply.status == 201 && is_id(&body["id"]) && reply.session.is_some()
         }
         ("POST", "/api/users/signin") => {
-            body["id"] == json!(case_owner_id(case)) && reply.session.is_some()
+            body["email"] == json!(signed_in_email(case))
+                && is_id(&body["id"])
+                && reply.session.is_some()
         }
         ("POST", "/api/users/signout") => *body == json!({}),
         ("GET", "/api/users/currentuser") => match me {
@@ -856,12 +858,15 @@ fn success_problem(route: &Route, case: &Case, reply: &Reply) -> Option<String> 
     })
 }
 
-/// The user a sign-in case signs in as: the owner (the only credentials the cases hold).
-fn case_owner_id(_case: &Case) -> String {
-    WORLD
-        .get()
-        .map(|world| world.owner.id.clone())
-        .unwrap_or_default()
+/// The email a sign-in case signs in with, as auth stores it (trimmed, lower case): the
+/// owner's, or one the sign-up cases registered.
+fn signed_in_email(case: &Case) -> Option<String> {
+    match &case.body {
+        Body::Valid(body) | Body::Mutated(body) => {
+            Some(body["email"].as_str()?.trim().to_lowercase())
+        }
+        _ => None,
+    }
 }
 
 fn cases_per_route() -> usize {
