@@ -466,3 +466,25 @@ async fn a_gigantic_body_is_refused_without_being_read() {
     assert_all_alive(fleet).await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A request head hyper will not parse (over its buffer, or more than 100 headers) is refused
+/// by hyper itself, before any service code runs: 431, with hyper's empty body, not the
+/// envelope (no service code can answer it). It is never a server fault, and the replica lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_beyond_the_http_parser_is_refused_431() {
+    let fleet = fleet().await;
+    let heads = [
+        format!("Cookie: session={}\r\n", "A".repeat(600 * 1024)),
+        "X-A: 1\r\n".repeat(200),
+    ];
+    for headers in heads {
+        let request = format!(
+            "GET /api/orders HTTP/1.1\r\nHost: ticketing.test\r\nConnection: close\r\n{headers}\r\n"
+        );
+        let reply = raw_request(port_of(fleet, "orders"), request.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 431, "{}", shorten(&headers));
+    }
+    assert_all_alive(fleet).await;
+}
