@@ -1,12 +1,15 @@
 //! Graceful shutdown under load: SIGTERM a service while requests stream in and events for it
-//! queue up. Every request it accepted is answered and kept, the rest are refused cleanly (the
-//! connection is refused, never a 5xx or a cut answer); its outbox is flushed before it exits;
-//! the events it did not consume are still there when it comes back.
+//! queue up. Every request it accepted is answered and kept; the rest are refused cleanly: the
+//! connection is refused, or — for a connection still waiting in the kernel's accept queue, or
+//! accepted with its request not yet read, when the listener closes — cut before the request
+//! was read, and then provably not carried out. Never a 5xx, never a request carried out whose
+//! answer is lost. Its outbox is flushed before it exits; the events it did not consume are
+//! still there when it comes back.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chaos::{Api, Fleet, FleetOptions, settle};
@@ -17,6 +20,8 @@ use serde_json::json;
 struct Tally {
     accepted: Vec<String>,
     refused: usize,
+    /// The bodies of requests whose connection was cut before an answer.
+    cut: Vec<serde_json::Value>,
     other: Vec<String>,
 }
 
@@ -38,10 +43,11 @@ async fn load(
     let mut n = 0;
     while !stop.load(Ordering::SeqCst) {
         n += 1;
+        let body = body(n);
         let request = http
             .post(format!("{url}{path}"))
             .header("cookie", &session)
-            .json(&body(n));
+            .json(&body);
         match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -57,10 +63,21 @@ async fn load(
                 tally.refused += 1;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            Err(error) => tally.other.push(format!("cut: {error}")),
+            Err(_) => tally.cut.push(body),
         }
     }
     tally
+}
+
+async fn matching(fleet: &Fleet, database: &str, collection: &str, filter: Document) -> u64 {
+    fleet
+        .database(database)
+        .await
+        .unwrap()
+        .collection::<Document>(collection)
+        .count_documents(filter)
+        .await
+        .unwrap()
 }
 
 async fn count(fleet: &Fleet, database: &str, collection: &str, ids: &[String]) -> u64 {
@@ -78,6 +95,14 @@ async fn count(fleet: &Fleet, database: &str, collection: &str, ids: &[String]) 
         .unwrap()
 }
 
+/// What became of the requests sent around a SIGTERM.
+struct Outcome {
+    /// Ids created (201).
+    accepted: Vec<String>,
+    /// Bodies of requests cut before an answer: they must not have been carried out.
+    cut: Vec<serde_json::Value>,
+}
+
 /// SIGTERMs `service` (its only replica) in the middle of `workers` streams of POSTs.
 async fn terminate_under_load(
     fleet: &Fleet,
@@ -85,7 +110,7 @@ async fn terminate_under_load(
     path: &'static str,
     session: &str,
     body: Arc<dyn Fn(usize) -> serde_json::Value + Send + Sync>,
-) -> Vec<String> {
+) -> Outcome {
     let index = fleet.index_of(service, 0).unwrap();
     let url = fleet.members()[index].url();
     let stop = Arc::new(AtomicBool::new(false));
@@ -108,12 +133,13 @@ async fn terminate_under_load(
     // Down for a moment: requests keep coming and are refused.
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::SeqCst);
-    let mut accepted = Vec::new();
+    let (mut accepted, mut cut) = (Vec::new(), Vec::new());
     let (mut refused, mut other) = (0, Vec::new());
     for worker in workers {
         let tally = worker.await.unwrap();
         accepted.extend(tally.accepted);
         refused += tally.refused;
+        cut.extend(tally.cut);
         other.extend(tally.other);
     }
     assert!(
@@ -126,10 +152,11 @@ async fn terminate_under_load(
         accepted.len()
     );
     eprintln!(
-        "{service}: {} accepted, {refused} refused while stopped",
-        accepted.len()
+        "{service}: {} accepted, {refused} refused while stopped, {} cut unread",
+        accepted.len(),
+        cut.len()
     );
-    accepted
+    Outcome { accepted, cut }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,14 +177,35 @@ async fn sigterm_under_load_keeps_every_accepted_request_and_every_event() {
         .unwrap();
 
     // Tickets: every 201 is stored, and its ticket:created left the outbox before the exit.
-    let tickets = terminate_under_load(
+    let serial = AtomicUsize::new(0);
+    let outcome = terminate_under_load(
         &fleet,
         "tickets",
         "/api/tickets",
         &seller,
-        Arc::new(|n| json!({ "title": format!("load {n}"), "price": 5 })),
+        Arc::new(move |_| {
+            let title = format!("load {}", serial.fetch_add(1, Ordering::SeqCst));
+            json!({ "title": title, "price": 5 })
+        }),
     )
     .await;
+    let tickets = outcome.accepted;
+    let cut_titles: Vec<&str> = outcome
+        .cut
+        .iter()
+        .filter_map(|body| body["title"].as_str())
+        .collect();
+    assert_eq!(
+        matching(
+            &fleet,
+            "tickets",
+            "tickets",
+            doc! { "title": { "$in": &cut_titles } }
+        )
+        .await,
+        0,
+        "a ticket whose request was cut was created"
+    );
     assert_eq!(
         count(&fleet, "tickets", "tickets", &tickets).await,
         tickets.len() as u64
@@ -193,7 +241,7 @@ async fn sigterm_under_load_keeps_every_accepted_request_and_every_event() {
 
     // Orders: SIGTERM while orders stream in; tickets consumes the order:created events after.
     let queue = Arc::new(std::sync::Mutex::new(tickets.clone()));
-    let orders = terminate_under_load(
+    let outcome = terminate_under_load(
         &fleet,
         "orders",
         "/api/orders",
@@ -204,6 +252,23 @@ async fn sigterm_under_load_keeps_every_accepted_request_and_every_event() {
         }),
     )
     .await;
+    let orders = outcome.accepted;
+    let cut_tickets: Vec<ObjectId> = outcome
+        .cut
+        .iter()
+        .filter_map(|body| ObjectId::parse_str(body["ticketId"].as_str()?).ok())
+        .collect();
+    assert_eq!(
+        matching(
+            &fleet,
+            "orders",
+            "orders",
+            doc! { "ticket": { "$in": &cut_tickets } }
+        )
+        .await,
+        0,
+        "an order whose request was cut was created"
+    );
     assert_eq!(
         count(&fleet, "orders", "orders", &orders).await,
         orders.len() as u64
