@@ -176,9 +176,11 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(md, "# Benchmark {}\n", report.date);
     let _ = writeln!(
         md,
-        "Machine: {} cores, {:.1} GiB memory, {}, Linux {}. Release build {:.0} s; whole run {:.0} s.\n",
+        "Machine: {} cores, {:.1} GiB memory, {}, Linux {}. Release build {:.0} s; whole run {:.0} s. \
+         Load average at the end (1/5/15 min): {:.2} / {:.2} / {:.2}.\n",
         machine.cores, machine.memory_gib, machine.cpu, machine.kernel,
         report.timings.build_seconds, report.timings.total_seconds,
+        machine.load_average[0], machine.load_average[1], machine.load_average[2],
     );
     md.push_str("## Targets\n\n| what | target | measured | met |\n|---|---|---|---|\n");
     for check in &report.checks {
@@ -467,6 +469,7 @@ mod tests {
                 memory_gib: 23.4,
                 cpu: "Test CPU".to_owned(),
                 kernel: "6.1".to_owned(),
+                load_average: [1.0, 2.0, 3.0],
             },
             commands: vec!["cargo xtask bench".to_owned()],
             timings: Timings {

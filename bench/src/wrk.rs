@@ -88,6 +88,14 @@ end
     lua
 }
 
+/// [`script`], each connection waiting `delay_ms` after each response before its next request:
+/// a load bounded to about `connections × 1000 / delay_ms` requests a second.
+pub fn paced_script(body: &Body, threads: u32, delay_ms: u32) -> String {
+    let mut lua = script(body, threads);
+    lua.push_str(&format!("function delay()\n  return {delay_ms}\nend\n"));
+    lua
+}
+
 /// A Lua long string holding `text` verbatim.
 fn lua_string(text: &str) -> String {
     let mut level = 0;
@@ -194,8 +202,31 @@ pub fn display_command(run: &Run<'_>, script_name: &str) -> String {
 
 /// Runs wrk (`program`) for `run`, its script written under `dir` as `name.lua`.
 pub async fn run(program: &Path, dir: &Path, name: &str, run: &Run<'_>) -> anyhow::Result<Output> {
+    let lua = script(&run.body, threads(run.connections));
+    run_script(program, dir, name, run, &lua).await
+}
+
+/// [`run()`] with each connection pausing `delay_ms` between requests (see [`paced_script`]).
+pub async fn run_paced(
+    program: &Path,
+    dir: &Path,
+    name: &str,
+    run: &Run<'_>,
+    delay_ms: u32,
+) -> anyhow::Result<Output> {
+    let lua = paced_script(&run.body, threads(run.connections), delay_ms);
+    run_script(program, dir, name, run, &lua).await
+}
+
+async fn run_script(
+    program: &Path,
+    dir: &Path,
+    name: &str,
+    run: &Run<'_>,
+    lua: &str,
+) -> anyhow::Result<Output> {
     let script_path = dir.join(format!("{name}.lua"));
-    std::fs::write(&script_path, script(&run.body, threads(run.connections)))
+    std::fs::write(&script_path, lua)
         .with_context(|| format!("could not write {}", script_path.display()))?;
     let output = tokio::process::Command::new(program)
         .args(arguments(run, &script_path))
@@ -257,6 +288,7 @@ WRK_JSON {\"requests\":100000,\"duration_us\":5000000,\"connect_errors\":0,\"rea
         let each = script(&Body::EachTicket("/tmp/ids.txt".into()), 2);
         assert!(each.contains("local ids_file = [[/tmp/ids.txt]]"));
         assert!(each.contains("step = 2") && each.contains("wrk.thread:stop()"));
+        assert!(paced_script(&Body::Get, 1, 20).ends_with("function delay()\n  return 20\nend\n"));
     }
 
     #[test]

@@ -137,7 +137,13 @@ pub async fn scrypt() -> anyhow::Result<Scrypt> {
     })
 }
 
-/// Sign-ins at 16 connections and `currentuser` at 4, both direct to auth, at the same time.
+/// Connections asking `currentuser` during the storm, each pausing [`STORM_READ_DELAY_MS`]
+/// between requests: the users browsing meanwhile, not a second storm.
+const STORM_READ_CONNECTIONS: u32 = 8;
+const STORM_READ_DELAY_MS: u32 = 10;
+
+/// Sign-ins at 16 connections and, at the same time, `currentuser` at a steady pace, both
+/// direct to auth.
 pub async fn storm(stack: &Stack) -> anyhow::Result<Storm> {
     let auth = stack.service("auth")?.url();
     let user = Api::new(&stack.ingress)?.sign_up("storm").await?;
@@ -150,14 +156,20 @@ pub async fn storm(stack: &Stack) -> anyhow::Result<Storm> {
     };
     let currentuser = Run {
         url: format!("{auth}/api/users/currentuser"),
-        connections: 4,
+        connections: STORM_READ_CONNECTIONS,
         duration: stack.run_time,
         cookie: Some(&user.cookie),
         body: Body::Get,
     };
     let (signin_output, currentuser_output) = tokio::try_join!(
         wrk::run(&stack.wrk, &stack.work_dir, "storm-signin", &signin),
-        wrk::run(&stack.wrk, &stack.work_dir, "storm-currentuser", &currentuser),
+        wrk::run_paced(
+            &stack.wrk,
+            &stack.work_dir,
+            "storm-currentuser",
+            &currentuser,
+            STORM_READ_DELAY_MS
+        ),
     )?;
     progress(format_args!(
         "sign-in storm: {:.1} sign-ins/s; currentuser meanwhile {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
@@ -166,19 +178,28 @@ pub async fn storm(stack: &Stack) -> anyhow::Result<Storm> {
         currentuser_output.p50_us as f64 / 1000.0,
         currentuser_output.p99_us as f64 / 1000.0,
     ));
-    let result = |run: &Run<'_>, name: &str, endpoint: &str, output: wrk::Output| HttpResult {
+    let result = |run: &Run<'_>, command: String, endpoint: &str, output: wrk::Output| HttpResult {
         endpoint: endpoint.to_owned(),
         via: Via::Direct,
         connections: run.connections,
         per_second: output.ok_per_second(),
         wrk: output,
-        command: wrk::display_command(run, &format!("{name}.lua")),
+        command,
     };
+    let paced = format!(
+        "{}  # each connection pausing {STORM_READ_DELAY_MS} ms between requests",
+        wrk::display_command(&currentuser, "storm-currentuser.lua")
+    );
     Ok(Storm {
-        signin: result(&signin, "storm-signin", "POST /api/users/signin", signin_output),
+        signin: result(
+            &signin,
+            wrk::display_command(&signin, "storm-signin.lua"),
+            "POST /api/users/signin",
+            signin_output,
+        ),
         currentuser: result(
             &currentuser,
-            "storm-currentuser",
+            paced,
             "GET /api/users/currentuser",
             currentuser_output,
         ),

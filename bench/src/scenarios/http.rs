@@ -123,8 +123,9 @@ struct Fixture {
     orders: Api,
 }
 
-/// Runs every endpoint at every level, direct and through the ingress.
-pub async fn run(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
+/// Runs `endpoints` at every level, direct and through the ingress, after creating
+/// [`LISTED_TICKETS`] tickets.
+pub async fn run(stack: &Stack, endpoints: &[Endpoint]) -> anyhow::Result<Vec<HttpResult>> {
     let tickets = Api::new(&stack.service("tickets")?.url())?;
     let orders = Api::new(&stack.service("orders")?.url())?;
     let user = Api::new(&stack.ingress)?.sign_up("http").await?;
@@ -136,7 +137,7 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
         orders,
     };
     let mut results: Vec<HttpResult> = Vec::new();
-    for endpoint in Endpoint::ALL {
+    for &endpoint in endpoints {
         for via in [Via::Direct, Via::Ingress] {
             for connections in CONNECTIONS {
                 let body = match endpoint {
@@ -153,6 +154,14 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
                     }
                     _ => body(endpoint, &fixture),
                 };
+                let settled = settle(&stack.service(endpoint.service())?.url()).await?;
+                if settled > SETTLED {
+                    progress(format_args!(
+                        "{} took {:.1} s to answer promptly again after the previous run",
+                        endpoint.service(),
+                        settled.as_secs_f64()
+                    ));
+                }
                 let result = measure(stack, endpoint, via, connections, &fixture, body).await?;
                 progress(format_args!(
                     "{:<28} {:<7} c={:<3} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms{}",
@@ -169,6 +178,35 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
         }
     }
     Ok(results)
+}
+
+/// A service that answers `/readyz` this fast is ready for the next run.
+const SETTLED: Duration = Duration::from_millis(100);
+
+/// Waits (at most 30 s) until the service at `base` answers `GET /readyz` (which asks its
+/// database) within [`SETTLED`], so that each run starts on a service that has finished with the
+/// previous one: wrk closes its connections with requests in flight. Returns how long it took.
+async fn settle(base: &str) -> anyhow::Result<Duration> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("could not build the HTTP client")?;
+    let started = std::time::Instant::now();
+    loop {
+        let asked = std::time::Instant::now();
+        let answered = client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|response| response.status().is_success());
+        if answered && asked.elapsed() < SETTLED {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            anyhow::bail!("{base} did not answer /readyz promptly within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// ` (12 errors)` when there were some.

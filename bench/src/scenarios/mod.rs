@@ -38,14 +38,27 @@ pub async fn create_tickets(tickets: &Api, seller: &User, count: usize) -> anyho
 /// Waits until orders' replica has caught up with the tickets created so far: creates one more
 /// ticket and orders it (retrying while orders answers 404). Events are handled in order, so
 /// once this one is known the earlier ones are too.
+/// Orders may lag far behind after tickets were created at full speed: it says how long.
 pub async fn wait_for_replica(tickets: &Api, orders: &Api, user: &User) -> anyhow::Result<()> {
     let sentinel = tickets.create_ticket(user, 1.0).await?;
-    orders
-        .order(user, &sentinel.id)
-        .await
-        .context("orders' replica did not catch up")?;
+    let started = std::time::Instant::now();
+    while orders.try_order(user, &sentinel.id).await?.is_none() {
+        if started.elapsed() > REPLICA_PATIENCE {
+            anyhow::bail!("orders' replica did not catch up within {REPLICA_PATIENCE:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if started.elapsed() > std::time::Duration::from_secs(1) {
+        progress(format_args!(
+            "orders' replica took {:.1} s to catch up with tickets",
+            started.elapsed().as_secs_f64()
+        ));
+    }
     Ok(())
 }
+
+/// How long orders may take to catch up with a backlog of `ticket:created`.
+const REPLICA_PATIENCE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
 pub fn free_port() -> anyhow::Result<u16> {

@@ -1,6 +1,8 @@
 //! Event propagation, seen through the API: how long after one service answered does another
 //! service show the change. Light load: one probe at a time on an idle stack. Heavy load: the
-//! same while wrk creates tickets (each one an event for orders) at 32 connections.
+//! same while one wrk reads tickets as fast as it can (the CPU saturated) and another creates
+//! tickets, each an event for orders, at a bounded pace (an unbounded stream of events would
+//! only measure how long a backlog grows).
 //!
 //! Each probe, direct to the services' ports, polling back to back:
 //! 1. `POST /api/tickets` → orders accepts an order for it (`ticket:created`);
@@ -25,10 +27,13 @@ use crate::wrk::{self, Body, Run};
 const LIGHT_SAMPLES: usize = 200;
 /// Probes under heavy load.
 const HEAVY_SAMPLES: usize = 100;
-/// Connections of the background ticket creation.
-const HEAVY_CONNECTIONS: u32 = 32;
+/// Connections reading tickets meanwhile, unpaced.
+const READ_CONNECTIONS: u32 = 16;
+/// Connections creating tickets meanwhile, each waiting [`WRITE_DELAY_MS`] between requests.
+const WRITE_CONNECTIONS: u32 = 4;
+const WRITE_DELAY_MS: u32 = 20;
 /// How long one change may take to show before the probe fails.
-const PATIENCE: Duration = Duration::from_secs(10);
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Propagation delays at one load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,29 +72,48 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<Propagation>> {
     let light = summarise("light", None, &light)?;
     report(&light);
 
-    let background = Run {
-        url: format!("{}/api/tickets", stack.service("tickets")?.url()),
-        connections: HEAVY_CONNECTIONS,
+    let probe_ticket = tickets.create_ticket(&seller, 10.0).await?;
+    let reads = Run {
+        url: format!("{}/api/tickets/{}", stack.service("tickets")?.url(), probe_ticket.id),
+        connections: READ_CONNECTIONS,
         // Stopped when the probes are done; long enough for them.
-        duration: Duration::from_secs(120),
+        duration: Duration::from_secs(300),
+        cookie: None,
+        body: Body::Get,
+    };
+    let writes = Run {
+        url: format!("{}/api/tickets", stack.service("tickets")?.url()),
+        connections: WRITE_CONNECTIONS,
+        duration: Duration::from_secs(300),
         cookie: Some(&seller.cookie),
         body: Body::Post(json!({"title": "load", "price": 5}).to_string()),
     };
-    let script = stack.work_dir.join("propagation-load.lua");
-    std::fs::write(&script, wrk::script(&background.body, wrk::threads(HEAVY_CONNECTIONS)))
-        .with_context(|| format!("could not write {}", script.display()))?;
-    let mut load = tokio::process::Command::new(&stack.wrk)
-        .args(wrk::arguments(&background, &script))
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("could not start the background load")?;
+    let mut loads = Vec::new();
+    for (name, run, delay) in [("propagation-reads", &reads, None), ("propagation-writes", &writes, Some(WRITE_DELAY_MS))] {
+        let script = stack.work_dir.join(format!("{name}.lua"));
+        let threads = wrk::threads(run.connections);
+        let lua = match delay {
+            Some(delay) => wrk::paced_script(&run.body, threads, delay),
+            None => wrk::script(&run.body, threads),
+        };
+        std::fs::write(&script, lua).with_context(|| format!("could not write {}", script.display()))?;
+        let load = tokio::process::Command::new(&stack.wrk)
+            .args(wrk::arguments(run, &script))
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("could not start the background load")?;
+        loads.push(load);
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let heavy = probes.many(HEAVY_SAMPLES).await;
-    load.kill().await.context("could not stop the background load")?;
+    for mut load in loads {
+        load.kill().await.context("could not stop the background load")?;
+    }
     let description = format!(
-        "{} (direct to tickets)",
-        wrk::display_command(&background, "propagation-load.lua")
+        "{} and, each connection pausing {WRITE_DELAY_MS} ms between requests, {} (both direct to tickets)",
+        wrk::display_command(&reads, "propagation-reads.lua"),
+        wrk::display_command(&writes, "propagation-writes.lua"),
     );
     let heavy = summarise("heavy", Some(description), &heavy?)?;
     report(&heavy);
