@@ -173,8 +173,24 @@ impl Api {
         Ok(())
     }
 
-    /// `POST /api/payments` with the test card.
+    /// `POST /api/payments` with the test card, retried (every 2 ms, for up to 30 s) while
+    /// payments' replica does not know the order yet (404).
     pub async fn pay(&self, user: &User, order: &str) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match self.try_pay(user, order).await? {
+                true => return Ok(()),
+                false if tokio::time::Instant::now() > deadline => {
+                    bail!("payments never learnt of order {order}")
+                }
+                false => tokio::time::sleep(std::time::Duration::from_millis(2)).await,
+            }
+        }
+    }
+
+    /// `POST /api/payments` with the test card; `false` while payments' replica does not know
+    /// the order yet (404).
+    pub async fn try_pay(&self, user: &User, order: &str) -> anyhow::Result<bool> {
         let body = json!({"orderId": order, "token": "tok_visa"});
         let response = self
             .http
@@ -184,10 +200,11 @@ impl Api {
             .send()
             .await
             .context("POST /api/payments")?;
-        if response.status() != StatusCode::CREATED {
-            bail!("POST /api/payments answered {}", response.status());
+        match response.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            status => bail!("POST /api/payments answered {status}"),
         }
-        Ok(())
     }
 
     async fn expect<T: for<'de> Deserialize<'de>>(
