@@ -438,9 +438,8 @@ impl NatsServer {
             match devservers::nats::start(&self.program, &self.store, self.port, sinks.sink("nats"))
             {
                 Ok(process) => return Ok(process),
-                Err(error) if Instant::now() < deadline => {
-                    let _ = error;
-                    std::thread::sleep(Duration::from_millis(100));
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
                 }
                 Err(error) => return Err(anyhow::anyhow!("restarting NATS: {error}")),
             }

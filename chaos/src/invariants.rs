@@ -496,7 +496,7 @@ async fn bus_state(nats_url: &str) -> anyhow::Result<(Vec<Consumer>, u64)> {
         .context("connecting to NATS")?;
     let jetstream = async_nats::jetstream::new(client);
     let namespace = common::bus::Namespace::none();
-    let mut stream = jetstream
+    let stream = jetstream
         .get_stream(namespace.stream())
         .await
         .context("opening the events stream")?;
@@ -517,7 +517,6 @@ async fn bus_state(nats_url: &str) -> anyhow::Result<(Vec<Consumer>, u64)> {
         Ok(mut parked) => parked.info().await?.state.messages,
         Err(_) => 0,
     };
-    let _ = stream.info().await?;
     Ok((consumers, parked))
 }
 
