@@ -130,6 +130,20 @@ impl Api {
             .await
     }
 
+    /// [`Api::call`] as a session's request a test expects an answer to: panics naming the
+    /// request if there is none.
+    pub async fn answer(
+        &self,
+        method: Method,
+        path: &str,
+        session: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        self.call(method.clone(), path, Some(session), body.as_ref())
+            .await
+            .unwrap_or_else(|failure| panic!("{method} {path}: {failure}"))
+    }
+
     /// Like [`Api::call`] with a raw body of `content_type`.
     pub async fn send(
         &self,

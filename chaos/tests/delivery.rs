@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream;
-use chaos::{Api, Fleet, FleetOptions, Reply, Snapshot, settle};
+use chaos::{Api, Fleet, FleetOptions, Snapshot, settle};
 use mongodb::bson::oid::ObjectId;
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
@@ -20,18 +20,6 @@ use reqwest::Method;
 use serde_json::json;
 
 const WINDOW: Duration = Duration::from_secs(3);
-
-async fn call(
-    api: &Api,
-    method: Method,
-    path: &str,
-    session: &str,
-    body: Option<serde_json::Value>,
-) -> Reply {
-    api.call(method.clone(), path, Some(session), body.as_ref())
-        .await
-        .unwrap_or_else(|failure| panic!("{method} {path}: {failure}"))
-}
 
 /// Every message in the events stream: (subject, payload), oldest first.
 async fn history(stream: &jetstream::stream::Stream) -> Vec<(u64, String, bytes::Bytes)> {
@@ -132,26 +120,26 @@ async fn replicas_converge_through_duplicated_reordered_and_replayed_events() {
     let payments = stop_all(&fleet, "payments").await;
     let mut tickets = Vec::new();
     for n in 0..4 {
-        let reply = call(
-            &api,
-            Method::POST,
-            "/api/tickets",
-            &seller,
-            Some(json!({ "title": format!("t{n}"), "price": 10 + n })),
-        )
-        .await;
+        let reply = api
+            .answer(
+                Method::POST,
+                "/api/tickets",
+                &seller,
+                Some(json!({ "title": format!("t{n}"), "price": 10 + n })),
+            )
+            .await;
         assert_eq!(reply.status, 201);
         let id = reply.str("id").unwrap().to_owned();
         for edit in 0..3 {
             let body = json!({ "title": format!("t{n} edit {edit}"), "price": 20 + edit });
-            let reply = call(
-                &api,
-                Method::PUT,
-                &format!("/api/tickets/{id}"),
-                &seller,
-                Some(body),
-            )
-            .await;
+            let reply = api
+                .answer(
+                    Method::PUT,
+                    &format!("/api/tickets/{id}"),
+                    &seller,
+                    Some(body),
+                )
+                .await;
             assert_eq!(reply.status, 200, "{}", reply.text);
         }
         tickets.push(id);
@@ -166,27 +154,21 @@ async fn replicas_converge_through_duplicated_reordered_and_replayed_events() {
     // Orders back (payments still down): buy, cancel, let expire.
     let mut ticket_replicas_seen = false;
     for _ in 0..200 {
-        let order = call(
-            &api,
-            Method::POST,
-            "/api/orders",
-            &buyer,
-            Some(json!({ "ticketId": tickets[0] })),
-        )
-        .await;
+        let order = api
+            .answer(
+                Method::POST,
+                "/api/orders",
+                &buyer,
+                Some(json!({ "ticketId": tickets[0] })),
+            )
+            .await;
         if order.status == 201 {
             ticket_replicas_seen = true;
             let id = order.str("id").unwrap();
             assert_eq!(
-                call(
-                    &api,
-                    Method::DELETE,
-                    &format!("/api/orders/{id}"),
-                    &buyer,
-                    None
-                )
-                .await
-                .status,
+                api.answer(Method::DELETE, &format!("/api/orders/{id}"), &buyer, None)
+                    .await
+                    .status,
                 204
             );
             break;
@@ -200,14 +182,14 @@ async fn replicas_converge_through_duplicated_reordered_and_replayed_events() {
     );
     for ticket in &tickets[1..] {
         let order = loop {
-            let order = call(
-                &api,
-                Method::POST,
-                "/api/orders",
-                &buyer,
-                Some(json!({ "ticketId": ticket })),
-            )
-            .await;
+            let order = api
+                .answer(
+                    Method::POST,
+                    "/api/orders",
+                    &buyer,
+                    Some(json!({ "ticketId": ticket })),
+                )
+                .await;
             if order.status != 404 {
                 break order;
             }

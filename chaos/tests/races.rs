@@ -35,22 +35,12 @@ async fn user(api: &Api) -> String {
     api.sign_up(&email, "password").await.unwrap().0
 }
 
-async fn call(
-    api: &Api,
-    method: Method,
-    path: &str,
-    session: &str,
-    body: Option<serde_json::Value>,
-) -> Reply {
-    api.call(method.clone(), path, Some(session), body.as_ref())
-        .await
-        .unwrap_or_else(|failure| panic!("{method} {path}: {failure}"))
-}
-
 /// A ticket for sale, already known to the orders service.
 async fn ticket_on_sale(fleet: &Fleet, api: &Api, seller: &str, price: f64) -> String {
     let body = json!({ "title": "race", "price": price });
-    let reply = call(api, Method::POST, "/api/tickets", seller, Some(body)).await;
+    let reply = api
+        .answer(Method::POST, "/api/tickets", seller, Some(body))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     let id = reply.str("id").unwrap().to_owned();
     let replicas = fleet
@@ -99,7 +89,7 @@ async fn of_many_buyers_of_one_ticket_exactly_one_gets_it() {
         let replies = join_all(
             buyers
                 .iter()
-                .map(|buyer| call(&api, Method::POST, "/api/orders", buyer, Some(body.clone()))),
+                .map(|buyer| api.answer(Method::POST, "/api/orders", buyer, Some(body.clone()))),
         )
         .await;
         let won: Vec<&Reply> = replies.iter().filter(|reply| reply.status == 201).collect();
@@ -130,14 +120,14 @@ async fn paying_while_cancelling_never_ends_paid_and_cancelled() {
     let mut outcomes = Vec::new();
     for _ in 0..16 {
         let ticket = ticket_on_sale(fleet, &api, &seller, 12.34).await;
-        let order = call(
-            &api,
-            Method::POST,
-            "/api/orders",
-            &buyer,
-            Some(json!({ "ticketId": ticket })),
-        )
-        .await;
+        let order = api
+            .answer(
+                Method::POST,
+                "/api/orders",
+                &buyer,
+                Some(json!({ "ticketId": ticket })),
+            )
+            .await;
         assert_eq!(order.status, 201, "{}", order.text);
         let id = order.str("id").unwrap().to_owned();
         // Wait until payments knows the order, so the payment can race for real.
@@ -157,14 +147,13 @@ async fn paying_while_cancelling_never_ends_paid_and_cancelled() {
         }
         let path = format!("/api/orders/{id}");
         let (paid, cancelled) = tokio::join!(
-            call(
-                &api,
+            api.answer(
                 Method::POST,
                 "/api/payments",
                 &buyer,
                 Some(json!({ "token": "tok_visa", "orderId": id }))
             ),
-            call(&api, Method::DELETE, &path, &buyer, None),
+            api.answer(Method::DELETE, &path, &buyer, None),
         );
         assert!(matches!(paid.status, 201 | 400), "{}", paid.text);
         assert!(matches!(cancelled.status, 204 | 400), "{}", cancelled.text);
@@ -183,14 +172,14 @@ async fn paying_at_the_moment_of_expiry_never_keeps_money_for_a_cancelled_order(
     let mut orders = Vec::new();
     for _ in 0..10 {
         let ticket = ticket_on_sale(fleet, &api, &seller, 9.99).await;
-        let order = call(
-            &api,
-            Method::POST,
-            "/api/orders",
-            &buyer,
-            Some(json!({ "ticketId": ticket })),
-        )
-        .await;
+        let order = api
+            .answer(
+                Method::POST,
+                "/api/orders",
+                &buyer,
+                Some(json!({ "ticketId": ticket })),
+            )
+            .await;
         assert_eq!(order.status, 201, "{}", order.text);
         let expires_at =
             chrono::DateTime::parse_from_rfc3339(order.str("expiresAt").unwrap()).unwrap();
@@ -206,8 +195,7 @@ async fn paying_at_the_moment_of_expiry_never_keeps_money_for_a_cancelled_order(
                 .to_std()
                 .unwrap_or_default();
             tokio::time::sleep(wait).await;
-            call(
-                api,
+            api.answer(
                 Method::POST,
                 "/api/payments",
                 buyer,
@@ -270,7 +258,7 @@ async fn concurrent_edits_of_one_ticket_lose_no_update() {
     let edits = 20;
     let replies = join_all((0..edits).map(|n| {
         let body = json!({ "title": format!("edit {n}"), "price": 10 + n });
-        call(&api, Method::PUT, &path, &seller, Some(body))
+        api.answer(Method::PUT, &path, &seller, Some(body))
     }))
     .await;
     let mut versions: Vec<(i64, String)> = replies
@@ -292,7 +280,7 @@ async fn concurrent_edits_of_one_ticket_lose_no_update() {
             .collect::<Vec<_>>(),
         (1..=edits).collect::<Vec<_>>()
     );
-    let last = call(&api, Method::GET, &path, &seller, None).await;
+    let last = api.answer(Method::GET, &path, &seller, None).await;
     assert_eq!(last.body["version"], edits);
     assert_eq!(last.str("title"), Some(versions.last().unwrap().1.as_str()));
     assert_consistent(fleet).await;
