@@ -70,8 +70,12 @@ impl Workspace {
     }
 }
 
-/// Builds `packages` (in release mode if `release`), showing cargo's progress, and returns each
-/// binary's path by name. A stop request interrupts the build.
+/// Builds `packages` (in release mode if `release`), showing cargo's progress, and returns the
+/// path of each package's binary of the same name, by name. A stop request interrupts the build.
+///
+/// Debug binaries are the ones `cargo test --workspace` builds (for the tests'
+/// `CARGO_BIN_EXE_*`): a `cargo build -p` resolves features without the dev-dependencies, which
+/// would compile a second copy of most of the dependency graph after the tests have run.
 ///
 /// The paths come from cargo's own artifact messages, so they are right whatever target
 /// directory is configured. `CARGO_TARGET_DIR` is not passed on, though: a developer may build
@@ -86,19 +90,13 @@ pub(crate) fn build(
     let mut command = Command::new(program());
     command
         .current_dir(root)
-        .args(["build", "--message-format=json-render-diagnostics"])
+        .args(build_args(packages, release))
         .env_remove("CARGO_TARGET_DIR")
         .stdout(Stdio::piped());
     for (name, _) in std::env::vars_os() {
         if is_set_by_cargo_run(&name.to_string_lossy()) {
             command.env_remove(&name);
         }
-    }
-    if release {
-        command.arg("--release");
-    }
-    for package in packages {
-        command.args(["--package", package]);
     }
     let mut child = command.spawn().context("could not run cargo build")?;
     let stdout = child.stdout.take().context("cargo build has no stdout")?;
@@ -114,13 +112,32 @@ pub(crate) fn build(
             return Err(Interrupted.into());
         }
     };
-    let binaries = reader
+    let mut binaries = reader
         .join()
         .map_err(|_| anyhow!("reading cargo build's output failed"))?;
     if !status.success() {
         bail!("cargo build failed ({status})");
     }
+    binaries.retain(|name, _| packages.contains(&name.as_str()));
     Ok(binaries)
+}
+
+/// The cargo command line (after `cargo`) that builds `packages`' binaries.
+fn build_args(packages: &[&str], release: bool) -> Vec<String> {
+    let mut args: Vec<String> = if release {
+        let mut args = vec!["build".to_owned(), "--release".to_owned()];
+        for package in packages {
+            args.extend(["--package".to_owned(), (*package).to_owned()]);
+        }
+        args
+    } else {
+        // The same command line as `cargo xtask test`'s, so the features and artifacts match.
+        ["test", "--workspace", "--locked", "--no-run"]
+            .map(str::to_owned)
+            .into()
+    };
+    args.push("--message-format=json-render-diagnostics".to_owned());
+    args
 }
 
 /// Whether `name` is one of the variables `cargo run` sets for xtask itself, describing the xtask
@@ -147,7 +164,14 @@ fn is_set_by_cargo_run(name: &str) -> bool {
 struct Message {
     reason: String,
     target: Option<Target>,
+    profile: Option<ArtifactProfile>,
     executable: Option<PathBuf>,
+}
+
+/// The part of an artifact's profile that tells a binary from its unit-test harness.
+#[derive(Deserialize)]
+struct ArtifactProfile {
+    test: bool,
 }
 
 /// The executables that cargo's JSON messages announce, by binary name.
@@ -157,6 +181,7 @@ fn binaries(messages: impl BufRead) -> BTreeMap<String, PathBuf> {
         .map_while(Result::ok)
         .filter_map(|line| serde_json::from_str::<Message>(&line).ok())
         .filter(|message| message.reason == "compiler-artifact")
+        .filter(|message| !message.profile.as_ref().is_some_and(|profile| profile.test))
         .filter_map(|message| match (message.target, message.executable) {
             (Some(target), Some(executable)) if target.is_binary() => {
                 Some((target.name, executable))
@@ -182,11 +207,59 @@ mod tests {
     }
 
     #[test]
+    fn a_binarys_unit_test_harness_is_not_the_binary() {
+        let messages = r#"{"reason":"compiler-artifact","target":{"name":"auth","kind":["bin"]},"profile":{"test":true},"executable":"/w/target/debug/deps/auth-0123"}
+{"reason":"compiler-artifact","target":{"name":"auth","kind":["bin"]},"profile":{"test":false},"executable":"/w/target/debug/auth"}
+{"reason":"compiler-artifact","target":{"name":"api","kind":["test"]},"profile":{"test":true},"executable":"/w/target/debug/deps/api-4567"}
+"#;
+        let found = binaries(messages.as_bytes());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found["auth"], Path::new("/w/target/debug/auth"));
+    }
+
+    #[test]
+    fn debug_binaries_come_from_the_tests_build() {
+        assert_eq!(
+            build_args(&["auth"], false),
+            [
+                "test",
+                "--workspace",
+                "--locked",
+                "--no-run",
+                "--message-format=json-render-diagnostics"
+            ]
+        );
+        assert_eq!(
+            build_args(&["auth", "tickets"], true),
+            [
+                "build",
+                "--release",
+                "--package",
+                "auth",
+                "--package",
+                "tickets",
+                "--message-format=json-render-diagnostics"
+            ]
+        );
+    }
+
+    #[test]
     fn what_cargo_run_sets_for_xtask_is_not_passed_on_to_builds() {
-        for name in ["CARGO_MANIFEST_DIR", "CARGO_PKG_NAME", "CARGO_PKG_VERSION_MAJOR", "OUT_DIR"] {
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "OUT_DIR",
+        ] {
             assert!(is_set_by_cargo_run(name), "{name}");
         }
-        for name in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "CARGO", "PATH"] {
+        for name in [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "CARGO",
+            "PATH",
+        ] {
             assert!(!is_set_by_cargo_run(name), "{name}");
         }
     }
