@@ -8,6 +8,12 @@
 //! one it depends on; then, as after an error, the message is negatively acknowledged with a
 //! growing delay and redelivered. A message that fails `max_deliver` times, or cannot be parsed
 //! at all, is logged with its payload and parked on the parked stream, never silently dropped.
+//!
+//! A replica handles up to [`ListenerOptions::concurrency`] events of a subject at once. That is
+//! safe for the same reason replicas may share a consumer: handlers are idempotent and
+//! version-checked, so an event overtaking the one it depends on answers `NotYet` and comes
+//! back. One at a time, a replica could not keep up with a burst (a thousand orders expiring
+//! within seconds) however idle its database was.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +22,7 @@ use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{self, AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::message::Message;
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Bus;
@@ -71,6 +78,8 @@ pub struct ListenerOptions {
     pub first_retry: Duration,
     /// The longest redelivery delay.
     pub max_retry: Duration,
+    /// Events a replica handles at once, per subject.
+    pub concurrency: usize,
 }
 
 impl Default for ListenerOptions {
@@ -82,6 +91,10 @@ impl Default for ListenerOptions {
             max_deliver: 100,
             first_retry: Duration::from_millis(100),
             max_retry: Duration::from_secs(30),
+            // Below the MongoDB driver's default pool of 10 connections per service, summed
+            // over a service's few listeners, plus its HTTP handlers: a burst queues in the
+            // pool, not in the consumer.
+            concurrency: 8,
         }
     }
 }
@@ -124,7 +137,7 @@ pub async fn durable_consumer<E: Event>(
         .map_err(|error| anyhow::anyhow!("creating consumer {name}: {error}"))
 }
 
-/// Runs `listener` until `shutdown`: the message being handled is finished first, never cut.
+/// Runs `listener` until `shutdown`: the messages being handled are finished first, never cut.
 pub async fn run<L: Listener>(
     bus: Bus,
     listener: L,
@@ -132,6 +145,9 @@ pub async fn run<L: Listener>(
     shutdown: CancellationToken,
 ) {
     let subject = L::Event::SUBJECT;
+    let concurrency = options.concurrency.max(1);
+    // Outlives a resubscription: handlers in flight go on while a new pull starts.
+    let mut in_flight = FuturesUnordered::new();
     'consume: while !shutdown.is_cancelled() {
         let consumer = match durable_consumer::<L::Event>(&bus, L::QUEUE_GROUP, &options).await {
             Ok(consumer) => consumer,
@@ -151,11 +167,13 @@ pub async fn run<L: Listener>(
         };
         loop {
             let next = tokio::select! {
+                biased;
                 () = shutdown.cancelled() => break 'consume,
-                next = messages.next() => next,
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
+                next = messages.next(), if in_flight.len() < concurrency => next,
             };
             match next {
-                Some(Ok(message)) => handle(&bus, &listener, &options, message).await,
+                Some(Ok(message)) => in_flight.push(handle(&bus, &listener, &options, message)),
                 Some(Err(error)) => {
                     tracing::warn!(%subject, error = %error, "pulling messages failed, resubscribing");
                     pause(&shutdown, Duration::from_millis(500)).await;
@@ -165,6 +183,7 @@ pub async fn run<L: Listener>(
             }
         }
     }
+    while in_flight.next().await.is_some() {}
     tracing::info!(%subject, queue_group = L::QUEUE_GROUP, "listener stopped");
 }
 

@@ -24,6 +24,7 @@ pub(crate) fn quick_options(max_deliver: i64) -> ListenerOptions {
         max_deliver,
         first_retry: Duration::from_millis(20),
         max_retry: Duration::from_millis(50),
+        ..ListenerOptions::default()
     }
 }
 

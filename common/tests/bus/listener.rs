@@ -1,4 +1,7 @@
-use common::bus::listener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::bus::listener::{self, Listener, ListenerOptions, Outcome};
 use common::events::ExpirationComplete;
 use tokio_util::sync::CancellationToken;
 
@@ -206,4 +209,90 @@ async fn shutdown_stops_the_listener_and_a_restart_resumes_where_it_left_off() {
     })
     .await;
     assert_eq!(recorder.applied_ids(), ["order-1", "order-2"]);
+}
+
+/// Holds every event until `gate` opens, counting how many it holds at once.
+#[derive(Clone)]
+struct Gate {
+    gate: Arc<tokio::sync::Semaphore>,
+    holding: Arc<AtomicUsize>,
+    most_at_once: Arc<AtomicUsize>,
+    finished: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    fn closed() -> Self {
+        Gate {
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            holding: Arc::default(),
+            most_at_once: Arc::default(),
+            finished: Arc::default(),
+        }
+    }
+
+    fn open(&self) {
+        self.gate
+            .add_permits(tokio::sync::Semaphore::MAX_PERMITS / 2);
+    }
+}
+
+impl Listener for Gate {
+    type Event = ExpirationComplete;
+    const QUEUE_GROUP: &'static str = "orders-service";
+
+    async fn on_message(&self, _event: ExpirationComplete) -> anyhow::Result<Outcome> {
+        let now = self.holding.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_at_once.fetch_max(now, Ordering::SeqCst);
+        let _permit = self.gate.acquire().await?;
+        self.holding.fetch_sub(1, Ordering::SeqCst);
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        Ok(Outcome::Done)
+    }
+}
+
+#[tokio::test]
+async fn a_replica_handles_up_to_its_concurrency_at_once_and_finishes_them_at_shutdown() {
+    let bus = test_bus().await;
+    for id in 0..10 {
+        bus.publish(&event(id), &format!("m{id}")).await.unwrap();
+    }
+    let gate = Gate::closed();
+    let options = ListenerOptions {
+        concurrency: 4,
+        ..quick_options(10)
+    };
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(listener::run(
+        bus.clone(),
+        gate.clone(),
+        options,
+        shutdown.clone(),
+    ));
+    eventually("four events are held at once", || {
+        gate.holding.load(Ordering::SeqCst) == 4
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        gate.most_at_once.load(Ordering::SeqCst),
+        4,
+        "never more than the concurrency"
+    );
+
+    // Stopping waits for the four in flight, and takes no new one.
+    shutdown.cancel();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        !running.is_finished(),
+        "the listener waits for its handlers"
+    );
+    gate.open();
+    running.await.unwrap();
+    assert_eq!(gate.finished.load(Ordering::SeqCst), 4);
+    let (pending, unacked) = consumer_backlog(&bus).await;
+    assert_eq!(
+        pending + u64::try_from(unacked).unwrap(),
+        6,
+        "the other six wait, unacknowledged or undelivered"
+    );
 }
