@@ -12,6 +12,7 @@
 
 pub mod listener;
 
+use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -207,6 +208,19 @@ impl Bus {
         payload: Bytes,
         message_id: &str,
     ) -> anyhow::Result<bool> {
+        self.send_raw(subject, payload, message_id).await?.await
+    }
+
+    /// Sends raw `payload` under `subject` with `message_id` without waiting: the returned
+    /// future resolves to the stream's acknowledgement (whether the id was a duplicate).
+    /// Messages sent one after another are stored in that order, so a batch can be sent first
+    /// and its acknowledgements awaited after, one round trip for all.
+    pub async fn send_raw(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        message_id: &str,
+    ) -> anyhow::Result<impl Future<Output = anyhow::Result<bool>> + Send + use<>> {
         let ack = self
             .jetstream
             .send_publish(
@@ -216,10 +230,14 @@ impl Bus {
                     .message_id(message_id),
             )
             .await
-            .with_context(|| format!("publishing {subject}"))?
-            .await
-            .with_context(|| format!("waiting for the stream to store {subject}"))?;
-        Ok(ack.duplicate)
+            .with_context(|| format!("publishing {subject}"))?;
+        let subject = subject.to_owned();
+        Ok(async move {
+            let ack = ack
+                .await
+                .with_context(|| format!("waiting for the stream to store {subject}"))?;
+            Ok(ack.duplicate)
+        })
     }
 
     /// Publishes `event` under its subject with `message_id`, waiting for the acknowledgement.
