@@ -1,8 +1,14 @@
 //! Password hashing: scrypt in the original's `<hex(key)>.<salt>` format, off the async runtime.
 //!
 //! scrypt (N=16384, r=8, p=1) costs about 16 MiB and tens of milliseconds per hash, so it runs on
-//! the blocking pool, never on a runtime worker, and at most one hash per core runs at once:
-//! a burst of sign-ins queues instead of stalling other requests or using gigabytes.
+//! a pool of its own, one thread per core, never on a runtime worker: a burst of sign-ins queues
+//! there instead of stalling other requests. The same few threads do every hash, so the
+//! allocator keeps one 16 MiB buffer per thread rather than one per thread that ever hashed
+//! (the blocking pool's threads come and go). The pool's threads run at a lower priority
+//! (nice 10): a storm that keeps every core hashing still leaves the runtime's workers the CPU
+//! the moment a cheap request (`currentuser`, any other route) arrives, and hashes use what is
+//! left, which under a storm is nearly all of it.
+//!
 //! Checking a password against a missing user hashes a dummy, so an unknown email costs the same
 //! as a wrong password.
 
@@ -11,7 +17,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use rand::Rng;
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 
 /// scrypt's cost: log2(N) = 14, r = 8, p = 1 (Node's defaults), 64-byte key.
 const LOG_N: u8 = 14;
@@ -19,22 +24,33 @@ const R: u32 = 8;
 const P: u32 = 1;
 const KEY_LEN: usize = 64;
 
+/// How much nicer than the runtime's workers the hashing threads are.
+const HASHING_NICENESS: libc::c_int = 10;
+
 /// Hashes and checks passwords. Cheap to clone.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    pool: Arc<rayon::ThreadPool>,
     dummy: Arc<str>,
 }
 
 impl Passwords {
-    /// One concurrent hash per core.
+    /// A hashing thread per core.
     pub fn new() -> anyhow::Result<Passwords> {
         let cores = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
+            .thread_name(|index| format!("scrypt-{index}"))
+            .start_handler(|_| lower_this_threads_priority())
+            // A panicking hash drops its answer: that sign-in fails, the pool goes on.
+            .panic_handler(|_| tracing::error!("password hashing panicked"))
+            .build()
+            .context("could not start the password-hashing threads")?;
         let dummy = hash_now("not a real password")?;
         Ok(Passwords {
-            permits: Arc::new(Semaphore::new(cores)),
+            pool: Arc::new(pool),
             dummy: dummy.into(),
         })
     }
@@ -55,18 +71,33 @@ impl Passwords {
         Ok(exists && matches)
     }
 
+    /// Runs `work` on the hashing pool, first come first served, and waits for its result.
     async fn off_runtime<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .context("the hashing pool is closed")?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .context("password hashing panicked")
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            // The sign-in may have been abandoned meanwhile: nobody to tell, nothing to do.
+            let _ = answer.send(work());
+        });
+        answered.await.context("password hashing panicked")
+    }
+}
+
+/// Lowers the calling thread's scheduling priority by [`HASHING_NICENESS`] (on Linux, nice is
+/// per thread). Best effort: a failure leaves it at the normal priority.
+#[allow(unsafe_code)]
+fn lower_this_threads_priority() {
+    // SAFETY: getpriority(2) and setpriority(2) on the calling thread (who = 0) read and write
+    // no memory of ours.
+    unsafe {
+        let current = libc::getpriority(libc::PRIO_PROCESS, 0);
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            0,
+            current.saturating_add(HASHING_NICENESS),
+        );
     }
 }
 
@@ -128,6 +159,52 @@ mod tests {
         let stored = format!("{node}.a1b2c3d4e5f60718");
         assert!(verify_now("password", &stored).unwrap());
         assert!(!verify_now("passwore", &stored).unwrap());
+    }
+
+    /// The calling thread's nice value.
+    #[allow(unsafe_code)]
+    fn niceness() -> libc::c_int {
+        // SAFETY: getpriority(2) of the calling thread touches no memory of ours.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
+    }
+
+    #[tokio::test]
+    async fn hashes_run_on_the_pools_threads_at_a_lower_priority() {
+        let passwords = Passwords::new().unwrap();
+        let (name, pool_niceness) = passwords
+            .off_runtime(|| (std::thread::current().name().map(str::to_owned), niceness()))
+            .await
+            .unwrap();
+        assert!(name.unwrap().starts_with("scrypt-"));
+        assert_eq!(pool_niceness, (niceness() + HASHING_NICENESS).min(19));
+    }
+
+    #[tokio::test]
+    async fn at_most_one_hash_per_core_runs_at_once_and_all_finish() {
+        let passwords = Passwords::new().unwrap();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let jobs = (0..cores * 4).map(|_| {
+            let (running, most) = (running.clone(), most.clone());
+            passwords.off_runtime(move || {
+                use std::sync::atomic::Ordering::SeqCst;
+                most.fetch_max(running.fetch_add(1, SeqCst) + 1, SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                running.fetch_sub(1, SeqCst);
+            })
+        });
+        let finished = futures::future::join_all(jobs).await;
+        assert!(finished.iter().all(Result::is_ok));
+        assert!(most.load(std::sync::atomic::Ordering::SeqCst) <= cores);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hash_fails_its_caller_and_the_pool_goes_on() {
+        let passwords = Passwords::new().unwrap();
+        let failed = passwords.off_runtime(|| -> u8 { panic!("boom") }).await;
+        assert!(failed.is_err());
+        assert_eq!(passwords.off_runtime(|| 7).await.unwrap(), 7);
     }
 
     #[tokio::test]
