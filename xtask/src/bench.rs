@@ -66,8 +66,9 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
         .filter(|name| workspace.has_binary(name))
         .collect();
     console::step(format_args!("building {} and the bench (release)", services.join(", ")));
-    cargo::build(&workspace.root, &services, true, stop)?;
-    let bench = cargo::build(&workspace.root, &[BENCH_PACKAGE], true, stop)?
+    // One cargo run for all: the bench's dependencies build beside the services' on every core.
+    let packages: Vec<&str> = services.iter().copied().chain([BENCH_PACKAGE]).collect();
+    let bench = cargo::build(&workspace.root, &packages, true, stop)?
         .remove(BENCH_PACKAGE)
         .context("cargo build produced no ticketing-bench binary")?;
     let build_seconds = build_started.elapsed().as_secs_f64();
@@ -145,7 +146,11 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
 
 /// What the summary lists as the commands that made it (the wrk commands come with the results).
 fn report_commands(services: &[&str], seconds: u64) -> Vec<String> {
-    let packages: Vec<String> = services.iter().map(|name| format!("-p {name}")).collect();
+    let packages: Vec<String> = services
+        .iter()
+        .chain(&[BENCH_PACKAGE])
+        .map(|name| format!("-p {name}"))
+        .collect();
     let option = if seconds == 5 {
         String::new()
     } else {
@@ -154,7 +159,6 @@ fn report_commands(services: &[&str], seconds: u64) -> Vec<String> {
     vec![
         format!("cargo xtask bench{option}"),
         format!("# builds: cargo build --release {}", packages.join(" ")),
-        format!("#         cargo build --release -p {BENCH_PACKAGE}"),
         "# stack 1 (services with RUST_LOG=warn): ticketing-bench stack".to_owned(),
         format!(
             "# stack 2 (EXPIRATION_WINDOW_SECONDS={EXPIRATION_WINDOW_SECONDS}): ticketing-bench expiration --orders {EXPIRING_ORDERS}"
@@ -298,7 +302,7 @@ mod tests {
     fn the_summary_names_the_command_and_what_it_built() {
         let commands = report_commands(&["auth", "tickets"], 5);
         assert_eq!(commands[0], "cargo xtask bench");
-        assert!(commands[1].ends_with("cargo build --release -p auth -p tickets"));
+        assert!(commands[1].ends_with("cargo build --release -p auth -p tickets -p ticketing-bench"));
         assert_eq!(report_commands(&[], 3)[0], "cargo xtask bench --seconds 3");
     }
 }

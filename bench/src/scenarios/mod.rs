@@ -66,8 +66,12 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr().context("no local address")?.port())
 }
 
-/// Prints a progress line.
+/// When the first progress line was printed: the run's start, near enough.
+static STARTED: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+/// Prints a progress line, with the seconds since the first, so each phase's cost shows.
 #[allow(clippy::print_stdout, reason = "progress of a command-line benchmark")]
 pub fn progress(message: impl std::fmt::Display) {
-    println!("bench: {message}");
+    println!("bench [{:6.1} s]: {message}", STARTED.elapsed().as_secs_f64());
 }
