@@ -13,8 +13,21 @@ use serde::Deserialize;
 use crate::stop::{Interrupted, Stop};
 
 /// The cargo that runs us (`$CARGO`, set by `cargo run`), else the one on `PATH`.
-pub(crate) fn program() -> OsString {
+fn program() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// A command running that cargo, without the variables `cargo run` set for xtask itself (see
+/// [`is_set_by_cargo_run`]): every cargo run xtask starts sees the same environment, so none
+/// rebuilds what another just built.
+pub(crate) fn command() -> Command {
+    let mut command = Command::new(program());
+    for (name, _) in std::env::vars_os() {
+        if is_set_by_cargo_run(&name.to_string_lossy()) {
+            command.env_remove(&name);
+        }
+    }
+    command
 }
 
 /// The workspace's root and members, from `cargo metadata`.
@@ -47,7 +60,7 @@ impl Target {
 impl Workspace {
     /// Reads the workspace that contains the current directory.
     pub(crate) fn load() -> anyhow::Result<Workspace> {
-        let output = Command::new(program())
+        let output = command()
             .args(["metadata", "--format-version", "1", "--no-deps"])
             .stderr(Stdio::inherit())
             .output()
@@ -87,17 +100,12 @@ pub(crate) fn build(
     release: bool,
     stop: &Stop,
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    let mut command = Command::new(program());
+    let mut command = command();
     command
         .current_dir(root)
         .args(build_args(packages, release))
         .env_remove("CARGO_TARGET_DIR")
         .stdout(Stdio::piped());
-    for (name, _) in std::env::vars_os() {
-        if is_set_by_cargo_run(&name.to_string_lossy()) {
-            command.env_remove(&name);
-        }
-    }
     let mut child = command.spawn().context("could not run cargo build")?;
     let stdout = child.stdout.take().context("cargo build has no stdout")?;
     // Progress and diagnostics go to stderr, inherited; only the JSON messages come through here.
@@ -143,8 +151,8 @@ fn build_args(packages: &[&str], release: bool) -> Vec<String> {
 /// Whether `name` is one of the variables `cargo run` sets for xtask itself, describing the xtask
 /// package (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME` ...). Build scripts such as ring's (through
 /// the cc crate) ask to be rerun when these change, and cargo compares them with its own
-/// environment: passed on, they would make every build from xtask rebuild ring and all that
-/// depends on it, and the next build from a shell rebuild them again.
+/// environment: passed on to some cargo runs and not others, they would make each rebuild ring
+/// and all that depends on it, and the next build from a shell rebuild them again.
 fn is_set_by_cargo_run(name: &str) -> bool {
     name.starts_with("CARGO_PKG_")
         || matches!(
@@ -262,6 +270,26 @@ mod tests {
         ] {
             assert!(!is_set_by_cargo_run(name), "{name}");
         }
+    }
+
+    #[test]
+    fn cargo_runs_do_not_inherit_what_cargo_set_for_this_process() {
+        // `cargo test` sets these for this process, as `cargo run` does for xtask.
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some());
+        let command = command();
+        let removed: Vec<_> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            removed.contains(&"CARGO_PKG_NAME".to_owned()),
+            "{removed:?}"
+        );
+        assert!(
+            removed.contains(&"CARGO_MANIFEST_DIR".to_owned()),
+            "{removed:?}"
+        );
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn run_with(
     let base_url = ingress_url(settings.port);
     let artifacts = target.join("e2e-artifacts");
     console::step(format_args!("browser test against {base_url}"));
-    let mut command = Command::new(cargo::program());
+    let mut command = cargo::command();
     command
         .current_dir(&workspace.root)
         .args(test_args())

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::process::{ExitCode, ExitStatus, Stdio};
 
 use anyhow::Context as _;
 
@@ -45,7 +45,7 @@ pub(crate) fn cargo_test(
     tally: &mut Tally,
 ) -> anyhow::Result<ExitStatus> {
     console::step(format_args!("cargo {}", args.join(" ")));
-    let mut command = Command::new(cargo::program());
+    let mut command = cargo::command();
     command.current_dir(&workspace.root).args(args);
     // The harness looks for the servers in these places too; PATH makes it explicit for anything
     // else the tests run.

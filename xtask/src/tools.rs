@@ -103,7 +103,7 @@ fn install_secantus() -> anyhow::Result<()> {
         "no mongod found: building secantusd-rs, a MongoDB-compatible server (about 7 minutes, once)",
     );
     console::detail(SECANTUS_INSTALL);
-    let status = Command::new(crate::cargo::program())
+    let status = crate::cargo::command()
         .args(SECANTUS_INSTALL.split_whitespace().skip(1))
         .status()
         .context("could not run cargo install")?;

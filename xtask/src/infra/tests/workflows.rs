@@ -34,7 +34,7 @@ struct Dependency {
 }
 
 pub(super) fn metadata() -> Metadata {
-    let output = std::process::Command::new(crate::cargo::program())
+    let output = crate::cargo::command()
         .current_dir(root())
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
