@@ -95,9 +95,14 @@ impl Api {
     /// `POST /api/tickets`.
     pub async fn create_ticket(&self, user: &User, price: f64) -> anyhow::Result<Ticket> {
         let body = json!({"title": "bench", "price": price});
-        self.expect(self.http.post(self.url("/api/tickets")), user, Some(body), StatusCode::CREATED)
-            .await
-            .context("POST /api/tickets")
+        self.expect(
+            self.http.post(self.url("/api/tickets")),
+            user,
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await
+        .context("POST /api/tickets")
     }
 
     /// `PUT /api/tickets/:id` with a new price.
@@ -266,7 +271,10 @@ mod tests {
             session_pair("session=abc; path=/; samesite=lax; httponly").as_deref(),
             Some("session=abc")
         );
-        assert_eq!(session_pair("session=; path=/; expires=Thu, 01 Jan 1970"), None);
+        assert_eq!(
+            session_pair("session=; path=/; expires=Thu, 01 Jan 1970"),
+            None
+        );
         assert_eq!(session_pair("other=1"), None);
     }
 }

@@ -42,7 +42,11 @@ fn memory_kib(meminfo: &str) -> Option<u64> {
 /// The three load averages at the start of `/proc/loadavg`.
 fn load_average(loadavg: &str) -> Option<[f64; 3]> {
     let mut fields = loadavg.split_whitespace().map(str::parse::<f64>);
-    Some([fields.next()?.ok()?, fields.next()?.ok()?, fields.next()?.ok()?])
+    Some([
+        fields.next()?.ok()?,
+        fields.next()?.ok()?,
+        fields.next()?.ok()?,
+    ])
 }
 
 /// The first `model name` from `/proc/cpuinfo`.
@@ -59,11 +63,17 @@ mod tests {
 
     #[test]
     fn reads_meminfo_and_cpuinfo() {
-        assert_eq!(memory_kib("MemTotal:       24575000 kB\nMemFree: 1 kB\n"), Some(24_575_000));
+        assert_eq!(
+            memory_kib("MemTotal:       24575000 kB\nMemFree: 1 kB\n"),
+            Some(24_575_000)
+        );
         let cpuinfo = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n";
         assert_eq!(cpu_model(cpuinfo).as_deref(), Some("AMD EPYC 7B13"));
         assert_eq!(cpu_model(""), None);
-        assert_eq!(load_average("4.61 4.59 4.95 3/612 21785\n"), Some([4.61, 4.59, 4.95]));
+        assert_eq!(
+            load_average("4.61 4.59 4.95 3/612 21785\n"),
+            Some([4.61, 4.59, 4.95])
+        );
         assert_eq!(load_average(""), None);
     }
 }

@@ -7,8 +7,10 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use ticketing_bench::machine::Machine;
 use ticketing_bench::report::{self, Report, StackResults, Timings};
-use ticketing_bench::scenarios::{ceilings, expiration, footprint, http, pipeline, progress, propagation};
 use ticketing_bench::scenarios::http::Endpoint;
+use ticketing_bench::scenarios::{
+    ceilings, expiration, footprint, http, pipeline, progress, propagation,
+};
 use ticketing_bench::target::Stack;
 
 #[derive(Debug, Parser)]

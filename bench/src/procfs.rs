@@ -79,7 +79,10 @@ pub fn parse_environment(raw: &[u8]) -> Vec<(OsString, OsString)> {
         .filter_map(|entry| {
             let equals = entry.iter().position(|byte| *byte == b'=')?;
             let (name, value) = (&entry[..equals], &entry[equals + 1..]);
-            Some((OsString::from_vec(name.to_vec()), OsString::from_vec(value.to_vec())))
+            Some((
+                OsString::from_vec(name.to_vec()),
+                OsString::from_vec(value.to_vec()),
+            ))
         })
         .collect()
 }
@@ -90,7 +93,8 @@ mod tests {
 
     #[test]
     fn reads_memory_from_status() {
-        let status = "Name:\tauth\nVmPeak:\t  900000 kB\nVmHWM:\t   24000 kB\nVmRSS:\t   12345 kB\n";
+        let status =
+            "Name:\tauth\nVmPeak:\t  900000 kB\nVmHWM:\t   24000 kB\nVmRSS:\t   12345 kB\n";
         assert_eq!(
             parse_memory(status),
             Some(Memory {
@@ -103,7 +107,8 @@ mod tests {
 
     #[test]
     fn reads_cpu_ticks_after_the_command_name() {
-        let stat = "123 (tokio (rt) x) S 1 123 123 0 -1 4194560 500 0 0 0 250 31 0 0 20 0 4 0 100 0 0";
+        let stat =
+            "123 (tokio (rt) x) S 1 123 123 0 -1 4194560 500 0 0 0 250 31 0 0 20 0 4 0 100 0 0";
         assert_eq!(parse_cpu_ticks(stat), Some(281));
         assert_eq!(parse_cpu_ticks("garbage"), None);
     }

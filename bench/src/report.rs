@@ -85,7 +85,10 @@ fn best<'a>(results: &'a [HttpResult], endpoint: &str, via: Via) -> Option<&'a H
 pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
     let mut checks = Vec::new();
     let currentuser = best(&stack.http, "GET /api/users/currentuser", Via::Direct);
-    let hello = stack.hello.iter().max_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    let hello = stack
+        .hello
+        .iter()
+        .max_by(|a, b| a.per_second.total_cmp(&b.per_second));
     if let (Some(currentuser), Some(hello)) = (currentuser, hello) {
         let share = currentuser.per_second / hello.per_second;
         checks.push(Check {
@@ -119,7 +122,11 @@ pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
         measured: format!("{storm_p99:.2} ms"),
         met: storm_p99 < 10.0,
     });
-    if let Some(light) = stack.propagation.iter().find(|result| result.load == "light") {
+    if let Some(light) = stack
+        .propagation
+        .iter()
+        .find(|result| result.load == "light")
+    {
         let worst = [
             ("ticket:created", light.ticket_created),
             ("order:created", light.order_created),
@@ -141,11 +148,18 @@ pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
         checks.push(Check {
             what: format!("expiration lateness p99 ({} orders)", expiration.orders),
             target: "< 1 s".to_owned(),
-            measured: format!("{:.0} ms ({} never cancelled)", cancelled.p99_ms, expiration.missing),
+            measured: format!(
+                "{:.0} ms ({} never cancelled)",
+                cancelled.p99_ms, expiration.missing
+            ),
             met: cancelled.p99_ms < 1000.0 && expiration.missing == 0 && expiration.orders >= 1000,
         });
     }
-    if let Some(fattest) = stack.footprint.iter().max_by_key(|footprint| footprint.idle_rss_kib) {
+    if let Some(fattest) = stack
+        .footprint
+        .iter()
+        .max_by_key(|footprint| footprint.idle_rss_kib)
+    {
         let mb = fattest.idle_rss_kib as f64 / 1024.0;
         checks.push(Check {
             what: "idle RSS per service (largest)".to_owned(),
@@ -178,9 +192,15 @@ pub fn markdown(report: &Report) -> String {
         md,
         "Machine: {} cores, {:.1} GiB memory, {}, Linux {}. Release build {:.0} s; whole run {:.0} s. \
          Load average at the end (1/5/15 min): {:.2} / {:.2} / {:.2}.\n",
-        machine.cores, machine.memory_gib, machine.cpu, machine.kernel,
-        report.timings.build_seconds, report.timings.total_seconds,
-        machine.load_average[0], machine.load_average[1], machine.load_average[2],
+        machine.cores,
+        machine.memory_gib,
+        machine.cpu,
+        machine.kernel,
+        report.timings.build_seconds,
+        report.timings.total_seconds,
+        machine.load_average[0],
+        machine.load_average[1],
+        machine.load_average[2],
     );
     md.push_str("## Targets\n\n| what | target | measured | met |\n|---|---|---|---|\n");
     for check in &report.checks {
@@ -215,7 +235,12 @@ fn wrk_commands(report: &Report) -> Vec<String> {
         .chain(&stack.hello)
         .chain([&stack.storm.signin, &stack.storm.currentuser])
         .map(|result| result.command.clone())
-        .chain(stack.propagation.iter().filter_map(|result| result.background.clone()));
+        .chain(
+            stack
+                .propagation
+                .iter()
+                .filter_map(|result| result.background.clone()),
+        );
     for command in runs {
         if !commands.contains(&command) {
             commands.push(command);
@@ -299,7 +324,10 @@ fn propagation_table(md: &mut String, report: &Report) {
         expiration.orders, expiration.window_seconds
     );
     for (event, summary) in [
-        ("expiration:complete published", expiration.expiration_complete),
+        (
+            "expiration:complete published",
+            expiration.expiration_complete,
+        ),
         ("order:cancelled published", expiration.cancelled),
     ] {
         if let Some(summary) = summary {
@@ -322,7 +350,10 @@ fn pipeline_section(md: &mut String, report: &Report) {
         "\n## Purchase pipeline (create ticket → order → pay, through the ingress)\n\n\
          {:.1} purchases/s with {} concurrent buyers over {:.0} s ({} failed). CPU meanwhile \
          (% of one core, {} cores in all):\n",
-        pipeline.per_second, pipeline.workers, pipeline.seconds, pipeline.failures,
+        pipeline.per_second,
+        pipeline.workers,
+        pipeline.seconds,
+        pipeline.failures,
         report.machine.cores,
     );
     md.push_str("| process | CPU % |\n|---|---:|\n");
@@ -336,7 +367,11 @@ fn footprint_table(md: &mut String, report: &Report) {
         "\n## Footprint\n\n| service | binary MB | idle RSS MB | loaded RSS MB | peak RSS MB | start → ready ms (median / max of 3) |\n\
          |---|---:|---:|---:|---:|---:|\n",
     );
-    let mb = |kib: Option<u64>| kib.map_or("–".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+    let mb = |kib: Option<u64>| {
+        kib.map_or("–".to_owned(), |kib| {
+            format!("{:.1}", kib as f64 / 1024.0)
+        })
+    };
     for footprint in &report.stack.footprint {
         let _ = writeln!(
             md,
@@ -375,7 +410,13 @@ mod tests {
     use crate::stats::Summary;
     use crate::wrk::Output;
 
-    fn http(endpoint: &str, via: Via, connections: u32, per_second: f64, p99_us: u64) -> HttpResult {
+    fn http(
+        endpoint: &str,
+        via: Via,
+        connections: u32,
+        per_second: f64,
+        p99_us: u64,
+    ) -> HttpResult {
         HttpResult {
             endpoint: endpoint.to_owned(),
             via,
@@ -419,8 +460,20 @@ mod tests {
         };
         let stack = StackResults {
             http: vec![
-                http("GET /api/users/currentuser", Via::Direct, 16, 12_000.0, 3_000),
-                http("GET /api/users/currentuser", Via::Ingress, 16, 8_000.0, 4_000),
+                http(
+                    "GET /api/users/currentuser",
+                    Via::Direct,
+                    16,
+                    12_000.0,
+                    3_000,
+                ),
+                http(
+                    "GET /api/users/currentuser",
+                    Via::Ingress,
+                    16,
+                    8_000.0,
+                    4_000,
+                ),
             ],
             hello: vec![http("bare axum GET /", Via::Direct, 16, 30_000.0, 1_000)],
             scrypt: Scrypt {
@@ -430,7 +483,13 @@ mod tests {
             },
             storm: Storm {
                 signin: http("POST /api/users/signin", Via::Direct, 16, 46.0, 400_000),
-                currentuser: http("GET /api/users/currentuser", Via::Direct, 4, 5_000.0, 12_000),
+                currentuser: http(
+                    "GET /api/users/currentuser",
+                    Via::Direct,
+                    4,
+                    5_000.0,
+                    12_000,
+                ),
             },
             propagation: vec![propagation("light", 6.0), propagation("heavy", 30.0)],
             pipeline: Pipeline {
@@ -494,7 +553,11 @@ mod tests {
         };
         // 12,000 of 30,000: 40%, below half.
         assert!(!check("currentuser vs bare axum").met);
-        assert!(check("currentuser vs bare axum").measured.starts_with("40%"));
+        assert!(
+            check("currentuser vs bare axum")
+                .measured
+                .starts_with("40%")
+        );
         // 46 of 50: 92%.
         assert!(check("signin vs scrypt").met);
         assert!(!check("currentuser p99 during").met);
@@ -511,7 +574,9 @@ mod tests {
         let md = markdown(&sample());
         assert!(md.starts_with("# Benchmark 2026-11-24\n"));
         assert!(md.contains("Machine: 2 cores, 23.4 GiB memory, Test CPU, Linux 6.1."));
-        assert!(md.contains("| GET /api/users/currentuser | ingress | 16 | 8000 | 2.00 | 4.00 | 0 |"));
+        assert!(
+            md.contains("| GET /api/users/currentuser | ingress | 16 | 8000 | 2.00 | 4.00 | 0 |")
+        );
         assert!(md.contains("| GET /api/users/currentuser (sign-in storm) | direct | 4 |"));
         assert!(md.contains("| light | ticket:created → orderable | 100 | 3.00 | 6.00 | 12.00 |"));
         assert!(md.contains("| order:cancelled published | 300 | 600 | 1200 |"));
@@ -519,6 +584,9 @@ mod tests {
         assert!(md.contains("| auth | 14.0 | 25.0 | 29.3 | – | 120 / 150 |"));
         assert!(md.contains("```sh\ncargo xtask bench\n"));
         assert!(md.contains("wrk --connections=16 http://127.0.0.1:1GET /api/users/currentuser"));
-        assert!(targets_table(&sample()).contains("| idle RSS per service (largest) | < 20 MB | 25.0 MB (auth) | no |"));
+        assert!(
+            targets_table(&sample())
+                .contains("| idle RSS per service (largest) | < 20 MB | 25.0 MB (auth) | no |")
+        );
     }
 }

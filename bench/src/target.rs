@@ -64,7 +64,8 @@ pub struct Stack {
 impl Stack {
     /// Reads the stack from the `BENCH_*` variables.
     pub fn from_env() -> anyhow::Result<Stack> {
-        let var = |name: &str| std::env::var(name).with_context(|| format!("{name} must be defined"));
+        let var =
+            |name: &str| std::env::var(name).with_context(|| format!("{name} must be defined"));
         let seconds = |name: &str, default: u64| -> anyhow::Result<u64> {
             match std::env::var(name) {
                 Ok(value) => value
@@ -81,7 +82,10 @@ impl Stack {
             wrk: var("BENCH_WRK")?.into(),
             work_dir: var("BENCH_WORK_DIR")?.into(),
             run_time: Duration::from_secs(seconds("BENCH_SECONDS", 5)?),
-            expiration_window: Duration::from_secs(seconds("BENCH_EXPIRATION_WINDOW_SECONDS", 900)?),
+            expiration_window: Duration::from_secs(seconds(
+                "BENCH_EXPIRATION_WINDOW_SECONDS",
+                900,
+            )?),
         })
     }
 
@@ -106,8 +110,12 @@ pub fn parse_services(list: &str) -> anyhow::Result<Vec<Service>> {
             };
             Ok(Service {
                 name: name.to_owned(),
-                port: port.parse().with_context(|| format!("bad port in `{item}`"))?,
-                pid: pid.parse().with_context(|| format!("bad pid in `{item}`"))?,
+                port: port
+                    .parse()
+                    .with_context(|| format!("bad port in `{item}`"))?,
+                pid: pid
+                    .parse()
+                    .with_context(|| format!("bad pid in `{item}`"))?,
             })
         })
         .collect()
@@ -122,14 +130,18 @@ pub fn parse_servers(list: &str) -> anyhow::Result<Vec<Server>> {
                 .with_context(|| format!("`{item}` is not name:pid"))?;
             Ok(Server {
                 name: name.to_owned(),
-                pid: pid.parse().with_context(|| format!("bad pid in `{item}`"))?,
+                pid: pid
+                    .parse()
+                    .with_context(|| format!("bad pid in `{item}`"))?,
             })
         })
         .collect()
 }
 
 fn items(list: &str) -> impl Iterator<Item = &str> {
-    list.split(',').map(str::trim).filter(|item| !item.is_empty())
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
 }
 
 #[cfg(test)]

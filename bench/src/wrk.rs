@@ -159,7 +159,11 @@ impl Output {
 
     /// Every error: socket errors, error statuses and time-outs.
     pub fn errors(&self) -> u64 {
-        self.connect_errors + self.read_errors + self.write_errors + self.status_errors + self.timeouts
+        self.connect_errors
+            + self.read_errors
+            + self.write_errors
+            + self.status_errors
+            + self.timeouts
     }
 }
 

@@ -65,7 +65,10 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
         .map(|service| service.name)
         .filter(|name| workspace.has_binary(name))
         .collect();
-    console::step(format_args!("building {} and the bench (release)", services.join(", ")));
+    console::step(format_args!(
+        "building {} and the bench (release)",
+        services.join(", ")
+    ));
     // One cargo run for all: the bench's dependencies build beside the services' on every core.
     let packages: Vec<&str> = services.iter().copied().chain([BENCH_PACKAGE]).collect();
     let bench = cargo::build(&workspace.root, &packages, true, stop)?
@@ -302,7 +305,9 @@ mod tests {
     fn the_summary_names_the_command_and_what_it_built() {
         let commands = report_commands(&["auth", "tickets"], 5);
         assert_eq!(commands[0], "cargo xtask bench");
-        assert!(commands[1].ends_with("cargo build --release -p auth -p tickets -p ticketing-bench"));
+        assert!(
+            commands[1].ends_with("cargo build --release -p auth -p tickets -p ticketing-bench")
+        );
         assert_eq!(report_commands(&[], 3)[0], "cargo xtask bench --seconds 3");
     }
 }

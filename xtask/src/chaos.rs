@@ -46,7 +46,14 @@ impl Options {
 }
 
 /// The test command: the chaos crate's tests, figures shown.
-const ARGS: [&str; 6] = ["test", "--locked", "--package", "chaos", "--", "--nocapture"];
+const ARGS: [&str; 6] = [
+    "test",
+    "--locked",
+    "--package",
+    "chaos",
+    "--",
+    "--nocapture",
+];
 
 /// Runs the chaos suite at full size and exits as it does.
 pub(crate) fn run(options: &Options) -> anyhow::Result<ExitCode> {
@@ -71,15 +78,26 @@ mod tests {
 
     #[test]
     fn the_full_size_is_the_default_and_each_figure_reaches_the_tests() {
-        let defaults = Cli::try_parse_from(["chaos"]).unwrap().options.environment();
-        assert!(defaults.contains(&("CHAOS_USERS", "500".to_owned())));
-        assert!(defaults.contains(&("CHAOS_NATS_RESTARTS", "2".to_owned())));
-        let custom = Cli::try_parse_from(["chaos", "--users", "50", "--seconds", "10", "--seed", "9"])
+        let defaults = Cli::try_parse_from(["chaos"])
             .unwrap()
             .options
             .environment();
-        for expected in [("CHAOS_USERS", "50"), ("CHAOS_SECONDS", "10"), ("CHAOS_SEED", "9")] {
-            assert!(custom.contains(&(expected.0, expected.1.to_owned())), "{custom:?}");
+        assert!(defaults.contains(&("CHAOS_USERS", "500".to_owned())));
+        assert!(defaults.contains(&("CHAOS_NATS_RESTARTS", "2".to_owned())));
+        let custom =
+            Cli::try_parse_from(["chaos", "--users", "50", "--seconds", "10", "--seed", "9"])
+                .unwrap()
+                .options
+                .environment();
+        for expected in [
+            ("CHAOS_USERS", "50"),
+            ("CHAOS_SECONDS", "10"),
+            ("CHAOS_SEED", "9"),
+        ] {
+            assert!(
+                custom.contains(&(expected.0, expected.1.to_owned())),
+                "{custom:?}"
+            );
         }
         assert_eq!(&ARGS[..4], ["test", "--locked", "--package", "chaos"]);
     }

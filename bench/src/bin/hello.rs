@@ -17,7 +17,14 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("could not listen on 127.0.0.1:{port}"))?;
     let app = Router::new().route(
         "/",
-        get(|| async { ([("content-type", "application/json")], r#"{"currentUser":null}"#) }),
+        get(|| async {
+            (
+                [("content-type", "application/json")],
+                r#"{"currentUser":null}"#,
+            )
+        }),
     );
-    axum::serve(listener, app).await.context("the server failed")
+    axum::serve(listener, app)
+        .await
+        .context("the server failed")
 }

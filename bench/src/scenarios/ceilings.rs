@@ -87,7 +87,10 @@ pub async fn hello(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
             command: wrk::display_command(&run, &format!("{name}.lua")),
         });
     }
-    child.kill().await.context("could not stop the bare axum server")?;
+    child
+        .kill()
+        .await
+        .context("could not stop the bare axum server")?;
     Ok(results)
 }
 

@@ -91,9 +91,15 @@ pub async fn run(stack: &Stack, count: usize) -> anyhow::Result<Expiration> {
 
     let tickets = Api::new(&stack.service("tickets")?.url())?;
     let orders = Api::new(&stack.service("orders")?.url())?;
-    let seller = Api::new(&stack.ingress)?.sign_up("expiration-seller").await?;
-    let buyer = Api::new(&stack.ingress)?.sign_up("expiration-buyer").await?;
-    progress(format_args!("expiration: creating {count} tickets and ordering each"));
+    let seller = Api::new(&stack.ingress)?
+        .sign_up("expiration-seller")
+        .await?;
+    let buyer = Api::new(&stack.ingress)?
+        .sign_up("expiration-buyer")
+        .await?;
+    progress(format_args!(
+        "expiration: creating {count} tickets and ordering each"
+    ));
     let ids = create_tickets(&tickets, &seller, count).await?;
     let placed: Vec<(String, DateTime<Utc>)> = bounded(ids.len(), 8, |i| {
         let (orders, buyer, id) = (&orders, &buyer, &ids[i]);
@@ -133,7 +139,10 @@ pub async fn run(stack: &Stack, count: usize) -> anyhow::Result<Expiration> {
         window_seconds: stack.expiration_window.as_secs(),
         expiration_complete: Summary::of(&lateness(&placed, &completed)),
         cancelled: Summary::of(&lateness(&placed, &cancelled)),
-        missing: placed.iter().filter(|(id, _)| !cancelled.contains_key(id)).count(),
+        missing: placed
+            .iter()
+            .filter(|(id, _)| !cancelled.contains_key(id))
+            .count(),
     };
     if let Some(summary) = &result.cancelled {
         progress(format_args!(

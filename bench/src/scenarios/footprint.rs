@@ -121,7 +121,10 @@ async fn start_to_ready(service: &Service) -> anyhow::Result<f64> {
             bail!("a second {} exited while starting ({status})", service.name);
         }
         if started.elapsed() > READY_TIMEOUT {
-            bail!("a second {} was not ready within {READY_TIMEOUT:?}", service.name);
+            bail!(
+                "a second {} was not ready within {READY_TIMEOUT:?}",
+                service.name
+            );
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
@@ -136,7 +139,10 @@ async fn stop(child: &mut tokio::process::Child) {
             .args(["-TERM", &pid.to_string()])
             .status()
             .await;
-        if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_ok() {
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .is_ok()
+        {
             return;
         }
     }

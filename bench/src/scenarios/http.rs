@@ -264,7 +264,11 @@ async fn measure(
         cookie: needs_user.then_some(fixture.user.cookie.as_str()),
         body,
     };
-    let name = format!("{}-{}-c{connections}", endpoint.slug(), format!("{via:?}").to_lowercase());
+    let name = format!(
+        "{}-{}-c{connections}",
+        endpoint.slug(),
+        format!("{via:?}").to_lowercase()
+    );
     let output = wrk::run(&stack.wrk, &stack.work_dir, &name, &run)
         .await
         .with_context(|| format!("wrk {} ({via:?}, c={connections})", endpoint.label()))?;
@@ -290,9 +294,10 @@ async fn order_pool(
     let count = pool_size(rate, stack.run_time);
     let ids = create_tickets(&fixture.tickets, &fixture.user, count).await?;
     wait_for_replica(&fixture.tickets, &fixture.orders, &fixture.user).await?;
-    let file = stack
-        .work_dir
-        .join(format!("order-ids-{}-c{connections}.txt", format!("{via:?}").to_lowercase()));
+    let file = stack.work_dir.join(format!(
+        "order-ids-{}-c{connections}.txt",
+        format!("{via:?}").to_lowercase()
+    ));
     std::fs::write(&file, ids.join("\n"))
         .with_context(|| format!("could not write {}", file.display()))?;
     Ok(file)

@@ -27,7 +27,11 @@ where
 }
 
 /// Creates `count` tickets as `seller` through `tickets`, 32 at a time; their ids.
-pub async fn create_tickets(tickets: &Api, seller: &User, count: usize) -> anyhow::Result<Vec<String>> {
+pub async fn create_tickets(
+    tickets: &Api,
+    seller: &User,
+    count: usize,
+) -> anyhow::Result<Vec<String>> {
     bounded(count, 32, |i| async move {
         let price = 10.0 + (i % 90) as f64;
         Ok(tickets.create_ticket(seller, price).await?.id)
@@ -73,5 +77,8 @@ static STARTED: std::sync::LazyLock<std::time::Instant> =
 /// Prints a progress line, with the seconds since the first, so each phase's cost shows.
 #[allow(clippy::print_stdout, reason = "progress of a command-line benchmark")]
 pub fn progress(message: impl std::fmt::Display) {
-    println!("bench [{:6.1} s]: {message}", STARTED.elapsed().as_secs_f64());
+    println!(
+        "bench [{:6.1} s]: {message}",
+        STARTED.elapsed().as_secs_f64()
+    );
 }

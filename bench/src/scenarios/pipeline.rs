@@ -64,7 +64,12 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
         .services
         .iter()
         .map(|service| (service.name.clone(), service.pid))
-        .chain(stack.servers.iter().map(|server| (server.name.clone(), server.pid)))
+        .chain(
+            stack
+                .servers
+                .iter()
+                .map(|server| (server.name.clone(), server.pid)),
+        )
         .collect();
     processes.push(("ticketing-bench (load)".to_owned(), std::process::id()));
     let before = cpu_ticks(&processes);
@@ -145,5 +150,8 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
 }
 
 fn cpu_ticks(processes: &[(String, u32)]) -> Vec<anyhow::Result<u64>> {
-    processes.iter().map(|(_, pid)| procfs::cpu_ticks(*pid)).collect()
+    processes
+        .iter()
+        .map(|(_, pid)| procfs::cpu_ticks(*pid))
+        .collect()
 }

@@ -59,8 +59,12 @@ type Probe = [f64; 4];
 pub async fn run(stack: &Stack) -> anyhow::Result<Vec<Propagation>> {
     let tickets = Api::new(&stack.service("tickets")?.url())?;
     let orders = Api::new(&stack.service("orders")?.url())?;
-    let seller = Api::new(&stack.ingress)?.sign_up("propagation-seller").await?;
-    let buyer = Api::new(&stack.ingress)?.sign_up("propagation-buyer").await?;
+    let seller = Api::new(&stack.ingress)?
+        .sign_up("propagation-seller")
+        .await?;
+    let buyer = Api::new(&stack.ingress)?
+        .sign_up("propagation-buyer")
+        .await?;
     let probes = Probes {
         tickets: &tickets,
         orders: &orders,
@@ -74,7 +78,11 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<Propagation>> {
 
     let probe_ticket = tickets.create_ticket(&seller, 10.0).await?;
     let reads = Run {
-        url: format!("{}/api/tickets/{}", stack.service("tickets")?.url(), probe_ticket.id),
+        url: format!(
+            "{}/api/tickets/{}",
+            stack.service("tickets")?.url(),
+            probe_ticket.id
+        ),
         connections: READ_CONNECTIONS,
         // Stopped when the probes are done; long enough for them.
         duration: Duration::from_secs(300),
@@ -89,14 +97,18 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<Propagation>> {
         body: Body::Post(json!({"title": "load", "price": 5}).to_string()),
     };
     let mut loads = Vec::new();
-    for (name, run, delay) in [("propagation-reads", &reads, None), ("propagation-writes", &writes, Some(WRITE_DELAY_MS))] {
+    for (name, run, delay) in [
+        ("propagation-reads", &reads, None),
+        ("propagation-writes", &writes, Some(WRITE_DELAY_MS)),
+    ] {
         let script = stack.work_dir.join(format!("{name}.lua"));
         let threads = wrk::threads(run.connections);
         let lua = match delay {
             Some(delay) => wrk::paced_script(&run.body, threads, delay),
             None => wrk::script(&run.body, threads),
         };
-        std::fs::write(&script, lua).with_context(|| format!("could not write {}", script.display()))?;
+        std::fs::write(&script, lua)
+            .with_context(|| format!("could not write {}", script.display()))?;
         let load = tokio::process::Command::new(&stack.wrk)
             .args(wrk::arguments(run, &script))
             .stdout(std::process::Stdio::null())
@@ -108,7 +120,9 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<Propagation>> {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let heavy = probes.many(HEAVY_SAMPLES).await;
     for mut load in loads {
-        load.kill().await.context("could not stop the background load")?;
+        load.kill()
+            .await
+            .context("could not stop the background load")?;
     }
     let description = format!(
         "{} and, each connection pausing {WRITE_DELAY_MS} ms between requests, {} (both direct to tickets)",
@@ -133,7 +147,11 @@ fn report(result: &Propagation) {
     line("ticket:updated", &result.ticket_updated);
 }
 
-fn summarise(load: &str, background: Option<String>, probes: &[Probe]) -> anyhow::Result<Propagation> {
+fn summarise(
+    load: &str,
+    background: Option<String>,
+    probes: &[Probe],
+) -> anyhow::Result<Propagation> {
     let column = |index: usize| {
         let samples: Vec<f64> = probes.iter().map(|probe| probe[index]).collect();
         Summary::of(&samples).context("no propagation sample")
@@ -176,31 +194,48 @@ impl Probes<'_> {
         let ticket_created = ms(created);
 
         let ordered = Instant::now();
-        self.until(ordered, "tickets never showed the order", |ticket| {
-            ticket.order_id.as_deref() == Some(order.id.as_str())
-        }, &ticket.id)
+        self.until(
+            ordered,
+            "tickets never showed the order",
+            |ticket| ticket.order_id.as_deref() == Some(order.id.as_str()),
+            &ticket.id,
+        )
         .await?;
         let order_created = ms(ordered);
 
         self.orders.cancel_order(self.buyer, &order.id).await?;
         let cancelled = Instant::now();
-        self.until(cancelled, "tickets never released the ticket", |ticket| {
-            ticket.order_id.is_none()
-        }, &ticket.id)
+        self.until(
+            cancelled,
+            "tickets never released the ticket",
+            |ticket| ticket.order_id.is_none(),
+            &ticket.id,
+        )
         .await?;
         let order_cancelled = ms(cancelled);
 
-        let updated = self.tickets.update_ticket(self.seller, &ticket.id, 11.0).await?;
+        let updated = self
+            .tickets
+            .update_ticket(self.seller, &ticket.id, 11.0)
+            .await?;
         let sent = Instant::now();
         loop {
             let seen = self.orders.get_order(self.buyer, &order.id).await?;
-            if seen.ticket.is_some_and(|replica| replica.version >= updated.version) {
+            if seen
+                .ticket
+                .is_some_and(|replica| replica.version >= updated.version)
+            {
                 break;
             }
             give_up_after(sent, "orders never saw the ticket's update")?;
         }
         let ticket_updated = ms(sent);
-        Ok([ticket_created, order_created, order_cancelled, ticket_updated])
+        Ok([
+            ticket_created,
+            order_created,
+            order_cancelled,
+            ticket_updated,
+        ])
     }
 
     /// Polls `GET /api/tickets/:id` until `done` holds.
