@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::trace::TraceLayer;
-use tracing::Span;
+use tracing::{Instrument as _, Span};
 
 use crate::background::Background;
 use crate::error::{ApiError, not_found};
@@ -39,8 +39,24 @@ pub fn app(routes: Router, readiness: Readiness) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(run_to_completion))
         .layer(middleware::from_fn(read_body_first));
     with_request_logs(routes)
+}
+
+/// Runs a request, once its body is in, to its end in a task of its own. A client that hangs up
+/// (a browser navigating away, a load generator stopping, a proxy timing out) drops its
+/// connection and the answer, never the work half-way: no database operation or transaction is
+/// cut in the middle, which would leave the driver a connection to throw away and the server a
+/// transaction to abort, and which after a burst of abandoned requests stalled a service for
+/// seconds. A handler that panics is answered 500 in the envelope.
+async fn run_to_completion(request: Request, next: Next) -> axum::response::Response {
+    match tokio::spawn(next.run(request).in_current_span()).await {
+        Ok(response) => response,
+        Err(error) => {
+            ApiError::Internal(anyhow::anyhow!("request handler failed: {error}")).into_response()
+        }
+    }
 }
 
 /// How much of a refused body is read and thrown away before the 413 goes out, and for how long
@@ -201,8 +217,57 @@ mod tests {
             .route(
                 "/reads",
                 post(|body: Bytes| async move { body.len().to_string() }),
-            );
+            )
+            .route("/panics", get(panics));
         app(routes, Readiness::new())
+    }
+
+    async fn panics() -> &'static str {
+        panic!("a handler bug")
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_client_hangs_up_still_runs_to_its_end() {
+        let (started, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
+        let started = std::sync::Arc::new(std::sync::Mutex::new(Some(started)));
+        let finished = std::sync::Arc::new(std::sync::Mutex::new(Some(finished)));
+        let handler = move || {
+            let started = started.lock().unwrap().take();
+            let finished = finished.lock().unwrap().take();
+            async move {
+                let _ = started.map(|started| started.send(()));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let _ = finished.map(|finished| finished.send(()));
+                "done"
+            }
+        };
+        let app = app(Router::new().route("/slow", get(handler)), Readiness::new());
+        let request = axum::http::Request::get("/slow")
+            .body(Body::empty())
+            .unwrap();
+        let call = tokio::spawn(app.oneshot(request));
+        started_rx.await.unwrap();
+        // The client hangs up: its connection task, and the request future with it, is dropped.
+        call.abort();
+        tokio::time::timeout(Duration::from_secs(5), finished_rx)
+            .await
+            .expect("the handler was cut off with its client")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_in_the_envelope() {
+        let request = axum::http::Request::get("/panics")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            answer(request).await,
+            (
+                500,
+                r#"{"errors":[{"message":"Something went wrong"}]}"#.to_owned()
+            )
+        );
     }
 
     async fn answer(request: axum::http::Request<Body>) -> (u16, String) {
