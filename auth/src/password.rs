@@ -4,10 +4,9 @@
 //! a pool of its own, one thread per core, never on a runtime worker: a burst of sign-ins queues
 //! there instead of stalling other requests. The same few threads do every hash, so the
 //! allocator keeps one 16 MiB buffer per thread rather than one per thread that ever hashed
-//! (the blocking pool's threads come and go). The pool's threads run at a lower priority
-//! (nice 10): a storm that keeps every core hashing still leaves the runtime's workers the CPU
-//! the moment a cheap request (`currentuser`, any other route) arrives, and hashes use what is
-//! left, which under a storm is nearly all of it.
+//! (the blocking pool's threads come and go). The threads keep the normal priority: at a lower
+//! one (tried: nice 10) a storm's sign-ins starved behind any busy neighbour, 2.4 a second
+//! instead of 48.
 //!
 //! Checking a password against a missing user hashes a dummy, so an unknown email costs the same
 //! as a wrong password.
@@ -23,9 +22,6 @@ const LOG_N: u8 = 14;
 const R: u32 = 8;
 const P: u32 = 1;
 const KEY_LEN: usize = 64;
-
-/// How much nicer than the runtime's workers the hashing threads are.
-const HASHING_NICENESS: libc::c_int = 10;
 
 /// Hashes and checks passwords. Cheap to clone.
 #[derive(Clone)]
@@ -43,7 +39,6 @@ impl Passwords {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(cores)
             .thread_name(|index| format!("scrypt-{index}"))
-            .start_handler(|_| lower_this_threads_priority())
             // A panicking hash drops its answer: that sign-in fails, the pool goes on.
             .panic_handler(|_| tracing::error!("password hashing panicked"))
             .build()
@@ -82,22 +77,6 @@ impl Passwords {
             let _ = answer.send(work());
         });
         answered.await.context("password hashing panicked")
-    }
-}
-
-/// Lowers the calling thread's scheduling priority by [`HASHING_NICENESS`] (on Linux, nice is
-/// per thread). Best effort: a failure leaves it at the normal priority.
-#[allow(unsafe_code)]
-fn lower_this_threads_priority() {
-    // SAFETY: getpriority(2) and setpriority(2) on the calling thread (who = 0) read and write
-    // no memory of ours.
-    unsafe {
-        let current = libc::getpriority(libc::PRIO_PROCESS, 0);
-        libc::setpriority(
-            libc::PRIO_PROCESS,
-            0,
-            current.saturating_add(HASHING_NICENESS),
-        );
     }
 }
 
@@ -161,22 +140,14 @@ mod tests {
         assert!(!verify_now("passwore", &stored).unwrap());
     }
 
-    /// The calling thread's nice value.
-    #[allow(unsafe_code)]
-    fn niceness() -> libc::c_int {
-        // SAFETY: getpriority(2) of the calling thread touches no memory of ours.
-        unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
-    }
-
     #[tokio::test]
-    async fn hashes_run_on_the_pools_threads_at_a_lower_priority() {
+    async fn hashes_run_on_the_pools_threads() {
         let passwords = Passwords::new().unwrap();
-        let (name, pool_niceness) = passwords
-            .off_runtime(|| (std::thread::current().name().map(str::to_owned), niceness()))
+        let name = passwords
+            .off_runtime(|| std::thread::current().name().map(str::to_owned))
             .await
             .unwrap();
         assert!(name.unwrap().starts_with("scrypt-"));
-        assert_eq!(pool_niceness, (niceness() + HASHING_NICENESS).min(19));
     }
 
     #[tokio::test]
