@@ -9,7 +9,7 @@ use ticketing_bench::machine::Machine;
 use ticketing_bench::report::{self, Report, StackResults, Timings};
 use ticketing_bench::scenarios::http::Endpoint;
 use ticketing_bench::scenarios::{
-    ceilings, expiration, footprint, http, pipeline, progress, propagation,
+    ceilings, expiration, footprint, http, pipeline, progress, propagation, quiet_machine,
 };
 use ticketing_bench::target::Stack;
 
@@ -116,6 +116,7 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     progress("footprint: idle memory, binary sizes, start to ready");
     let mut footprint = footprint::idle(stack).await?;
     progress("ceilings: scrypt, bare axum");
+    quiet_machine("the ceilings").await?;
     let scrypt = ceilings::scrypt().await?;
     let hello = ceilings::hello(stack).await?;
     // First of what creates tickets: `GET /api/tickets` must list exactly 100.
@@ -123,6 +124,7 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     let mut http = http::run(stack, &[Endpoint::ListTickets]).await?;
     // Before the other HTTP runs leave the bus a backlog to drain.
     progress("event propagation");
+    quiet_machine("propagation").await?;
     let propagation = propagation::run(stack).await?;
     progress("HTTP throughput and latency");
     let rest: Vec<Endpoint> = Endpoint::ALL
@@ -131,8 +133,10 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
         .collect();
     http.extend(http::run(stack, &rest).await?);
     progress("sign-in storm");
+    quiet_machine("the storm").await?;
     let storm = ceilings::storm(stack).await?;
     progress("purchase pipeline");
+    quiet_machine("the pipeline").await?;
     let pipeline = pipeline::run(stack).await?;
     footprint::add_loaded(&mut footprint, stack, &pipeline.loaded_rss_kib);
     Ok(StackResults {

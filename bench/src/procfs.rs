@@ -53,6 +53,28 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(user + system)
 }
 
+/// The whole machine's CPU time so far, in clock ticks: `(busy, total)`, busy being all but idle
+/// and I/O wait.
+pub fn machine_cpu_ticks() -> anyhow::Result<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").context("could not read /proc/stat")?;
+    parse_machine_cpu_ticks(&stat).context("unreadable /proc/stat")
+}
+
+/// The `cpu` line of `/proc/stat`: user nice system idle iowait irq softirq steal ...
+pub fn parse_machine_cpu_ticks(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let total: u64 = ticks.iter().sum();
+    let waiting = ticks.get(3)? + ticks.get(4)?;
+    Some((total - waiting, total))
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`: 100 on Linux).
 pub const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -103,6 +125,15 @@ mod tests {
             })
         );
         assert_eq!(parse_memory("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn reads_the_machines_busy_and_total_ticks() {
+        let stat = "cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 50 2 25 400 10 1 1 0 0 0\n";
+        assert_eq!(parse_machine_cpu_ticks(stat), Some((160, 980)));
+        assert_eq!(parse_machine_cpu_ticks("cpu0 1 2 3\n"), None);
+        let (busy, total) = machine_cpu_ticks().unwrap();
+        assert!(busy <= total && total > 0);
     }
 
     #[test]

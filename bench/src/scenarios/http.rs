@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::{Api, User};
-use crate::scenarios::{create_tickets, progress, wait_for_replica};
+use crate::scenarios::{create_tickets, progress, quiet_machine, wait_for_replica};
 use crate::target::Stack;
 use crate::wrk::{self, Body, Output, Run};
 
@@ -162,6 +162,7 @@ pub async fn run(stack: &Stack, endpoints: &[Endpoint]) -> anyhow::Result<Vec<Ht
                         settled.as_secs_f64()
                     ));
                 }
+                quiet_machine(&format!("{} {via:?} c={connections}", endpoint.label())).await?;
                 let result = measure(stack, endpoint, via, connections, &fixture, body).await?;
                 progress(format_args!(
                     "{:<28} {:<7} c={:<3} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms{}",

@@ -70,6 +70,38 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr().context("no local address")?.port())
 }
 
+/// The busiest the machine may be (share of all cores, over [`QUIET_WINDOW`]) for a run to start.
+const QUIET_BUSY: f64 = 0.15;
+const QUIET_WINDOW: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long [`quiet_machine`] waits at most.
+const QUIET_PATIENCE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Waits until the whole machine is nearly idle (under [`QUIET_BUSY`] over [`QUIET_WINDOW`]), at
+/// most [`QUIET_PATIENCE`], and says so when that took a while: after a write-heavy run the
+/// fleet goes on digesting its events (listeners, relays, the database) for seconds, and a run
+/// started meanwhile would measure the leftovers of the last one. Returns how long it waited.
+pub async fn quiet_machine(before: &str) -> anyhow::Result<std::time::Duration> {
+    let started = std::time::Instant::now();
+    loop {
+        let (busy_before, total_before) = crate::procfs::machine_cpu_ticks()?;
+        tokio::time::sleep(QUIET_WINDOW).await;
+        let (busy_after, total_after) = crate::procfs::machine_cpu_ticks()?;
+        let total = total_after.saturating_sub(total_before).max(1);
+        let busy = busy_after.saturating_sub(busy_before) as f64 / total as f64;
+        let waited = started.elapsed();
+        if busy < QUIET_BUSY || waited > QUIET_PATIENCE {
+            if waited > std::time::Duration::from_secs(2) {
+                progress(format_args!(
+                    "the machine was busy for {:.1} s before {before} ({:.0}% at the end)",
+                    waited.as_secs_f64(),
+                    busy * 100.0
+                ));
+            }
+            return Ok(waited);
+        }
+    }
+}
+
 /// When the first progress line was printed: the run's start, near enough.
 static STARTED: std::sync::LazyLock<std::time::Instant> =
     std::sync::LazyLock::new(std::time::Instant::now);
