@@ -113,13 +113,15 @@ fn run_with(
     Ok(status)
 }
 
-/// `cargo test` of the client's browser test alone: one run at a time, output shown.
-fn test_args() -> [&'static str; 9] {
+/// `cargo test` of the client's browser test alone, with the whole run's features: one test at a
+/// time, output shown.
+fn test_args() -> [&'static str; 8] {
+    // `--workspace` rather than `--package client`: features resolved as in the whole run, so
+    // the browser test reuses its build (for the client alone, cargo rebuilt half the graph).
     [
         "test",
+        "--workspace",
         "--locked",
-        "--package",
-        "client",
         "--test",
         "e2e",
         "--",
@@ -230,8 +232,8 @@ mod tests {
     fn the_browser_test_runs_alone_with_its_output() {
         let args = test_args();
         assert_eq!(
-            &args[..6],
-            ["test", "--locked", "--package", "client", "--test", "e2e"]
+            &args[..5],
+            ["test", "--workspace", "--locked", "--test", "e2e"]
         );
         assert!(args.contains(&"--test-threads=1") && args.contains(&"--nocapture"));
     }
