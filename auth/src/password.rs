@@ -67,13 +67,17 @@ impl Passwords {
     }
 
     /// Runs `work` on the hashing pool, first come first served, and waits for its result.
+    /// Dropping the future before `work` starts takes it out of the queue.
     async fn off_runtime<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> anyhow::Result<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.pool.spawn(move || {
-            // The sign-in may have been abandoned meanwhile: nobody to tell, nothing to do.
+            // Dropped while it queued (its client hung up): nobody waits, so no hash.
+            if answer.is_closed() {
+                return;
+            }
             let _ = answer.send(work());
         });
         answered.await.context("password hashing panicked")
@@ -168,6 +172,48 @@ mod tests {
         let finished = futures::future::join_all(jobs).await;
         assert!(finished.iter().all(Result::is_ok));
         assert!(most.load(std::sync::atomic::Ordering::SeqCst) <= cores);
+    }
+
+    #[tokio::test]
+    async fn a_hash_dropped_while_it_queued_is_never_done() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+        let passwords = Passwords::new().unwrap();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        // Every hashing thread busy until released.
+        let barrier = Arc::new(std::sync::Barrier::new(cores + 1));
+        let busy = Arc::new(AtomicUsize::new(0));
+        let blockers: Vec<_> = (0..cores)
+            .map(|_| {
+                let (passwords, barrier, busy) = (passwords.clone(), barrier.clone(), busy.clone());
+                tokio::spawn(async move {
+                    passwords
+                        .off_runtime(move || {
+                            busy.fetch_add(1, SeqCst);
+                            barrier.wait();
+                        })
+                        .await
+                })
+            })
+            .collect();
+        while busy.load(SeqCst) < cores {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // Queued behind them, then given up on.
+        let hashed = Arc::new(AtomicBool::new(false));
+        let flag = hashed.clone();
+        let queued = passwords.off_runtime(move || flag.store(true, SeqCst));
+        assert!(futures::FutureExt::now_or_never(queued).is_none());
+        barrier.wait();
+        for blocker in blockers {
+            blocker.await.unwrap().unwrap();
+        }
+        // The pool has let go of the job once it was taken off the queue.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while Arc::strong_count(&hashed) > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert_eq!(Arc::strong_count(&hashed), 1, "the job is still queued");
+        assert!(!hashed.load(SeqCst), "a hash nobody waited for was done");
     }
 
     #[tokio::test]

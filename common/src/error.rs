@@ -55,6 +55,11 @@ pub enum ApiError {
     /// 413: the body is over the size limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The client hung up before the work its answer needed began (see
+    /// [`crate::server::Client`]), so it was skipped. Nobody is there to read this answer: it is
+    /// 499, nginx's "client closed request", for the logs.
+    #[error("the client hung up")]
+    ClientGone,
     /// 500 `"Something went wrong"`; the cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -78,6 +83,7 @@ impl ApiError {
             ApiError::NotAuthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::ClientGone => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +101,7 @@ impl ApiError {
             ApiError::NotAuthorized => message("Not authorized"),
             ApiError::NotFound => message("Not Found"),
             ApiError::PayloadTooLarge => message("Request body is too large"),
+            ApiError::ClientGone => message("The client closed the request"),
             ApiError::Internal(_) => message(SOMETHING_WENT_WRONG),
         }
     }

@@ -49,13 +49,65 @@ pub fn app(routes: Router, readiness: Readiness) -> Router {
 /// connection and the answer, never the work half-way: no database operation or transaction is
 /// cut in the middle, which would leave the driver a connection to throw away and the server a
 /// transaction to abort, and which after a burst of abandoned requests stalled a service for
-/// seconds. A handler that panics is answered 500 in the envelope.
-async fn run_to_completion(request: Request, next: Next) -> axum::response::Response {
-    match tokio::spawn(next.run(request).in_current_span()).await {
+/// seconds. The handler learns of the hang-up through its [`Client`], to skip work that only
+/// its answer needed. A handler that panics is answered 500 in the envelope.
+async fn run_to_completion(mut request: Request, next: Next) -> axum::response::Response {
+    let client = Client::default();
+    request.extensions_mut().insert(client.clone());
+    // Dropped with this future when the connection goes, before the handler's task has ended.
+    let hang_up = client.gone.clone().drop_guard();
+    let response = match tokio::spawn(next.run(request).in_current_span()).await {
         Ok(response) => response,
         Err(error) => {
             ApiError::Internal(anyhow::anyhow!("request handler failed: {error}")).into_response()
         }
+    };
+    hang_up.disarm();
+    response
+}
+
+/// The client of a request: whether it still waits for the answer. An extractor.
+///
+/// A request runs to its end even when its client hangs up (see [`app`]); a handler asks this
+/// before work whose only purpose is the answer, and skips it. Sign-up and sign-in do, before
+/// their scrypt hash: under a burst, clients that gave up would otherwise keep the hashing
+/// threads busy with work nobody waits for while their retries queue behind it, and the queue
+/// would only grow. Outside [`app`] (a handler called directly) the client never hangs up.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    gone: tokio_util::sync::CancellationToken,
+}
+
+impl Client {
+    /// Whether the client has hung up.
+    pub fn has_hung_up(&self) -> bool {
+        self.gone.is_cancelled()
+    }
+
+    /// `work`'s output, or [`ApiError::ClientGone`] as soon as the client hangs up, `work`
+    /// then being dropped where it stands. Only for work that changes nothing, or that can be
+    /// dropped at any await point without harm.
+    pub async fn unless_hung_up<T>(&self, work: impl Future<Output = T>) -> Result<T, ApiError> {
+        tokio::select! {
+            biased;
+            () = self.gone.cancelled() => Err(ApiError::ClientGone),
+            output = work => Ok(output),
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Client>()
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -254,6 +306,63 @@ mod tests {
             .await
             .expect("the handler was cut off with its client")
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_handler_learns_that_its_client_hung_up() {
+        let (started, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (outcome, outcome_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
+        let slots = std::sync::Arc::new(std::sync::Mutex::new(Some((started, outcome))));
+        let handler = move |client: Client| {
+            let slots = slots.lock().unwrap().take();
+            async move {
+                let (started, outcome) = slots.unwrap();
+                let _ = started.send(());
+                let waited = client.unless_hung_up(std::future::pending::<()>()).await;
+                let _ = outcome.send(waited);
+                "done"
+            }
+        };
+        let app = app(
+            Router::new().route("/waits", get(handler)),
+            Readiness::new(),
+        );
+        let request = axum::http::Request::get("/waits")
+            .body(Body::empty())
+            .unwrap();
+        let call = tokio::spawn(app.oneshot(request));
+        started_rx.await.unwrap();
+        call.abort();
+        let waited = tokio::time::timeout(Duration::from_secs(5), outcome_rx)
+            .await
+            .expect("the handler was not told its client hung up")
+            .unwrap();
+        assert!(matches!(waited, Err(ApiError::ClientGone)), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_got_its_answer_never_hung_up() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<Client>));
+        let keep = seen.clone();
+        let handler = move |client: Client| {
+            *keep.lock().unwrap() = Some(client.clone());
+            async move {
+                let answered = client.unless_hung_up(async { "answered" }).await;
+                answered.unwrap_or("hung up")
+            }
+        };
+        let app = app(
+            Router::new().route("/quick", get(handler)),
+            Readiness::new(),
+        );
+        let request = axum::http::Request::get("/quick")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(&body[..], b"answered");
+        let client = seen.lock().unwrap().take().unwrap();
+        assert!(!client.has_hung_up());
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use common::server::Client;
 use common::validation::{Checks, Valid, Validate, is_email, is_present, trimmed_string};
 use common::{ApiError, Json};
 use serde::Deserialize;
@@ -35,6 +36,7 @@ impl Validate for SignInBody {
 /// same answer, `"Invalid credentials"`, after the same amount of hashing.
 pub async fn sign_in(
     State(state): State<AppState>,
+    client: Client,
     Valid(body): Valid<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let existing = state
@@ -42,7 +44,9 @@ pub async fn sign_in(
         .find_by_email(&normalize_email(&body.email))
         .await?;
     let stored_hash = existing.as_ref().map(|user| user.password.clone());
-    let valid = state.passwords.verify(body.password, stored_hash).await?;
+    let valid = client
+        .unless_hung_up(state.passwords.verify(body.password, stored_hash))
+        .await??;
     let user = match existing {
         Some(user) if valid => User::from(&user),
         _ => return Err(ApiError::bad_request("Invalid credentials")),
