@@ -32,7 +32,7 @@ pub const DEFAULT_QUEUE: &str = "order:expiration";
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Heartbeats a worker may miss before it counts as dead.
-const MISSED_HEARTBEATS: usize = 10;
+pub const MISSED_HEARTBEATS: usize = 10;
 
 /// The longest pause between two attempts to reconnect to Redis.
 const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);

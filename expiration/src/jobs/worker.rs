@@ -12,14 +12,16 @@
 //! the event, never lose it. On shutdown a job still retrying fails, and apalis-redis
 //! reschedules it, so a later worker publishes it.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use apalis::prelude::{BoxDynError, Data, WorkerBuilder, WorkerError};
+use apalis::prelude::{BoxDynError, Data, Event, EventListenerExt, WorkerBuilder, WorkerError};
 use common::bus::Bus;
 use common::events::ExpirationComplete;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::jobs::{ExpirationQueue, ExpireOrder};
+use crate::jobs::{ExpirationQueue, ExpireOrder, MISSED_HEARTBEATS, POLL_INTERVAL};
 
 /// The first pause before publishing again after a failure; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(200);
@@ -69,6 +71,52 @@ impl Expirer {
     }
 }
 
+/// A worker that has not beaten for this long counts as stalled and is replaced: the same
+/// span after which other workers take over its running jobs ([`MISSED_HEARTBEATS`] ×
+/// [`POLL_INTERVAL`]). apalis-redis' polling can stop for good without an error: in a soak on
+/// a loaded machine the worker's last heartbeat was the last thing it did, while due jobs
+/// piled up in Redis and every order stayed unexpired.
+const STALLED_AFTER: Duration = POLL_INTERVAL.saturating_mul(MISSED_HEARTBEATS as u32);
+
+/// When a worker last showed it was alive.
+#[derive(Clone)]
+struct Heartbeats(Arc<Mutex<Instant>>);
+
+impl Default for Heartbeats {
+    fn default() -> Self {
+        Heartbeats(Arc::new(Mutex::new(Instant::now())))
+    }
+}
+
+impl Heartbeats {
+    /// Notes the worker's `event`: a heartbeat, or a job done or failed, is a sign of life.
+    fn saw(&self, event: &Event) {
+        if matches!(
+            event,
+            Event::Start | Event::HeartBeat | Event::Success(_) | Event::Error(_)
+        ) && let Ok(mut last) = self.0.lock()
+        {
+            *last = Instant::now();
+        }
+    }
+
+    /// Completes once no sign of life has come for [`STALLED_AFTER`].
+    async fn stopped(&self) {
+        loop {
+            let last = self
+                .0
+                .lock()
+                .map(|last| *last)
+                .unwrap_or_else(|_| Instant::now());
+            let silent = last.elapsed();
+            if silent >= STALLED_AFTER {
+                return;
+            }
+            tokio::time::sleep(STALLED_AFTER - silent).await;
+        }
+    }
+}
+
 /// The job handler apalis calls.
 async fn expire_order(job: ExpireOrder, expirer: Data<Expirer>) -> Result<(), BoxDynError> {
     expirer.expire(&job).await.map_err(|error| {
@@ -97,29 +145,73 @@ pub async fn run(queue: ExpirationQueue, bus: Bus, name: String, shutdown: Cance
     let mut restarts = 0_u32;
     while !shutdown.is_cancelled() {
         let incarnation = format!("{name}:{restarts}");
+        let beats = Heartbeats::default();
         let worker = WorkerBuilder::new(incarnation.as_str())
             .backend(queue.storage())
             .data(expirer.clone())
+            .on_event({
+                let beats = beats.clone();
+                move |_, event| beats.saw(event)
+            })
             .build(expire_order);
         let stop = shutdown.clone();
         let stopped = async move {
             stop.cancelled().await;
             Ok::<(), WorkerError>(())
         };
-        match worker.run_until(stopped).await {
-            Ok(()) => break,
-            Err(error) => {
-                if shutdown.is_cancelled() {
-                    break;
-                }
-                tracing::warn!(worker = %incarnation, error = %error, "expiration worker failed; restarting it");
-                restarts += 1;
-                tokio::select! {
-                    () = shutdown.cancelled() => {}
-                    () = tokio::time::sleep(RESTART_DELAY) => {}
-                }
-            }
+        let failure = tokio::select! {
+            result = worker.run_until(stopped) => match result {
+                Ok(()) => break,
+                Err(error) => error.to_string(),
+            },
+            () = beats.stopped() => format!(
+                "no heartbeat for {} ms: its polling stalled",
+                STALLED_AFTER.as_millis()
+            ),
+        };
+        if shutdown.is_cancelled() {
+            break;
+        }
+        tracing::warn!(worker = %incarnation, error = %failure, "expiration worker failed; restarting it");
+        restarts += 1;
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(RESTART_DELAY) => {}
         }
     }
     tracing::info!(worker = %name, "expiration worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_counts_as_stalled_only_after_a_silence_of_stalled_after() {
+        let beats = Heartbeats::default();
+        let stalled = tokio::spawn({
+            let beats = beats.clone();
+            async move { beats.stopped().await }
+        });
+        let step = STALLED_AFTER / 5;
+        for _ in 0..4 {
+            tokio::time::advance(step).await;
+            tokio::task::yield_now().await;
+        }
+        assert!(!stalled.is_finished(), "stalled before its time");
+        // A heartbeat starts the silence over.
+        beats.saw(&Event::HeartBeat);
+        for _ in 0..4 {
+            tokio::time::advance(step).await;
+            tokio::task::yield_now().await;
+        }
+        assert!(!stalled.is_finished(), "a heartbeat was not a sign of life");
+        // Other events are not.
+        beats.saw(&Event::Stop);
+        tokio::time::advance(step + Duration::from_millis(1)).await;
+        tokio::time::timeout(Duration::from_secs(1), stalled)
+            .await
+            .expect("a silent worker never counted as stalled")
+            .unwrap();
+    }
 }
