@@ -12,6 +12,9 @@ use crate::fleet::Fleet;
 /// How long a call keeps trying while every replica of a service refuses connections.
 const UNREACHABLE_FOR: Duration = Duration::from_secs(30);
 
+/// How long [`Api::sign_up`] keeps trying.
+const SIGN_UP_FOR: Duration = Duration::from_secs(120);
+
 /// An answer.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -173,7 +176,12 @@ impl Api {
                 match request.send().await {
                     Ok(response) => return Ok(read(response).await),
                     Err(error) if error.is_connect() => refused = error.to_string(),
-                    Err(error) => return Err(Failure::Lost(format!("{method} {path}: {error}"))),
+                    Err(error) => {
+                        return Err(Failure::Lost(format!(
+                            "{method} {path}: {}",
+                            with_causes(&error)
+                        )));
+                    }
                 }
             }
             if Instant::now() > deadline {
@@ -184,16 +192,23 @@ impl Api {
     }
 
     /// Signs `email` up (or in, if a lost answer had signed it up already); returns the
-    /// session cookie and the user's id.
+    /// session cookie and the user's id. Tries again after each lost answer, as a person would,
+    /// for up to [`SIGN_UP_FOR`]: a burst of sign-ups queues for scrypt, and a replica killed
+    /// meanwhile drops every one queued there.
     pub async fn sign_up(&self, email: &str, password: &str) -> anyhow::Result<(String, String)> {
         let credentials = serde_json::json!({ "email": email, "password": password });
-        for _ in 0..5 {
+        let deadline = Instant::now() + SIGN_UP_FOR;
+        let mut lost = Vec::new();
+        while Instant::now() < deadline {
             let reply = match self
                 .call(Method::POST, "/api/users/signup", None, Some(&credentials))
                 .await
             {
                 Ok(reply) => reply,
-                Err(Failure::Lost(_)) => continue,
+                Err(Failure::Lost(why)) => {
+                    lost.push(why);
+                    continue;
+                }
                 Err(error) => return Err(error.into()),
             };
             let reply = match reply.status {
@@ -204,7 +219,10 @@ impl Api {
                         .await
                     {
                         Ok(reply) => reply,
-                        Err(Failure::Lost(_)) => continue,
+                        Err(Failure::Lost(why)) => {
+                            lost.push(why);
+                            continue;
+                        }
                         Err(error) => return Err(error.into()),
                     }
                 }
@@ -215,8 +233,23 @@ impl Api {
             }
             anyhow::bail!("signup of {email}: {} {}", reply.status, reply.text);
         }
-        anyhow::bail!("signup of {email}: every answer was lost")
+        anyhow::bail!(
+            "signup of {email}: every answer in {} s was lost: {lost:#?}",
+            SIGN_UP_FOR.as_secs()
+        )
     }
+}
+
+/// `error: cause: cause ...`: reqwest's own message rarely says what happened.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 async fn read(response: reqwest::Response) -> Reply {

@@ -175,7 +175,8 @@ impl Fleet {
                     "EXPIRATION_WINDOW_SECONDS",
                     options.expiration_window.as_secs().max(1).to_string(),
                 ),
-                ("RUST_LOG", "warn".to_owned()),
+                // Warnings, and each expiry as it fires (a line per order).
+                ("RUST_LOG", "warn,expiration=info".to_owned()),
             ],
             mongo_uri: mongo_uri.clone(),
             database_prefix: database_prefix.clone(),

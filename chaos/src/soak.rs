@@ -113,8 +113,10 @@ pub async fn run(fleet: &Fleet, options: &SoakOptions) -> anyhow::Result<SoakRep
     for user in 0..options.users {
         let market = market.clone();
         let seed = options.seed.wrapping_add(user as u64);
-        // Arrivals spread over the first seconds, as real traffic ramps up.
-        let arrival = Duration::from_millis((user as u64 * 4_000) / options.users.max(1) as u64);
+        // Arrivals spread over the first sixth of the run (4 s at least), as real traffic
+        // ramps up: 500 sign-ups within 4 s are 2.5 times what two cores can hash.
+        let ramp = (options.duration / 6).max(Duration::from_secs(4));
+        let arrival = ramp.mul_f64(user as f64 / options.users.max(1) as f64);
         users.push(tokio::spawn(async move {
             tokio::time::sleep(arrival).await;
             act(&market, user, seed).await
