@@ -122,7 +122,7 @@ pub struct Run<'a> {
 }
 
 /// What one run measured.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Output {
     /// Requests completed, whatever their status.
     pub requests: u64,

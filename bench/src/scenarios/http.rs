@@ -142,14 +142,7 @@ pub async fn run(stack: &Stack, endpoints: &[Endpoint]) -> anyhow::Result<Vec<Ht
             for connections in CONNECTIONS {
                 let body = match endpoint {
                     Endpoint::CreateOrder => {
-                        let rate = results
-                            .iter()
-                            .find(|result| {
-                                result.endpoint == Endpoint::CreateTicket.label()
-                                    && result.via == via
-                                    && result.connections == connections
-                            })
-                            .map_or(1000.0, |result| result.per_second);
+                        let rate = expected_order_rate(&results, via, connections);
                         Body::EachTicket(order_pool(stack, &fixture, rate, via, connections).await?)
                     }
                     _ => body(endpoint, &fixture),
@@ -304,6 +297,39 @@ async fn order_pool(
     Ok(file)
 }
 
+/// How many orders a second a `POST /api/orders` run at `connections` via `via` may reach, from
+/// the runs before it: at most what `POST /api/tickets` did at that level (an order writes more),
+/// at most three times the direct run one level down, and through the ingress at most half as
+/// much again as the direct run at the same level. Sized from tickets alone, the pools were five
+/// times too big, and orders spent up to 45 s digesting their `ticket:created` after each run.
+pub fn expected_order_rate(results: &[HttpResult], via: Via, connections: u32) -> f64 {
+    let rate_of = |endpoint: Endpoint, via: Via, connections: u32| {
+        results
+            .iter()
+            .find(|result| {
+                result.endpoint == endpoint.label()
+                    && result.via == via
+                    && result.connections == connections
+            })
+            .map(|result| result.per_second)
+    };
+    let tickets = rate_of(Endpoint::CreateTicket, via, connections).unwrap_or(1000.0);
+    let lower = CONNECTIONS
+        .iter()
+        .copied()
+        .take_while(|level| *level < connections)
+        .last();
+    let orders = match via {
+        Via::Direct => lower
+            .and_then(|lower| rate_of(Endpoint::CreateOrder, Via::Direct, lower))
+            .map(|rate| rate * 3.0),
+        Via::Ingress => {
+            rate_of(Endpoint::CreateOrder, Via::Direct, connections).map(|rate| rate * 1.5)
+        }
+    };
+    orders.map_or(tickets, |orders| orders.min(tickets))
+}
+
 /// Tickets for a run of `duration` at about `rate` per second, with half as much again to
 /// spare, within bounds.
 pub fn pool_size(rate: f64, duration: Duration) -> usize {
@@ -320,6 +346,38 @@ mod tests {
         assert_eq!(pool_size(1000.0, Duration::from_secs(5)), 7500);
         assert_eq!(pool_size(0.0, Duration::from_secs(5)), 200);
         assert_eq!(pool_size(1e9, Duration::from_secs(5)), MAX_ORDER_POOL);
+    }
+
+    fn measured(endpoint: Endpoint, via: Via, connections: u32, per_second: f64) -> HttpResult {
+        HttpResult {
+            endpoint: endpoint.label().to_owned(),
+            via,
+            connections,
+            per_second,
+            wrk: Output::default(),
+            command: String::new(),
+        }
+    }
+
+    #[test]
+    fn order_pools_are_sized_from_the_orders_already_measured() {
+        let mut results = vec![
+            measured(Endpoint::CreateTicket, Via::Direct, 1, 600.0),
+            measured(Endpoint::CreateTicket, Via::Direct, 16, 1300.0),
+            measured(Endpoint::CreateTicket, Via::Direct, 64, 1150.0),
+            measured(Endpoint::CreateTicket, Via::Ingress, 1, 470.0),
+        ];
+        // Nothing known of orders yet: what tickets did.
+        assert_eq!(expected_order_rate(&results, Via::Direct, 1), 600.0);
+        results.push(measured(Endpoint::CreateOrder, Via::Direct, 1, 77.0));
+        // Three times the level below, at most what tickets did.
+        assert_eq!(expected_order_rate(&results, Via::Direct, 16), 231.0);
+        results.push(measured(Endpoint::CreateOrder, Via::Direct, 16, 400.0));
+        assert_eq!(expected_order_rate(&results, Via::Direct, 64), 1150.0);
+        // Through the ingress: half as much again as direct at the same level.
+        assert_eq!(expected_order_rate(&results, Via::Ingress, 1), 115.5);
+        // A level with no ticket run to bound it.
+        assert_eq!(expected_order_rate(&results, Via::Ingress, 16), 600.0);
     }
 
     #[test]
