@@ -2,7 +2,7 @@
 //!
 //! - `BENCH_INGRESS_URL`: the nginx ingress, e.g. `http://127.0.0.1:8080`;
 //! - `BENCH_SERVICES`: `name:port:pid` of each service, comma-separated;
-//! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, xtask);
+//! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, stripe);
 //! - `BENCH_NATS_URL`: the NATS server the services use;
 //! - `BENCH_WRK`: the wrk program; `BENCH_WORK_DIR`: where scripts and id lists go;
 //! - `BENCH_SECONDS`: how long each wrk run lasts (default 3);

@@ -74,7 +74,11 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
         services.join(", ")
     ));
     // One cargo run for all: the bench's dependencies build beside the services' on every core.
-    let packages: Vec<&str> = services.iter().copied().chain([BENCH_PACKAGE]).collect();
+    let packages: Vec<&str> = services
+        .iter()
+        .copied()
+        .chain([up::STAND_IN, BENCH_PACKAGE])
+        .collect();
     let bench = cargo::build(&workspace.root, &packages, true, stop)?
         .remove(BENCH_PACKAGE)
         .context("cargo build produced no ticketing-bench binary")?;
@@ -155,7 +159,7 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
 fn report_commands(services: &[&str], seconds: u64) -> Vec<String> {
     let packages: Vec<String> = services
         .iter()
-        .chain(&[BENCH_PACKAGE])
+        .chain(&[up::STAND_IN, BENCH_PACKAGE])
         .map(|name| format!("-p {name}"))
         .collect();
     let option = if seconds == DEFAULT_SECONDS {
@@ -213,13 +217,11 @@ impl Common<'_> {
             log.display()
         ));
         let stack = up::start_logging_to(self.workspace, self.tools, &settings, self.stop, &log)?;
-        let mut servers: Vec<String> = stack
+        let servers: Vec<String> = stack
             .servers()
             .into_iter()
             .map(|(name, pid)| format!("{name}:{pid}"))
             .collect();
-        // The Stripe stand-in is served by this process.
-        servers.push(format!("xtask:{}", std::process::id()));
         let services: Vec<String> = stack
             .services()
             .iter()
@@ -309,9 +311,9 @@ mod tests {
     fn the_summary_names_the_command_and_what_it_built() {
         let commands = report_commands(&["auth", "tickets"], DEFAULT_SECONDS);
         assert_eq!(commands[0], "cargo xtask bench");
-        assert!(
-            commands[1].ends_with("cargo build --release -p auth -p tickets -p ticketing-bench")
-        );
+        assert!(commands[1].ends_with(
+            "cargo build --release -p auth -p tickets -p stripe-fake -p ticketing-bench"
+        ));
         assert_eq!(report_commands(&[], 5)[0], "cargo xtask bench --seconds 5");
     }
 }

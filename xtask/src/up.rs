@@ -122,9 +122,9 @@ fn start_with_output(
     stop: &Stop,
     log: Option<&Path>,
 ) -> anyhow::Result<Stack> {
-    let services = build_services(workspace, settings.release, stop)?;
+    let (services, stand_in) = build_services(workspace, settings.release, stop)?;
 
-    let names = ["mongo", "nats", "redis", "nginx"].into_iter();
+    let names = ["mongo", "nats", "redis", "stripe", "nginx"].into_iter();
     let names = names.chain(services.iter().map(|(service, _)| service.name));
     let console = match log {
         Some(log) => Console::to_file(names, log)?,
@@ -132,7 +132,11 @@ fn start_with_output(
     };
     let mut stack = Stack::default();
     start_backends(&mut stack, tools, &settings.data_dir, &console, stop)?;
-    let stripe = Stripe::start(std::env::var("STRIPE_KEY").ok().as_deref())?;
+    let stripe = Stripe::start(
+        std::env::var("STRIPE_KEY").ok().as_deref(),
+        stand_in.as_deref(),
+        console.sink("stripe"),
+    )?;
     if let Some(url) = stripe.stand_in_url() {
         console::step(format_args!(
             "no STRIPE_KEY: a local Stripe stand-in serves {url}"
@@ -155,25 +159,31 @@ fn start_with_output(
     Ok(stack)
 }
 
-/// Builds the services that exist in the workspace; returns each with its binary, in start order.
-fn build_services(
-    workspace: &Workspace,
-    release: bool,
-    stop: &Stop,
-) -> anyhow::Result<Vec<(Service, PathBuf)>> {
+/// The Stripe stand-in's package and binary.
+pub(crate) const STAND_IN: &str = "stripe-fake";
+
+/// A service's binary, or the Stripe stand-in's.
+type Built = (Vec<(Service, PathBuf)>, Option<PathBuf>);
+
+/// Builds the services that exist in the workspace, and the Stripe stand-in; returns each
+/// service with its binary, in start order, and the stand-in's binary.
+fn build_services(workspace: &Workspace, release: bool, stop: &Stop) -> anyhow::Result<Built> {
     let present: Vec<Service> = SERVICES
         .into_iter()
         .filter(|service| workspace.has_binary(service.name))
         .collect();
     if present.is_empty() {
         console::step("no service is in the workspace yet: every route will answer 502");
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
-    let names: Vec<&str> = present.iter().map(|service| service.name).collect();
+    let mut names: Vec<&str> = present.iter().map(|service| service.name).collect();
     let profile = if release { "release" } else { "debug" };
     console::step(format_args!("building {} ({profile})", names.join(", ")));
+    if workspace.has_binary(STAND_IN) {
+        names.push(STAND_IN);
+    }
     let mut binaries = cargo::build(&workspace.root, &names, release, stop)?;
-    present
+    let services = present
         .into_iter()
         .map(|service| {
             let binary = binaries
@@ -181,7 +191,8 @@ fn build_services(
                 .with_context(|| format!("cargo build produced no `{}` binary", service.name))?;
             Ok((service, binary))
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    Ok((services, binaries.remove(STAND_IN)))
 }
 
 /// Starts the servers the services use: mongo, nats and redis, each with its data under `data_dir`.
@@ -391,7 +402,7 @@ fn watch(stack: &mut Stack, stop: &Stop) -> ExitCode {
 pub(crate) struct Stack {
     services: Vec<ServerProcess>,
     ingress: Option<ServerProcess>,
-    /// Stopped after the services (dropped after `Drop::drop` ran).
+    /// The Stripe stand-in, stopped with the servers the services use.
     stripe: Option<Stripe>,
     mongo: Option<Mongo>,
     nats: Option<ServerProcess>,
@@ -409,14 +420,17 @@ impl Stack {
         &self.services
     }
 
-    /// The name and process id of every other child: nginx, mongo, nats and redis.
+    /// The name and process id of every other child: nginx, mongo, nats, redis and the Stripe
+    /// stand-in.
     pub(crate) fn servers(&self) -> Vec<(&str, u32)> {
         let mongo = self.mongo.as_ref().map(|mongo| &mongo.process);
+        let stand_in = self.stripe.as_ref().and_then(Stripe::process_ref);
         self.ingress
             .iter()
             .chain(mongo)
             .chain(&self.nats)
             .chain(&self.redis)
+            .chain(stand_in)
             .map(|process| (process.name(), process.pid()))
             .collect()
     }
@@ -429,6 +443,7 @@ impl Stack {
     /// The children in stopping order: services, then nginx, then the servers they use.
     fn tiers(&mut self) -> [Vec<&mut ServerProcess>; 3] {
         let mongo = self.mongo.as_mut().map(|mongo| &mut mongo.process);
+        let stand_in = self.stripe.as_mut().and_then(Stripe::process);
         [
             self.services.iter_mut().collect(),
             self.ingress.iter_mut().collect(),
@@ -436,6 +451,7 @@ impl Stack {
                 .iter_mut()
                 .chain(&mut self.redis)
                 .chain(mongo)
+                .chain(stand_in)
                 .collect(),
         ]
     }
