@@ -278,6 +278,19 @@ mod tests {
         panic!("a handler bug")
     }
 
+    /// Sends `GET path` to `routes` in the shared stack and hangs up once the handler says it
+    /// has `started`: the connection task, and the request future with it, is dropped.
+    async fn hang_up_once_started(
+        routes: Router,
+        path: &str,
+        started: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let request = axum::http::Request::get(path).body(Body::empty()).unwrap();
+        let call = tokio::spawn(app(routes, Readiness::new()).oneshot(request));
+        started.await.unwrap();
+        call.abort();
+    }
+
     #[tokio::test]
     async fn a_request_whose_client_hangs_up_still_runs_to_its_end() {
         let (started, started_rx) = tokio::sync::oneshot::channel::<()>();
@@ -294,14 +307,12 @@ mod tests {
                 "done"
             }
         };
-        let app = app(Router::new().route("/slow", get(handler)), Readiness::new());
-        let request = axum::http::Request::get("/slow")
-            .body(Body::empty())
-            .unwrap();
-        let call = tokio::spawn(app.oneshot(request));
-        started_rx.await.unwrap();
-        // The client hangs up: its connection task, and the request future with it, is dropped.
-        call.abort();
+        hang_up_once_started(
+            Router::new().route("/slow", get(handler)),
+            "/slow",
+            started_rx,
+        )
+        .await;
         tokio::time::timeout(Duration::from_secs(5), finished_rx)
             .await
             .expect("the handler was cut off with its client")
@@ -323,16 +334,12 @@ mod tests {
                 "done"
             }
         };
-        let app = app(
+        hang_up_once_started(
             Router::new().route("/waits", get(handler)),
-            Readiness::new(),
-        );
-        let request = axum::http::Request::get("/waits")
-            .body(Body::empty())
-            .unwrap();
-        let call = tokio::spawn(app.oneshot(request));
-        started_rx.await.unwrap();
-        call.abort();
+            "/waits",
+            started_rx,
+        )
+        .await;
         let waited = tokio::time::timeout(Duration::from_secs(5), outcome_rx)
             .await
             .expect("the handler was not told its client hung up")

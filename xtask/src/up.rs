@@ -162,7 +162,7 @@ fn start_with_output(
 /// The Stripe stand-in's package and binary.
 pub(crate) const STAND_IN: &str = "stripe-fake";
 
-/// A service's binary, or the Stripe stand-in's.
+/// The services with their binaries, in start order, and the Stripe stand-in's binary.
 type Built = (Vec<(Service, PathBuf)>, Option<PathBuf>);
 
 /// Builds the services that exist in the workspace, and the Stripe stand-in; returns each
