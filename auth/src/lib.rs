@@ -17,3 +17,8 @@ pub mod startup;
 
 pub use config::Config;
 pub use startup::build;
+
+/// The service's program, as its binary runs it: see [`common::server::run_service`].
+pub fn main() -> anyhow::Result<()> {
+    common::server::run_service(Config::from_env, build)
+}
