@@ -40,8 +40,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         sessions: Sessions::new(&config.sessions),
         passwords: Passwords::new()?,
     };
-    let app = common::server::app(
-        crate::routes::router().with_state(state),
+    let app = common::server::app_with_instant(
+        crate::routes::router().with_state(state.clone()),
+        crate::routes::instant_router().with_state(state),
         Readiness::new().with_mongo(database),
     );
     Ok(Server::bind(&config.listen.host, config.listen.port, app).await?)

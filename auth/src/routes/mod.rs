@@ -15,11 +15,16 @@ pub use sign_in::sign_in;
 pub use sign_out::sign_out;
 pub use sign_up::sign_up;
 
-/// The auth routes.
+/// The auth routes that reach the database and the hashing pool.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/users/signup", post(sign_up))
         .route("/api/users/signin", post(sign_in))
+}
+
+/// The routes answered from the request alone (see `common::server::app_with_instant`).
+pub fn instant_router() -> Router<AppState> {
+    Router::new()
         .route("/api/users/signout", post(sign_out))
         .route("/api/users/currentuser", get(current_user))
 }
