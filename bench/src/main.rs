@@ -111,7 +111,9 @@ async fn main() -> anyhow::Result<()> {
 
 /// Everything but expiration: idle measurements first, then `GET /api/tickets` (before anything
 /// else creates tickets), propagation (before the other runs leave a backlog of events), the
-/// other HTTP runs, the storm and the pipeline.
+/// other HTTP runs, the storm, the pipeline, and `POST /api/orders` last: each of its runs leaves
+/// the fleet seconds of events to digest (the ticket reserved, the replicas, the expiration
+/// job), which the next run waits out, and after the last one nothing has to.
 async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     progress("footprint: idle memory, binary sizes, start to ready");
     let mut footprint = footprint::idle(stack).await?;
@@ -121,7 +123,7 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     let hello = ceilings::hello(stack).await?;
     // First of what creates tickets: `GET /api/tickets` must list exactly 100.
     progress("HTTP throughput and latency: GET /api/tickets");
-    let mut http = http::run(stack, &[Endpoint::ListTickets]).await?;
+    let mut http = http::run(stack, &[Endpoint::ListTickets], &[]).await?;
     // Before the other HTTP runs leave the bus a backlog to drain.
     progress("event propagation");
     quiet_machine("propagation").await?;
@@ -129,15 +131,18 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     progress("HTTP throughput and latency");
     let rest: Vec<Endpoint> = Endpoint::ALL
         .into_iter()
-        .filter(|endpoint| *endpoint != Endpoint::ListTickets)
+        .filter(|endpoint| !matches!(endpoint, Endpoint::ListTickets | Endpoint::CreateOrder))
         .collect();
-    http.extend(http::run(stack, &rest).await?);
+    http.extend(http::run(stack, &rest, &http).await?);
     progress("sign-in storm");
     quiet_machine("the storm").await?;
     let storm = ceilings::storm(stack).await?;
     progress("purchase pipeline");
     quiet_machine("the pipeline").await?;
     let pipeline = pipeline::run(stack).await?;
+    progress("HTTP throughput and latency: POST /api/orders");
+    let orders = http::run(stack, &[Endpoint::CreateOrder], &http).await?;
+    http.extend(orders);
     footprint::add_loaded(&mut footprint, stack, &pipeline.loaded_rss_kib);
     Ok(StackResults {
         http,
