@@ -5,7 +5,7 @@
 //! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, stripe);
 //! - `BENCH_NATS_URL`: the NATS server the services use;
 //! - `BENCH_WRK`: the wrk program; `BENCH_WORK_DIR`: where scripts and id lists go;
-//! - `BENCH_SECONDS`: how long each wrk run lasts (default 3);
+//! - `BENCH_SECONDS`: how long each wrk run lasts (default 2);
 //! - `BENCH_EXPIRATION_WINDOW_SECONDS`: the orders' expiration window on this stack (default 900).
 
 use std::path::PathBuf;
@@ -81,7 +81,7 @@ impl Stack {
             nats_url: var("BENCH_NATS_URL")?,
             wrk: var("BENCH_WRK")?.into(),
             work_dir: var("BENCH_WORK_DIR")?.into(),
-            run_time: Duration::from_secs(seconds("BENCH_SECONDS", 3)?),
+            run_time: Duration::from_secs(seconds("BENCH_SECONDS", 2)?),
             expiration_window: Duration::from_secs(seconds(
                 "BENCH_EXPIRATION_WINDOW_SECONDS",
                 900,

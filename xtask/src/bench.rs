@@ -31,9 +31,10 @@ const EXPIRATION_WINDOW_SECONDS: u64 = 20;
 /// Orders let expire on the expiration stack.
 const EXPIRING_ORDERS: usize = 1000;
 
-/// How long each wrk run lasts by default: 3 s is thousands of requests for all but sign-in,
-/// and keeps the whole run within its 15 minutes on two cores.
-const DEFAULT_SECONDS: u64 = 3;
+/// How long each wrk run lasts by default: 2 s is thousands of requests for all but sign-in
+/// (40 and more for it), and keeps the whole run within its 15 minutes on two cores (3 s runs
+/// made it 15 min 20 s on a fresh clone).
+const DEFAULT_SECONDS: u64 = 2;
 
 /// The bench's own package and its binary.
 const BENCH_PACKAGE: &str = "ticketing-bench";
