@@ -74,12 +74,16 @@ async fn run_to_completion(mut request: Request, next: Next) -> axum::response::
     let hang_up = client.gone.clone().drop_guard();
     let response = match tokio::spawn(next.run(request).in_current_span()).await {
         Ok(response) => response,
-        Err(error) => {
-            ApiError::Internal(anyhow::anyhow!("request handler failed: {error}")).into_response()
-        }
+        Err(error) => handler_failed(error),
     };
     hang_up.disarm();
     response
+}
+
+/// The 500 in the envelope for a handler that did not return (it panicked, or its task was
+/// cancelled): `what` goes to the log only.
+fn handler_failed(what: impl std::fmt::Display) -> axum::response::Response {
+    ApiError::Internal(anyhow::anyhow!("request handler failed: {what}")).into_response()
 }
 
 /// Runs an instant route's handler where it is (see [`app_with_instant`]); a panic is a 500.
@@ -89,7 +93,7 @@ async fn run_inline(request: Request, next: Next) -> axum::response::Response {
         .await
     {
         Ok(response) => response,
-        Err(_) => ApiError::Internal(anyhow::anyhow!("request handler panicked")).into_response(),
+        Err(_) => handler_failed("it panicked"),
     }
 }
 
