@@ -68,6 +68,11 @@ impl fmt::Display for Subject {
 pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The subject this payload is published under.
     const SUBJECT: Subject;
+
+    /// The id of what the event is about (the ticket of a ticket event, the order of the
+    /// others): a replica handles a subject's events with the same key one after another, in
+    /// the order they came.
+    fn key(&self) -> &str;
 }
 
 /// The status of an order, as stored and sent.
@@ -164,22 +169,26 @@ pub struct PaymentCreated {
     pub stripe_id: String,
 }
 
-/// Ties each payload type to its subject.
+/// Ties each payload type to its subject and its key.
 macro_rules! events {
-    ($($event:ident => $subject:ident),* $(,)?) => {
+    ($($event:ident => $subject:ident by $key:ident),* $(,)?) => {
         $(impl Event for $event {
             const SUBJECT: Subject = Subject::$subject;
+
+            fn key(&self) -> &str {
+                &self.$key
+            }
         })*
     };
 }
 
 events! {
-    TicketCreated => TicketCreated,
-    TicketUpdated => TicketUpdated,
-    OrderCreated => OrderCreated,
-    OrderCancelled => OrderCancelled,
-    ExpirationComplete => ExpirationComplete,
-    PaymentCreated => PaymentCreated,
+    TicketCreated => TicketCreated by id,
+    TicketUpdated => TicketUpdated by id,
+    OrderCreated => OrderCreated by id,
+    OrderCancelled => OrderCancelled by id,
+    ExpirationComplete => ExpirationComplete by order_id,
+    PaymentCreated => PaymentCreated by order_id,
 }
 
 /// Numbers as JavaScript's `JSON.stringify` writes them: a whole price is `20`, not `20.0`.
@@ -208,7 +217,7 @@ pub mod iso_millis {
         at.to_rfc3339_opts(SecondsFormat::Millis, true)
     }
 
-    /// Serializes as [`format`] does.
+    /// Serializes as [`format()`] does.
     pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&format(at))
     }

@@ -13,8 +13,13 @@
 //! safe for the same reason replicas may share a consumer: handlers are idempotent and
 //! version-checked, so an event overtaking the one it depends on answers `NotYet` and comes
 //! back. One at a time, a replica could not keep up with a burst (a thousand orders expiring
-//! within seconds) however idle its database was.
+//! within seconds) however idle its database was. Events with the same [`Event::key`] (one
+//! ticket's updates) are the exception: a replica starts one only when the one before it is
+//! done, in the order they came, so one replica never overtakes itself; only events split
+//! between replicas can still arrive early and wait out a redelivery.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::time::Duration;
 
@@ -149,8 +154,9 @@ pub async fn run<L: Listener>(
 ) {
     let subject = L::Event::SUBJECT;
     let concurrency = options.concurrency.max(1);
-    // Outlives a resubscription: handlers in flight go on while a new pull starts.
+    // Both outlive a resubscription: handlers in flight go on while a new pull starts.
     let mut in_flight = FuturesUnordered::new();
+    let mut in_order = InOrder::default();
     'consume: while !shutdown.is_cancelled() {
         let consumer = match durable_consumer::<L::Event>(&bus, L::QUEUE_GROUP, &options).await {
             Ok(consumer) => consumer,
@@ -172,11 +178,32 @@ pub async fn run<L: Listener>(
             let next = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break 'consume,
-                Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
-                next = messages.next(), if in_flight.len() < concurrency => next,
+                Some(held) = in_flight.next(), if !in_flight.is_empty() => {
+                    let held: Option<String> = held;
+                    if let Some(key) = held
+                        && let Some((message, event)) = in_order.finished(&key)
+                    {
+                        in_flight.push(handle(&bus, &listener, &options, message, event));
+                    }
+                    continue;
+                }
+                next = messages.next(), if in_flight.len() + in_order.queued() < concurrency => next,
             };
             match next {
-                Some(Ok(message)) => in_flight.push(handle(&bus, &listener, &options, message)),
+                Some(Ok(message)) => {
+                    let event = serde_json::from_slice::<L::Event>(&message.payload);
+                    let admitted = match &event {
+                        Ok(read) => {
+                            let key = read.key().to_owned();
+                            in_order.admit(key, (message, event))
+                        }
+                        // Unreadable: parked at once, no key to wait behind.
+                        Err(_) => Some((message, event)),
+                    };
+                    if let Some((message, event)) = admitted {
+                        in_flight.push(handle(&bus, &listener, &options, message, event));
+                    }
+                }
                 Some(Err(error)) => {
                     tracing::warn!(%subject, error = %error, "pulling messages failed, resubscribing");
                     pause(&shutdown, Duration::from_millis(500)).await;
@@ -187,7 +214,73 @@ pub async fn run<L: Listener>(
         }
     }
     while in_flight.next().await.is_some() {}
+    // Pulled but not started: back to the server at once, for another replica or the next start.
+    for (message, _) in in_order.drain() {
+        if let Err(error) = message.ack_with(AckKind::Nak(None)).await {
+            tracing::warn!(%subject, error = %error, "nak failed; the event will be redelivered");
+        }
+    }
     tracing::info!(%subject, queue_group = L::QUEUE_GROUP, "listener stopped");
+}
+
+/// Which keys have an event in flight, and the events pulled meanwhile with the same key,
+/// oldest first: a later event about the same ticket or order starts only when the one before
+/// it is done. Without this, a replica handling a ticket's version 2 and 3 at once would find
+/// 3 early, answer `NotYet` and wait out a redelivery delay for nothing.
+#[derive(Debug)]
+struct InOrder<T> {
+    busy: HashMap<String, VecDeque<T>>,
+    queued: usize,
+}
+
+impl<T> Default for InOrder<T> {
+    fn default() -> Self {
+        InOrder {
+            busy: HashMap::new(),
+            queued: 0,
+        }
+    }
+}
+
+impl<T> InOrder<T> {
+    /// `item`, to start now when nothing with `key` is in flight (it is then); otherwise
+    /// queued behind the others with `key`.
+    fn admit(&mut self, key: String, item: T) -> Option<T> {
+        match self.busy.entry(key) {
+            Entry::Occupied(mut queue) => {
+                queue.get_mut().push_back(item);
+                self.queued += 1;
+                None
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(VecDeque::new());
+                Some(item)
+            }
+        }
+    }
+
+    /// The one in flight with `key` is done: the next with `key`, to start now, if any.
+    fn finished(&mut self, key: &str) -> Option<T> {
+        let queue = self.busy.get_mut(key)?;
+        if let Some(next) = queue.pop_front() {
+            self.queued -= 1;
+            Some(next)
+        } else {
+            self.busy.remove(key);
+            None
+        }
+    }
+
+    /// How many wait behind another with their key.
+    fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// Everything still queued; nothing is in flight any more.
+    fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+        self.queued = 0;
+        self.busy.drain().flat_map(|(_, queue)| queue)
+    }
 }
 
 async fn pause(shutdown: &CancellationToken, duration: Duration) {
@@ -197,29 +290,37 @@ async fn pause(shutdown: &CancellationToken, duration: Duration) {
     }
 }
 
-async fn handle<L: Listener>(bus: &Bus, listener: &L, options: &ListenerOptions, message: Message) {
+/// Handles one message and answers the key it held, if it was read.
+async fn handle<L: Listener>(
+    bus: &Bus,
+    listener: &L,
+    options: &ListenerOptions,
+    message: Message,
+    event: serde_json::Result<L::Event>,
+) -> Option<String> {
     let subject = L::Event::SUBJECT;
     let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
-    let event = match serde_json::from_slice::<L::Event>(&message.payload) {
+    let event = match event {
         Ok(event) => event,
         Err(error) => {
             park::<L>(bus, &message, &format!("unreadable payload: {error}")).await;
-            return;
+            return None;
         }
     };
+    let key = event.key().to_owned();
     let problem = match listener.on_message(event).await {
         Ok(Outcome::Done) => {
             if let Err(error) = message.ack().await {
                 tracing::warn!(%subject, error = %error, "ack failed; the event will be redelivered");
             }
-            return;
+            return Some(key);
         }
         Ok(Outcome::NotYet) => "an earlier event has not been applied yet".to_owned(),
         Err(error) => format!("{error:#}"),
     };
     if delivered >= options.max_deliver {
         park::<L>(bus, &message, &problem).await;
-        return;
+        return Some(key);
     }
     tracing::debug!(%subject, delivered, problem, "event not applied, will be redelivered");
     if let Err(error) = message
@@ -228,6 +329,7 @@ async fn handle<L: Listener>(bus: &Bus, listener: &L, options: &ListenerOptions,
     {
         tracing::warn!(%subject, error = %error, "nak failed; the event will be redelivered");
     }
+    Some(key)
 }
 
 /// Logs the message with its payload, copies it to the parked stream, and ends its delivery.
@@ -265,6 +367,54 @@ mod tests {
         assert_eq!(Outcome::for_versions(3, 3), Some(Outcome::Done));
         assert_eq!(Outcome::for_versions(3, 1), Some(Outcome::Done));
         assert_eq!(Outcome::for_versions(3, 5), Some(Outcome::NotYet));
+    }
+
+    #[test]
+    fn one_key_at_a_time_in_arrival_order_other_keys_at_once() {
+        let mut in_order = InOrder::default();
+        assert_eq!(in_order.admit("a".to_owned(), 1), Some(1));
+        assert_eq!(in_order.admit("a".to_owned(), 2), None);
+        assert_eq!(
+            in_order.admit("b".to_owned(), 3),
+            Some(3),
+            "another key starts at once"
+        );
+        assert_eq!(in_order.admit("a".to_owned(), 4), None);
+        assert_eq!(in_order.queued(), 2);
+
+        assert_eq!(in_order.finished("a"), Some(2));
+        assert_eq!(in_order.finished("b"), None);
+        assert_eq!(
+            in_order.admit("b".to_owned(), 5),
+            Some(5),
+            "b is free again"
+        );
+        assert_eq!(in_order.finished("a"), Some(4));
+        assert_eq!(in_order.queued(), 0);
+        assert_eq!(in_order.finished("a"), None);
+        assert_eq!(
+            in_order.admit("a".to_owned(), 6),
+            Some(6),
+            "a is free again"
+        );
+        assert_eq!(in_order.finished("unknown"), None);
+    }
+
+    #[test]
+    fn draining_gives_back_every_queued_item() {
+        let mut in_order = InOrder::default();
+        for item in 0..5 {
+            in_order.admit(format!("key-{}", item % 2), item);
+        }
+        let mut drained: Vec<_> = in_order.drain().collect();
+        drained.sort_unstable();
+        assert_eq!(
+            drained,
+            [2, 3, 4],
+            "the first of each key was in flight, not queued"
+        );
+        assert_eq!(in_order.queued(), 0);
+        assert_eq!(in_order.admit("key-0".to_owned(), 9), Some(9));
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::bus::listener::{self, Listener, ListenerOptions, Outcome};
-use common::events::ExpirationComplete;
+use common::events::{ExpirationComplete, TicketUpdated};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
@@ -294,5 +294,143 @@ async fn a_replica_handles_up_to_its_concurrency_at_once_and_finishes_them_at_sh
         pending + u64::try_from(unacked).unwrap(),
         6,
         "the other six wait, unacknowledged or undelivered"
+    );
+}
+
+#[tokio::test]
+async fn events_with_one_key_wait_for_each_other_and_at_shutdown_go_back_at_once() {
+    let bus = test_bus().await;
+    for copy in 0..4 {
+        bus.publish(&event(5), &format!("m5-{copy}")).await.unwrap();
+    }
+    let gate = Gate::closed();
+    let options = ListenerOptions {
+        // Longer than `eventually` waits: a message comes back in time only when sent back.
+        ack_wait: std::time::Duration::from_secs(60),
+        concurrency: 8,
+        ..quick_options(10)
+    };
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(listener::run(
+        bus.clone(),
+        gate.clone(),
+        options,
+        shutdown.clone(),
+    ));
+    eventually("the first is held", || {
+        gate.holding.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        gate.most_at_once.load(Ordering::SeqCst),
+        1,
+        "one order's events are handled one at a time"
+    );
+
+    shutdown.cancel();
+    gate.open();
+    running.await.unwrap();
+    assert_eq!(
+        gate.finished.load(Ordering::SeqCst),
+        1,
+        "the queued ones are not started"
+    );
+    let recorder = Recorder::new("next", Script::Apply);
+    tokio::spawn(listener::run(
+        bus,
+        recorder.clone(),
+        quick_options(10),
+        CancellationToken::new(),
+    ));
+    eventually("the three queued are delivered again", || {
+        recorder.applied_ids().len() == 3
+    })
+    .await;
+}
+
+/// A replica of tickets under the version rules, as slow as a database round trip, counting
+/// the updates it met too early.
+#[derive(Clone, Default)]
+struct Versions {
+    versions: Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    too_early: Arc<AtomicUsize>,
+    holding: Arc<AtomicUsize>,
+    most_at_once: Arc<AtomicUsize>,
+}
+
+impl Versions {
+    fn version(&self, id: &str) -> i64 {
+        self.versions.lock().unwrap().get(id).copied().unwrap_or(0)
+    }
+}
+
+impl Listener for Versions {
+    type Event = TicketUpdated;
+    const QUEUE_GROUP: &'static str = "orders-service";
+
+    async fn on_message(&self, event: TicketUpdated) -> anyhow::Result<Outcome> {
+        let now = self.holding.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_at_once.fetch_max(now, Ordering::SeqCst);
+        let replica = self.version(&event.id);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let outcome = match Outcome::for_versions(replica, event.version) {
+            None => {
+                self.versions
+                    .lock()
+                    .unwrap()
+                    .insert(event.id.clone(), event.version);
+                Outcome::Done
+            }
+            Some(Outcome::NotYet) => {
+                self.too_early.fetch_add(1, Ordering::SeqCst);
+                Outcome::NotYet
+            }
+            Some(Outcome::Done) => Outcome::Done,
+        };
+        self.holding.fetch_sub(1, Ordering::SeqCst);
+        Ok(outcome)
+    }
+}
+
+#[tokio::test]
+async fn a_tickets_updates_apply_in_order_without_retries_while_other_tickets_run_alongside() {
+    let bus = test_bus().await;
+    for version in 1..=6 {
+        for ticket in ["ticket-a", "ticket-b"] {
+            let update = TicketUpdated {
+                id: ticket.to_owned(),
+                title: "concert".to_owned(),
+                price: 10.0,
+                user_id: "seller".to_owned(),
+                version,
+                order_id: None,
+            };
+            bus.publish(&update, &format!("{ticket}-{version}"))
+                .await
+                .unwrap();
+        }
+    }
+    // Started after the publishing: its first pull brings all twelve at once.
+    let replica = Versions::default();
+    tokio::spawn(listener::run(
+        bus,
+        replica.clone(),
+        quick_options(10),
+        CancellationToken::new(),
+    ));
+    eventually("both tickets reach version 6", || {
+        replica.version("ticket-a") == 6 && replica.version("ticket-b") == 6
+    })
+    .await;
+    assert_eq!(
+        replica.too_early.load(Ordering::SeqCst),
+        0,
+        "no update was handled before the one it follows"
+    );
+    assert_eq!(
+        replica.most_at_once.load(Ordering::SeqCst),
+        2,
+        "the two tickets' updates are handled at the same time"
     );
 }
