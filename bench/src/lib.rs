@@ -18,6 +18,8 @@
 //! - [`scenarios`]: one module per measurement; [`report`]: the results, targets and summary.
 
 pub mod api;
+#[cfg(test)]
+mod fixtures;
 pub mod machine;
 pub mod procfs;
 pub mod report;

@@ -111,10 +111,10 @@ async fn main() -> anyhow::Result<()> {
 
 /// Everything but expiration: idle measurements first, then `GET /api/tickets` (before anything
 /// else creates tickets), propagation (before the other runs leave a backlog of events), the bare
-/// axum ceiling and the other HTTP runs (`currentuser` first), the scrypt ceiling and the storm,
-/// the pipeline, and `POST /api/orders` last: each of its runs leaves
-/// the fleet seconds of events to digest (the ticket reserved, the replicas, the expiration
-/// job), which the next run waits out, and after the last one nothing has to.
+/// axum ceiling and the other HTTP runs (`currentuser` first), the sign-in storms between scrypt
+/// ceilings, the pipeline, and `POST /api/orders` last: each of its runs leaves the fleet
+/// seconds of events to digest (the ticket reserved, the replicas, the expiration job), which
+/// the next run waits out, and after the last one nothing has to.
 async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     progress("footprint: idle memory, binary sizes, start to ready");
     let mut footprint = footprint::idle(stack).await?;
@@ -136,12 +136,8 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
         .filter(|endpoint| !matches!(endpoint, Endpoint::ListTickets | Endpoint::CreateOrder))
         .collect();
     http.extend(http::run(stack, &rest, &http).await?);
-    progress("ceiling: scrypt");
-    quiet_machine("the scrypt ceiling").await?;
-    let scrypt = ceilings::scrypt().await?;
-    progress("sign-in storm");
-    quiet_machine("the storm").await?;
-    let storm = ceilings::storm(stack).await?;
+    progress("sign-in storms between scrypt ceilings");
+    let signin = ceilings::signin(stack).await?;
     progress("purchase pipeline");
     quiet_machine("the pipeline").await?;
     let pipeline = pipeline::run(stack).await?;
@@ -152,8 +148,7 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     Ok(StackResults {
         http,
         hello,
-        scrypt,
-        storm,
+        signin,
         propagation,
         pipeline,
         footprint,

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
-use crate::scenarios::ceilings::{Scrypt, Storm};
+use crate::scenarios::ceilings::Signin;
 use crate::scenarios::expiration::Expiration;
 use crate::scenarios::footprint::Footprint;
 use crate::scenarios::http::{HttpResult, Via};
@@ -20,10 +20,8 @@ pub struct StackResults {
     pub http: Vec<HttpResult>,
     /// The bare axum handler at each level.
     pub hello: Vec<HttpResult>,
-    /// The scrypt ceiling.
-    pub scrypt: Scrypt,
-    /// `currentuser` during a sign-in storm.
-    pub storm: Storm,
+    /// Sign-in storms between scrypt ceilings, `currentuser` meanwhile.
+    pub signin: Signin,
     /// Event propagation at light and heavy load.
     pub propagation: Vec<Propagation>,
     /// The purchase pipeline.
@@ -103,25 +101,34 @@ pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
             met: share >= 0.5,
         });
     }
-    let signin_share = stack.storm.signin.per_second / stack.scrypt.per_second;
-    checks.push(Check {
-        what: "signin vs scrypt ceiling (storm, direct)".to_owned(),
-        target: "≥ 90%".to_owned(),
-        measured: format!(
-            "{:.0}% ({:.1}/s vs {:.1}/s)",
-            signin_share * 100.0,
-            stack.storm.signin.per_second,
-            stack.scrypt.per_second
-        ),
-        met: signin_share >= 0.9,
-    });
-    let storm_p99 = stack.storm.currentuser.wrk.p99_us as f64 / 1000.0;
-    checks.push(Check {
-        what: "currentuser p99 during the sign-in storm".to_owned(),
-        target: "< 10 ms".to_owned(),
-        measured: format!("{storm_p99:.2} ms"),
-        met: storm_p99 < 10.0,
-    });
+    if let Some(share) = stack.signin.median_share() {
+        let shares: Vec<String> = stack
+            .signin
+            .shares()
+            .iter()
+            .map(|share| format!("{:.0}%", share * 100.0))
+            .collect();
+        checks.push(Check {
+            what: "signin vs scrypt ceiling (storm, direct)".to_owned(),
+            target: "≥ 90%".to_owned(),
+            measured: format!(
+                "{:.0}% (median of {} storms: {})",
+                share * 100.0,
+                shares.len(),
+                shares.join(", ")
+            ),
+            met: share >= 0.9,
+        });
+    }
+    if let Some(worst) = stack.signin.worst_currentuser() {
+        let p99 = worst.currentuser.wrk.p99_us as f64 / 1000.0;
+        checks.push(Check {
+            what: "currentuser p99 during the sign-in storm".to_owned(),
+            target: "< 10 ms".to_owned(),
+            measured: format!("{p99:.2} ms (worst storm)"),
+            met: p99 < 10.0,
+        });
+    }
     if let Some(light) = stack
         .propagation
         .iter()
@@ -214,6 +221,7 @@ pub fn markdown(report: &Report) -> String {
         );
     }
     http_table(&mut md, report);
+    signin_table(&mut md, report);
     propagation_table(&mut md, report);
     pipeline_section(&mut md, report);
     footprint_table(&mut md, report);
@@ -233,7 +241,13 @@ fn wrk_commands(report: &Report) -> Vec<String> {
         .http
         .iter()
         .chain(&stack.hello)
-        .chain([&stack.storm.signin, &stack.storm.currentuser])
+        .chain(
+            stack
+                .signin
+                .storms
+                .iter()
+                .flat_map(|storm| [&storm.signin, &storm.currentuser]),
+        )
         .map(|result| result.command.clone())
         .chain(
             stack
@@ -255,22 +269,15 @@ fn http_table(md: &mut String, report: &Report) {
          | endpoint | via | connections | req/s | p50 | p99 | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
     );
     let stack = &report.stack;
-    let rows = stack
-        .http
-        .iter()
-        .chain(&stack.hello)
-        .chain([&stack.storm.signin, &stack.storm.currentuser]);
-    for (index, result) in rows.enumerate() {
-        let storm = index >= stack.http.len() + stack.hello.len();
+    for result in stack.http.iter().chain(&stack.hello) {
         let mut errors = result.wrk.errors().to_string();
         if result.wrk.exhausted > 0 {
             errors.push_str(" (ran out of tickets)");
         }
         let _ = writeln!(
             md,
-            "| {}{} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
             result.endpoint,
-            if storm { " (sign-in storm)" } else { "" },
             match result.via {
                 Via::Direct => "direct",
                 Via::Ingress => "ingress",
@@ -282,15 +289,51 @@ fn http_table(md: &mut String, report: &Report) {
             errors,
         );
     }
+}
+
+fn signin_table(md: &mut String, report: &Report) {
+    let signin = &report.stack.signin;
+    md.push_str(
+        "\n## Sign-in storms (direct to auth; each between two scrypt ceilings)\n\n\
+         scrypt N=2^14, r=8, p=1. The ceiling is one hash's time (median of 15, one core) times \
+         the cores; \"every core\" is the rate measured with all cores hashing at once.\n\n\
+         | storm | sign-ins/s | ceiling before / after | share | every core before / after | \
+         currentuser/s | currentuser p50 / p99 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let shares = signin.shares();
+    for (index, ((storm, around), share)) in signin
+        .storms
+        .iter()
+        .zip(signin.ceilings.windows(2))
+        .zip(shares)
+        .enumerate()
+    {
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} | {:.1} / {:.1} | {:.0}% | {:.1} / {:.1} | {:.0} | {:.2} / {:.2} | {} |",
+            index + 1,
+            storm.signin.per_second,
+            around[0].per_second,
+            around[1].per_second,
+            share * 100.0,
+            around[0].all_cores_per_second,
+            around[1].all_cores_per_second,
+            storm.currentuser.per_second,
+            storm.currentuser.wrk.p50_us as f64 / 1000.0,
+            storm.currentuser.wrk.p99_us as f64 / 1000.0,
+            storm.signin.wrk.errors() + storm.currentuser.wrk.errors(),
+        );
+    }
+    let hashes: Vec<String> = signin
+        .ceilings
+        .iter()
+        .map(|ceiling| format!("{:.1}", ceiling.hash_ms))
+        .collect();
     let _ = writeln!(
         md,
-        "\nscrypt (N=2^14, r=8, p=1): {:.1} ms a hash on one core; ceiling {:.1} sign-ins/s on {} cores; \
-         {:.1} hashes/s measured with every core hashing at once (sign-ins in the storm: {:.0}% of that).",
-        stack.scrypt.hash_ms,
-        stack.scrypt.per_second,
-        stack.scrypt.cores,
-        stack.scrypt.all_cores_per_second,
-        100.0 * stack.storm.signin.per_second / stack.scrypt.all_cores_per_second,
+        "\nOne hash, ceiling by ceiling: {} ms, on {} cores.",
+        hashes.join(", "),
+        signin.ceilings.first().map_or(0, |ceiling| ceiling.cores),
     );
 }
 
@@ -411,39 +454,9 @@ pub fn targets_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::{ceiling, http, storm};
     use crate::scenarios::pipeline::ProcessCpu;
     use crate::stats::Summary;
-    use crate::wrk::Output;
-
-    fn http(
-        endpoint: &str,
-        via: Via,
-        connections: u32,
-        per_second: f64,
-        p99_us: u64,
-    ) -> HttpResult {
-        HttpResult {
-            endpoint: endpoint.to_owned(),
-            via,
-            connections,
-            per_second,
-            wrk: Output {
-                requests: 1000,
-                duration_us: 5_000_000,
-                connect_errors: 0,
-                read_errors: 0,
-                write_errors: 0,
-                status_errors: 0,
-                timeouts: 0,
-                p50_us: p99_us / 2,
-                p90_us: p99_us,
-                p99_us,
-                max_us: p99_us * 2,
-                exhausted: 0,
-            },
-            command: format!("wrk --connections={connections} http://127.0.0.1:1{endpoint}"),
-        }
-    }
 
     fn summary(p99_ms: f64) -> Summary {
         Summary {
@@ -481,21 +494,10 @@ mod tests {
                 ),
             ],
             hello: vec![http("bare axum GET /", Via::Direct, 16, 30_000.0, 1_000)],
-            scrypt: Scrypt {
-                hash_ms: 40.0,
-                cores: 2,
-                per_second: 50.0,
-                all_cores_per_second: 48.0,
-            },
-            storm: Storm {
-                signin: http("POST /api/users/signin", Via::Direct, 16, 46.0, 400_000),
-                currentuser: http(
-                    "GET /api/users/currentuser",
-                    Via::Direct,
-                    4,
-                    5_000.0,
-                    12_000,
-                ),
+            signin: Signin {
+                ceilings: [40.0, 50.0, 60.0, 40.0].map(ceiling).to_vec(),
+                // Shares 46/45, 44/55, 40/50: 102%, 80%, 80%.
+                storms: vec![storm(46.0, 3_000), storm(44.0, 12_000), storm(40.0, 4_000)],
             },
             propagation: vec![propagation("light", 6.0), propagation("heavy", 30.0)],
             pipeline: Pipeline {
@@ -564,9 +566,18 @@ mod tests {
                 .measured
                 .starts_with("40%")
         );
-        // 46 of 50: 92%.
-        assert!(check("signin vs scrypt").met);
+        // The median storm, 80% of the mean of its two ceilings, counts; not the best, 102%.
+        assert!(!check("signin vs scrypt").met);
+        assert_eq!(
+            check("signin vs scrypt").measured,
+            "80% (median of 3 storms: 102%, 80%, 80%)"
+        );
+        // The worst storm's p99 counts: 12 ms.
         assert!(!check("currentuser p99 during").met);
+        assert_eq!(
+            check("currentuser p99 during").measured,
+            "12.00 ms (worst storm)"
+        );
         // The light-load figure counts, not the heavy one.
         assert!(check("event propagation").met);
         assert!(check("expiration lateness").met);
@@ -583,7 +594,12 @@ mod tests {
         assert!(
             md.contains("| GET /api/users/currentuser | ingress | 16 | 8000 | 2.00 | 4.00 | 0 |")
         );
-        assert!(md.contains("| GET /api/users/currentuser (sign-in storm) | direct | 4 |"));
+        assert!(
+            md.contains("| 2 | 44.0 | 50.0 / 60.0 | 80% | 45.0 / 54.0 | 750 | 6.00 / 12.00 | 0 |")
+        );
+        assert!(
+            md.contains("One hash, ceiling by ceiling: 50.0, 40.0, 33.3, 50.0 ms, on 2 cores.")
+        );
         assert!(md.contains("| light | ticket:created → orderable | 100 | 3.00 | 6.00 | 12.00 |"));
         assert!(md.contains("| order:cancelled published | 300 | 600 | 1200 |"));
         assert!(md.contains("| mongo | 90 |"));

@@ -1,6 +1,7 @@
 //! The ceilings beside the HTTP figures: a bare axum handler (for `currentuser`) and scrypt
-//! hashes per second on every core (for `signin`); and a sign-in storm, during which
-//! `currentuser` should stay fast.
+//! hashes per second on every core (for `signin`); and sign-in storms, during which
+//! `currentuser` should stay fast, each set against the scrypt ceilings measured on either side
+//! of it.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -9,9 +10,9 @@ use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::api::Api;
+use crate::api::{Api, User};
 use crate::scenarios::http::{CONNECTIONS, HttpResult, Via};
-use crate::scenarios::{free_port, progress};
+use crate::scenarios::{free_port, progress, quiet_machine};
 use crate::target::Stack;
 use crate::wrk::{self, Body, Run};
 
@@ -38,6 +39,50 @@ pub struct Scrypt {
     /// closer than this.
     #[serde(default)]
     pub all_cores_per_second: f64,
+}
+
+/// How many sign-in storms run.
+const STORMS: usize = 3;
+
+/// Sign-in storms, each between two scrypt ceilings. This machine's speed drifts by a quarter
+/// within seconds (one hash took 37.7 ms and 50.3 ms a minute apart): a storm set against a
+/// single ceiling measured before it compares two different machines. Each storm is set
+/// against the mean of the ceilings on either side of it, and the median storm counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signin {
+    /// The ceilings: one before the first storm and one after each.
+    pub ceilings: Vec<Scrypt>,
+    /// The storms, in order.
+    pub storms: Vec<Storm>,
+}
+
+impl Signin {
+    /// Each storm's sign-ins per second as a share of the mean of the ceilings either side.
+    pub fn shares(&self) -> Vec<f64> {
+        self.storms
+            .iter()
+            .zip(self.ceilings.windows(2))
+            .map(|(storm, around)| {
+                let ceiling = (around[0].per_second + around[1].per_second) / 2.0;
+                storm.signin.per_second / ceiling
+            })
+            .collect()
+    }
+
+    /// The median share (the lower middle of an even count).
+    pub fn median_share(&self) -> Option<f64> {
+        let mut shares = self.shares();
+        shares.sort_by(f64::total_cmp);
+        let middle = shares.len().checked_sub(1)? / 2;
+        shares.get(middle).copied()
+    }
+
+    /// The storm with the slowest `currentuser` p99.
+    pub fn worst_currentuser(&self) -> Option<&Storm> {
+        self.storms
+            .iter()
+            .max_by_key(|storm| storm.currentuser.wrk.p99_us)
+    }
 }
 
 /// `currentuser` under a sign-in storm.
@@ -117,7 +162,7 @@ async fn wait_until_answering(url: &str) -> anyhow::Result<()> {
 
 /// Times one scrypt hash (the median of a few, on a blocking thread) and scales it to every core;
 /// then measures every core hashing at once.
-pub async fn scrypt() -> anyhow::Result<Scrypt> {
+async fn scrypt() -> anyhow::Result<Scrypt> {
     let hash_ms = tokio::task::spawn_blocking(|| -> anyhow::Result<f64> {
         let mut times = Vec::with_capacity(SCRYPT_SAMPLES);
         for _ in 0..SCRYPT_SAMPLES {
@@ -177,11 +222,36 @@ fn hash_once() -> anyhow::Result<()> {
 const STORM_READ_CONNECTIONS: u32 = 8;
 const STORM_READ_DELAY_MS: u32 = 10;
 
+/// A scrypt ceiling, then [`STORMS`] times a sign-in storm and a ceiling after it, each on a
+/// quiet machine.
+pub async fn signin(stack: &Stack) -> anyhow::Result<Signin> {
+    let user = Api::new(&stack.ingress)?.sign_up("storm").await?;
+    quiet_machine("the scrypt ceiling").await?;
+    let mut ceilings = vec![scrypt().await?];
+    let mut storms = Vec::with_capacity(STORMS);
+    for _ in 0..STORMS {
+        quiet_machine("the storm").await?;
+        storms.push(storm(stack, &user).await?);
+        quiet_machine("the scrypt ceiling").await?;
+        ceilings.push(scrypt().await?);
+    }
+    let signin = Signin { ceilings, storms };
+    let shares: Vec<String> = signin
+        .shares()
+        .iter()
+        .map(|share| format!("{:.0}%", share * 100.0))
+        .collect();
+    progress(format_args!(
+        "sign-ins as a share of the ceilings either side: {}",
+        shares.join(", ")
+    ));
+    Ok(signin)
+}
+
 /// Sign-ins at 16 connections and, at the same time, `currentuser` at a steady pace, both
 /// direct to auth.
-pub async fn storm(stack: &Stack) -> anyhow::Result<Storm> {
+async fn storm(stack: &Stack, user: &User) -> anyhow::Result<Storm> {
     let auth = stack.service("auth")?.url();
-    let user = Api::new(&stack.ingress)?.sign_up("storm").await?;
     let signin = Run {
         url: format!("{auth}/api/users/signin"),
         connections: 16,
@@ -239,4 +309,36 @@ pub async fn storm(stack: &Stack) -> anyhow::Result<Storm> {
             currentuser_output,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{ceiling, storm};
+
+    #[test]
+    fn each_storm_is_set_against_the_ceilings_either_side() {
+        let signin = Signin {
+            ceilings: vec![ceiling(40.0), ceiling(60.0), ceiling(40.0)],
+            storms: vec![storm(45.0, 3_000), storm(40.0, 5_000)],
+        };
+        assert_eq!(signin.shares(), [0.9, 0.8]);
+        assert_eq!(signin.median_share(), Some(0.8), "the lower middle of two");
+        assert_eq!(
+            signin
+                .worst_currentuser()
+                .map(|storm| storm.currentuser.wrk.p99_us),
+            Some(5_000)
+        );
+    }
+
+    #[test]
+    fn no_storm_no_share() {
+        let signin = Signin {
+            ceilings: vec![ceiling(40.0)],
+            storms: Vec::new(),
+        };
+        assert_eq!(signin.median_share(), None);
+        assert!(signin.worst_currentuser().is_none());
+    }
 }
