@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::bus::Bus;
 use common::bus::listener::{self, Listener, ListenerOptions, Outcome};
 use common::events::{ExpirationComplete, TicketUpdated};
 use tokio_util::sync::CancellationToken;
@@ -236,6 +237,34 @@ impl Gate {
     }
 }
 
+/// Starts `gate` listening and checks that it comes to hold `expected` events at once, and
+/// never more; answers how to stop it and the running listener.
+async fn gate_holding(
+    bus: &Bus,
+    gate: &Gate,
+    options: ListenerOptions,
+    expected: usize,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(listener::run(
+        bus.clone(),
+        gate.clone(),
+        options,
+        shutdown.clone(),
+    ));
+    eventually(&format!("{expected} events are held at once"), || {
+        gate.holding.load(Ordering::SeqCst) == expected
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        gate.most_at_once.load(Ordering::SeqCst),
+        expected,
+        "never more at once"
+    );
+    (shutdown, running)
+}
+
 impl Listener for Gate {
     type Event = ExpirationComplete;
     const QUEUE_GROUP: &'static str = "orders-service";
@@ -261,23 +290,7 @@ async fn a_replica_handles_up_to_its_concurrency_at_once_and_finishes_them_at_sh
         concurrency: 4,
         ..quick_options(10)
     };
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(listener::run(
-        bus.clone(),
-        gate.clone(),
-        options,
-        shutdown.clone(),
-    ));
-    eventually("four events are held at once", || {
-        gate.holding.load(Ordering::SeqCst) == 4
-    })
-    .await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(
-        gate.most_at_once.load(Ordering::SeqCst),
-        4,
-        "never more than the concurrency"
-    );
+    let (shutdown, running) = gate_holding(&bus, &gate, options, 4).await;
 
     // Stopping waits for the four in flight, and takes no new one.
     shutdown.cancel();
@@ -310,23 +323,8 @@ async fn events_with_one_key_wait_for_each_other_and_at_shutdown_go_back_at_once
         concurrency: 8,
         ..quick_options(10)
     };
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(listener::run(
-        bus.clone(),
-        gate.clone(),
-        options,
-        shutdown.clone(),
-    ));
-    eventually("the first is held", || {
-        gate.holding.load(Ordering::SeqCst) == 1
-    })
-    .await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(
-        gate.most_at_once.load(Ordering::SeqCst),
-        1,
-        "one order's events are handled one at a time"
-    );
+    // One order's events are handled one at a time, whatever the concurrency.
+    let (shutdown, running) = gate_holding(&bus, &gate, options, 1).await;
 
     shutdown.cancel();
     gate.open();
