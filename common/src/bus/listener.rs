@@ -83,7 +83,8 @@ pub struct ListenerOptions {
     pub first_retry: Duration,
     /// The longest redelivery delay.
     pub max_retry: Duration,
-    /// Events a replica handles at once, per subject.
+    /// Events a replica handles at once, per subject; as many again may wait behind an event
+    /// with the same key.
     pub concurrency: usize,
 }
 
@@ -187,7 +188,10 @@ pub async fn run<L: Listener>(
                     }
                     continue;
                 }
-                next = messages.next(), if in_flight.len() + in_order.queued() < concurrency => next,
+                // Queued events have their own room: a burst about one ticket cannot take the
+                // places of other tickets' events.
+                next = messages.next(), if in_flight.len() < concurrency
+                    && in_order.queued() < concurrency => next,
             };
             match next {
                 Some(Ok(message)) => {

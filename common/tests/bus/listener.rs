@@ -432,3 +432,26 @@ async fn a_tickets_updates_apply_in_order_without_retries_while_other_tickets_ru
         "the two tickets' updates are handled at the same time"
     );
 }
+
+#[tokio::test]
+async fn events_queued_behind_one_key_leave_room_for_other_keys() {
+    let bus = test_bus().await;
+    for copy in 0..4 {
+        bus.publish(&event(1), &format!("m1-{copy}")).await.unwrap();
+    }
+    bus.publish(&event(2), "m2").await.unwrap();
+    bus.publish(&event(3), "m3").await.unwrap();
+    let gate = Gate::closed();
+    let options = ListenerOptions {
+        concurrency: 4,
+        ..quick_options(10)
+    };
+    // order-1's first, then order-2 and order-3 beside it; its other three wait, not counted.
+    let (shutdown, _running) = gate_holding(&bus, &gate, options, 3).await;
+    gate.open();
+    eventually("all six are handled", || {
+        gate.finished.load(Ordering::SeqCst) == 6
+    })
+    .await;
+    shutdown.cancel();
+}
