@@ -28,6 +28,16 @@ pub(crate) fn quick_options(max_deliver: i64) -> ListenerOptions {
     }
 }
 
+/// Runs `listener` on `bus` with [`quick_options`] for the rest of the test.
+pub(crate) fn listen<L: Listener>(bus: &Bus, listener: L) {
+    tokio::spawn(common::bus::listener::run(
+        bus.clone(),
+        listener,
+        quick_options(10),
+        tokio_util::sync::CancellationToken::new(),
+    ));
+}
+
 /// What a recording listener does with an event.
 #[derive(Clone, Copy)]
 pub(crate) enum Script {

@@ -7,9 +7,18 @@ use common::events::{ExpirationComplete, TicketUpdated};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    Recorder, Script, consumer_backlog, eventually, quick_options, stream_messages, test_bus,
-    wait_for_stream,
+    Recorder, Script, consumer_backlog, eventually, listen, quick_options, stream_messages,
+    test_bus, wait_for_stream,
 };
+
+/// `copies` events about order `id`, each a message of its own.
+async fn publish_copies(bus: &Bus, id: usize, copies: usize) {
+    for copy in 0..copies {
+        bus.publish(&event(id), &format!("m{id}-{copy}"))
+            .await
+            .unwrap();
+    }
+}
 
 fn event(id: usize) -> ExpirationComplete {
     ExpirationComplete {
@@ -49,12 +58,7 @@ async fn history_published_before_the_listener_existed_is_delivered() {
         bus.publish(&event(id), &format!("m{id}")).await.unwrap();
     }
     let recorder = Recorder::new("late", Script::Apply);
-    tokio::spawn(listener::run(
-        bus,
-        recorder.clone(),
-        quick_options(10),
-        CancellationToken::new(),
-    ));
+    listen(&bus, recorder.clone());
     eventually("all three are applied", || {
         recorder.applied_ids().len() == 3
     })
@@ -68,12 +72,7 @@ async fn two_replicas_sharing_the_durable_apply_every_event_exactly_once() {
     let first = Recorder::new("first", Script::Apply);
     let second = first.replica("second");
     for recorder in [first.clone(), second] {
-        tokio::spawn(listener::run(
-            bus.clone(),
-            recorder,
-            quick_options(10),
-            CancellationToken::new(),
-        ));
+        listen(&bus, recorder);
     }
     for id in 0..60 {
         bus.publish(&event(id), &format!("m{id}")).await.unwrap();
@@ -102,12 +101,7 @@ async fn a_message_id_published_twice_is_stored_once() {
 async fn not_yet_is_redelivered_until_it_applies() {
     let bus = test_bus().await;
     let recorder = Recorder::new("a", Script::NotYetTimes(3));
-    tokio::spawn(listener::run(
-        bus.clone(),
-        recorder.clone(),
-        quick_options(10),
-        CancellationToken::new(),
-    ));
+    listen(&bus, recorder.clone());
     bus.publish(&event(7), "m7").await.unwrap();
     eventually("it applies after three refusals", || {
         recorder.applied_ids() == ["order-7"]
@@ -147,12 +141,7 @@ async fn a_message_failing_every_delivery_is_parked_not_dropped() {
 async fn an_unreadable_payload_is_parked_and_the_next_event_still_flows() {
     let bus = test_bus().await;
     let recorder = Recorder::new("a", Script::Apply);
-    tokio::spawn(listener::run(
-        bus.clone(),
-        recorder.clone(),
-        quick_options(10),
-        CancellationToken::new(),
-    ));
+    listen(&bus, recorder.clone());
     let subject = bus
         .namespace()
         .subject(common::events::Subject::ExpirationComplete);
@@ -199,12 +188,7 @@ async fn shutdown_stops_the_listener_and_a_restart_resumes_where_it_left_off() {
         ["order-1"],
         "nothing is consumed while stopped"
     );
-    tokio::spawn(listener::run(
-        bus,
-        recorder.clone(),
-        quick_options(10),
-        CancellationToken::new(),
-    ));
+    listen(&bus, recorder.clone());
     eventually("the second event is applied", || {
         recorder.applied_ids().len() == 2
     })
@@ -313,9 +297,7 @@ async fn a_replica_handles_up_to_its_concurrency_at_once_and_finishes_them_at_sh
 #[tokio::test]
 async fn events_with_one_key_wait_for_each_other_and_at_shutdown_go_back_at_once() {
     let bus = test_bus().await;
-    for copy in 0..4 {
-        bus.publish(&event(5), &format!("m5-{copy}")).await.unwrap();
-    }
+    publish_copies(&bus, 5, 4).await;
     let gate = Gate::closed();
     let options = ListenerOptions {
         // Longer than `eventually` waits: a message comes back in time only when sent back.
@@ -335,12 +317,7 @@ async fn events_with_one_key_wait_for_each_other_and_at_shutdown_go_back_at_once
         "the queued ones are not started"
     );
     let recorder = Recorder::new("next", Script::Apply);
-    tokio::spawn(listener::run(
-        bus,
-        recorder.clone(),
-        quick_options(10),
-        CancellationToken::new(),
-    ));
+    listen(&bus, recorder.clone());
     eventually("the three queued are delivered again", || {
         recorder.applied_ids().len() == 3
     })
@@ -411,12 +388,7 @@ async fn a_tickets_updates_apply_in_order_without_retries_while_other_tickets_ru
     }
     // Started after the publishing: its first pull brings all twelve at once.
     let replica = Versions::default();
-    tokio::spawn(listener::run(
-        bus,
-        replica.clone(),
-        quick_options(10),
-        CancellationToken::new(),
-    ));
+    listen(&bus, replica.clone());
     eventually("both tickets reach version 6", || {
         replica.version("ticket-a") == 6 && replica.version("ticket-b") == 6
     })
@@ -436,9 +408,7 @@ async fn a_tickets_updates_apply_in_order_without_retries_while_other_tickets_ru
 #[tokio::test]
 async fn events_queued_behind_one_key_leave_room_for_other_keys() {
     let bus = test_bus().await;
-    for copy in 0..4 {
-        bus.publish(&event(1), &format!("m1-{copy}")).await.unwrap();
-    }
+    publish_copies(&bus, 1, 4).await;
     bus.publish(&event(2), "m2").await.unwrap();
     bus.publish(&event(3), "m3").await.unwrap();
     let gate = Gate::closed();
