@@ -102,20 +102,14 @@ pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
         });
     }
     if let Some(share) = stack.signin.median_share() {
-        let shares: Vec<String> = stack
-            .signin
-            .shares()
-            .iter()
-            .map(|share| format!("{:.0}%", share * 100.0))
-            .collect();
         checks.push(Check {
             what: "signin vs scrypt ceiling (storm, direct)".to_owned(),
             target: "≥ 90%".to_owned(),
             measured: format!(
                 "{:.0}% (median of {} storms: {})",
                 share * 100.0,
-                shares.len(),
-                shares.join(", ")
+                stack.signin.storms.len(),
+                stack.signin.shares_in_percent()
             ),
             met: share >= 0.9,
         });

@@ -69,6 +69,16 @@ impl Signin {
             .collect()
     }
 
+    /// The shares in percent, in order: `84%, 82%, 83%`.
+    pub fn shares_in_percent(&self) -> String {
+        let shares: Vec<String> = self
+            .shares()
+            .iter()
+            .map(|share| format!("{:.0}%", share * 100.0))
+            .collect();
+        shares.join(", ")
+    }
+
     /// The median share (the lower middle of an even count).
     pub fn median_share(&self) -> Option<f64> {
         let mut shares = self.shares();
@@ -236,14 +246,9 @@ pub async fn signin(stack: &Stack) -> anyhow::Result<Signin> {
         ceilings.push(scrypt().await?);
     }
     let signin = Signin { ceilings, storms };
-    let shares: Vec<String> = signin
-        .shares()
-        .iter()
-        .map(|share| format!("{:.0}%", share * 100.0))
-        .collect();
     progress(format_args!(
         "sign-ins as a share of the ceilings either side: {}",
-        shares.join(", ")
+        signin.shares_in_percent()
     ));
     Ok(signin)
 }
@@ -323,6 +328,7 @@ mod tests {
             storms: vec![storm(45.0, 3_000), storm(40.0, 5_000)],
         };
         assert_eq!(signin.shares(), [0.9, 0.8]);
+        assert_eq!(signin.shares_in_percent(), "90%, 80%");
         assert_eq!(signin.median_share(), Some(0.8), "the lower middle of two");
         assert_eq!(
             signin
