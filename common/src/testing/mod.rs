@@ -16,6 +16,7 @@ pub mod http;
 mod keeper;
 pub mod process;
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use devservers::{Durability, LineSink};
@@ -148,6 +149,23 @@ fn sink(name: &'static str) -> LineSink {
         std::sync::Arc::new(move |line: &str| eprintln!("[{name}] {line}"))
     } else {
         std::sync::Arc::new(|_: &str| {})
+    }
+}
+
+/// A directory under the system's temporary directory, named `<name>-<unique id>` and removed
+/// with everything in it when dropped: the store of a server a test starts and stops itself.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh, not yet created, path.
+    pub fn new(name: &str) -> TempDir {
+        TempDir(std::env::temp_dir().join(format!("{name}-{}", ObjectId::new().to_hex())))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

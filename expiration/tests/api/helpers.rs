@@ -1,6 +1,5 @@
 //! Spawning the service for a test, publishing orders to it, and watching what it publishes.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -264,21 +263,5 @@ fn truncate_to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
 pub(crate) async fn sleep_until(at: DateTime<Utc>) {
     if let Ok(wait) = (at - Utc::now()).to_std() {
         tokio::time::sleep(wait).await;
-    }
-}
-
-/// A directory of its own for a test's private server, removed when the test ends, however it
-/// ends.
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> TempDir {
-        TempDir(std::env::temp_dir().join(format!("{name}-{}", ObjectId::new().to_hex())))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -11,7 +11,9 @@ use common::bus::{BusSettings, Namespace};
 use common::events::ExpirationComplete;
 use devservers::ServerProcess;
 
-use crate::helpers::{Backing, TempDir, after, order_created, sleep_until};
+use common::testing::TempDir;
+
+use crate::helpers::{Backing, after, order_created, sleep_until};
 
 fn start_nats(store: &Path, port: u16) -> ServerProcess {
     let program = devservers::find_program("nats-server").expect("nats-server is installed");

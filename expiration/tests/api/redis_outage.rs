@@ -10,7 +10,9 @@ use std::time::Duration;
 use chrono::Utc;
 use devservers::{Durability, ServerProcess};
 
-use crate::helpers::{Backing, TempDir, after, order_created, sleep_until};
+use common::testing::TempDir;
+
+use crate::helpers::{Backing, after, order_created, sleep_until};
 
 fn start_redis(dir: &Path, port: u16) -> ServerProcess {
     let program = devservers::find_program("redis-server").expect("redis-server is installed");
