@@ -13,11 +13,26 @@ pub fn start(
     port: u16,
     sink: LineSink,
 ) -> Result<ServerProcess, StartError> {
-    let spawn_error = |source| StartError::Spawn {
+    std::fs::create_dir_all(store_dir).map_err(|source| StartError::Spawn {
         program: program.display().to_string(),
         source,
-    };
-    std::fs::create_dir_all(store_dir).map_err(spawn_error)?;
+    })?;
+    let mut command = command(program, port);
+    command.arg("-js").arg("-sd").arg(store_dir);
+    start_command(command, sink)
+}
+
+/// Starts `nats-server` without JetStream, on `port` (0 = any free port): a server whose
+/// JetStream API nobody answers, as while JetStream is still starting.
+pub fn start_without_jetstream(
+    program: &Path,
+    port: u16,
+    sink: LineSink,
+) -> Result<ServerProcess, StartError> {
+    start_command(command(program, port), sink)
+}
+
+fn command(program: &Path, port: u16) -> Command {
     // `-p -1` lets the server choose a free port itself, which it then logs.
     let port_arg = if port == 0 {
         "-1".to_owned()
@@ -25,9 +40,11 @@ pub fn start(
         port.to_string()
     };
     let mut command = Command::new(program);
+    command.args(["-a", "127.0.0.1", "-p", &port_arg]);
     command
-        .args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
-        .arg(store_dir);
+}
+
+fn start_command(command: Command, sink: LineSink) -> Result<ServerProcess, StartError> {
     // "[INF] Listening for client connections on 127.0.0.1:4222"
     let readiness = Readiness::LogLine(Box::new(|line: &str| {
         line.split_once("Listening for client connections on ")

@@ -27,6 +27,21 @@ use crate::events::{Event, Subject};
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// How long events are kept, so a new durable consumer can replay history.
 const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long a service waits at start for JetStream to answer before it gives up (and its pod
+/// is restarted).
+const STREAMS_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Whether creating a stream failed for want of an answer, so trying again can succeed: a
+/// timeout, no JetStream (yet) behind the API subject, the connection lost in between, or
+/// JetStream's own "temporarily unavailable" (503).
+fn is_transient(error: &jetstream::context::CreateStreamError) -> bool {
+    use jetstream::context::CreateStreamErrorKind as Kind;
+    match error.kind() {
+        Kind::TimedOut | Kind::JetStreamUnavailable | Kind::Response => true,
+        Kind::JetStream(error) => error.code() == 503,
+        _ => false,
+    }
+}
 
 /// An optional prefix isolating a set of services on a shared NATS server.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -191,13 +206,30 @@ impl Bus {
             ..Default::default()
         };
         for config in [events, parked] {
-            let name = config.name.clone();
-            self.jetstream
-                .get_or_create_stream(config)
-                .await
-                .map_err(|error| anyhow::anyhow!("creating stream {name}: {error}"))?;
+            self.ensure_stream(config).await?;
         }
         Ok(())
+    }
+
+    /// Creates the stream `config` describes unless it exists. While JetStream does not answer
+    /// (the server still starting or recovering its store, or too busy to answer in time) it
+    /// tries again, for up to [`STREAMS_PATIENCE`]; an answer that is a refusal fails at once.
+    async fn ensure_stream(&self, config: stream::Config) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + STREAMS_PATIENCE;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let error = match self.jetstream.get_or_create_stream(config.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            let name = &config.name;
+            if !is_transient(&error) || tokio::time::Instant::now() + backoff > deadline {
+                anyhow::bail!("creating stream {name}: {error}");
+            }
+            tracing::warn!(stream = %name, %error, "JetStream not answering, trying again");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
     }
 
     /// Publishes raw `payload` under `subject` with `message_id`, and waits for the stream's

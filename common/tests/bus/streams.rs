@@ -1,0 +1,66 @@
+//! A service starting before JetStream answers waits for it rather than failing.
+
+use std::time::Duration;
+
+use common::bus::{Bus, Namespace};
+use common::testing::TempDir;
+use devservers::ServerProcess;
+
+fn nats_server() -> std::path::PathBuf {
+    devservers::find_program("nats-server").expect("nats-server is installed")
+}
+
+/// Stops `nats` as SIGTERM does, off the runtime's thread.
+async fn stop(mut nats: ServerProcess) {
+    tokio::task::spawn_blocking(move || nats.stop(Duration::from_secs(10)))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn connecting_waits_until_jetstream_answers_then_makes_the_streams() {
+    // A NATS server whose JetStream API nobody answers yet.
+    let plain = devservers::nats::start_without_jetstream(
+        &nats_server(),
+        0,
+        devservers::process::discard(),
+    )
+    .unwrap();
+    let port = plain.port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let connecting =
+        tokio::spawn(async move { Bus::connect(&url, "bus-test", Namespace::none()).await });
+
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        !connecting.is_finished(),
+        "connecting gave up while JetStream did not answer: {:?}",
+        connecting.await
+    );
+
+    // The same port, now with JetStream.
+    stop(plain).await;
+    let store = TempDir::new("bus-streams");
+    let nats = devservers::nats::start(
+        &nats_server(),
+        &store.0,
+        port,
+        devservers::process::discard(),
+    )
+    .unwrap();
+    let bus = tokio::time::timeout(Duration::from_secs(30), connecting)
+        .await
+        .expect("connected within 30 s of JetStream answering")
+        .unwrap()
+        .expect("the bus connects once JetStream answers");
+    for stream in [
+        Namespace::none().stream(),
+        Namespace::none().parked_stream(),
+    ] {
+        bus.jetstream()
+            .get_stream(&stream)
+            .await
+            .unwrap_or_else(|error| panic!("stream {stream} was made: {error}"));
+    }
+    stop(nats).await;
+}
