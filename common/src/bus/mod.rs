@@ -139,7 +139,9 @@ impl std::fmt::Debug for Bus {
 impl Bus {
     /// Connects as `client_name` (`NATS_CLIENT_ID`) and makes sure the streams exist.
     ///
-    /// The client reconnects by itself whenever the server goes away.
+    /// A server not up yet, or whose JetStream does not answer yet, is waited for (up to a
+    /// minute for the streams); after that the client reconnects by itself whenever the server
+    /// goes away.
     pub async fn connect(
         url: &str,
         client_name: &str,
