@@ -169,6 +169,16 @@ impl Drop for TempDir {
     }
 }
 
+/// Stops `server` as Kubernetes does (SIGTERM, then up to 10 s for it to exit), on a blocking
+/// thread so the test's runtime goes on meanwhile: a server a test started itself.
+pub async fn stop_gracefully(mut server: devservers::ServerProcess) {
+    let stopped =
+        tokio::task::spawn_blocking(move || server.stop(std::time::Duration::from_secs(10))).await;
+    if let Err(error) = stopped {
+        panic!("stopping a server failed: {error}");
+    }
+}
+
 /// `uri` with its database replaced by `database` (query kept).
 pub fn with_database(uri: &str, database: &str) -> String {
     let (scheme, rest) = uri.split_once("://").unwrap_or(("mongodb", uri));

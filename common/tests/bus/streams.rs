@@ -3,18 +3,10 @@
 use std::time::Duration;
 
 use common::bus::{Bus, Namespace};
-use common::testing::TempDir;
-use devservers::ServerProcess;
+use common::testing::{TempDir, stop_gracefully};
 
 fn nats_server() -> std::path::PathBuf {
     devservers::find_program("nats-server").expect("nats-server is installed")
-}
-
-/// Stops `nats` as SIGTERM does, off the runtime's thread.
-async fn stop(mut nats: ServerProcess) {
-    tokio::task::spawn_blocking(move || nats.stop(Duration::from_secs(10)))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -39,7 +31,7 @@ async fn connecting_waits_until_jetstream_answers_then_makes_the_streams() {
     );
 
     // The same port, now with JetStream.
-    stop(plain).await;
+    stop_gracefully(plain).await;
     let store = TempDir::new("bus-streams");
     let nats = devservers::nats::start(
         &nats_server(),
@@ -62,5 +54,5 @@ async fn connecting_waits_until_jetstream_answers_then_makes_the_streams() {
             .await
             .unwrap_or_else(|error| panic!("stream {stream} was made: {error}"));
     }
-    stop(nats).await;
+    stop_gracefully(nats).await;
 }

@@ -9,22 +9,14 @@ use std::time::Duration;
 use chrono::Utc;
 use common::bus::{BusSettings, Namespace};
 use common::events::ExpirationComplete;
+use common::testing::{TempDir, stop_gracefully};
 use devservers::ServerProcess;
-
-use common::testing::TempDir;
 
 use crate::helpers::{Backing, after, order_created, sleep_until};
 
 fn start_nats(store: &Path, port: u16) -> ServerProcess {
     let program = devservers::find_program("nats-server").expect("nats-server is installed");
     devservers::nats::start(&program, store, port, devservers::process::discard()).unwrap()
-}
-
-/// Stops `nats` as SIGTERM does, so it syncs its store.
-async fn stop_nats(mut nats: ServerProcess) {
-    tokio::task::spawn_blocking(move || nats.stop(Duration::from_secs(10)))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]
@@ -43,7 +35,7 @@ async fn an_expiry_during_a_nats_outage_is_published_when_nats_is_back() {
     backing.publish(&order).await;
     backing.scheduled().await;
 
-    stop_nats(nats).await;
+    stop_gracefully(nats).await;
     // The job fires while NATS is away, and keeps trying.
     sleep_until(after(order.expires_at, 3_000)).await;
     let nats = start_nats(&store.0, port);
@@ -52,5 +44,5 @@ async fn an_expiry_during_a_nats_outage_is_published_when_nats_is_back() {
         .wait_for_expirations(1, Duration::from_secs(30))
         .await;
     assert_eq!(events, [ExpirationComplete { order_id: order.id }]);
-    stop_nats(nats).await;
+    stop_gracefully(nats).await;
 }

@@ -8,9 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::testing::{TempDir, stop_gracefully};
 use devservers::{Durability, ServerProcess};
-
-use common::testing::TempDir;
 
 use crate::helpers::{Backing, after, order_created, sleep_until};
 
@@ -26,13 +25,6 @@ fn start_redis(dir: &Path, port: u16) -> ServerProcess {
     .unwrap()
 }
 
-/// Stops `redis` as SIGTERM does, so its log is complete.
-async fn stop_redis(mut redis: ServerProcess) {
-    tokio::task::spawn_blocking(move || redis.stop(Duration::from_secs(10)))
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn jobs_survive_a_redis_restart_and_orders_wait_for_redis() {
     let files = TempDir::new("expiration-redis-outage");
@@ -46,7 +38,7 @@ async fn jobs_survive_a_redis_restart_and_orders_wait_for_redis() {
     backing.scheduled().await;
     assert_eq!(backing.jobs_stored().await, 1);
 
-    stop_redis(redis).await;
+    stop_gracefully(redis).await;
     let during = order_created(after(Utc::now(), 500));
     backing.publish(&during).await;
     sleep_until(after(before.expires_at, 1_000)).await;
@@ -64,5 +56,5 @@ async fn jobs_survive_a_redis_restart_and_orders_wait_for_redis() {
     ordered.sort();
     assert_eq!(expired, ordered);
     common::testing::http::assert_probes_answer(&address).await;
-    stop_redis(redis).await;
+    stop_gracefully(redis).await;
 }
