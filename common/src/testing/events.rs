@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::stream::RawMessageErrorKind;
+
 use crate::bus::Bus;
 use crate::bus::listener::{ListenerOptions, durable_consumer};
 use crate::events::Event;
@@ -19,28 +21,68 @@ pub async fn publish<E: Event>(bus: &Bus, event: &E) {
 /// Every `E` in the bus's stream so far, oldest first.
 pub async fn published<E: Event>(bus: &Bus) -> Vec<E> {
     let subject = bus.namespace().subject(E::SUBJECT);
-    let mut stream = match bus.jetstream().get_stream(bus.namespace().stream()).await {
+    let stream = match bus
+        .jetstream()
+        .get_stream_no_info(bus.namespace().stream())
+        .await
+    {
         Ok(stream) => stream,
-        Err(error) => panic!("the event stream is missing: {error}"),
-    };
-    let last = match stream.info().await {
-        Ok(info) => info.state.last_sequence,
-        Err(error) => panic!("cannot read the stream: {error}"),
+        Err(error) => panic!("the event stream's name is refused: {error}"),
     };
     let mut events = Vec::new();
-    for sequence in 1..=last {
-        // A sequence can be missing (deleted); skip it.
-        let Ok(message) = stream.get_raw_message(sequence).await else {
-            continue;
+    let mut from = 1;
+    // Each request asks for the first `subject` at or after `from`; "no message found" is the end.
+    loop {
+        let what = format!("reading {subject} from sequence {from}");
+        let found = patiently(&what, || async {
+            match stream
+                .get_first_raw_message_by_subject(&subject, from)
+                .await
+            {
+                Ok(message) => Ok(Some(message)),
+                Err(error) if error.kind() == RawMessageErrorKind::NoMessageFound => Ok(None),
+                Err(error) => Err(error),
+            }
+        })
+        .await;
+        let Some(message) = found else {
+            break;
         };
-        if message.subject.as_str() == subject {
-            match serde_json::from_slice(&message.payload) {
-                Ok(event) => events.push(event),
-                Err(error) => panic!("unreadable {subject} at {sequence}: {error}"),
+        match serde_json::from_slice(&message.payload) {
+            Ok(event) => events.push(event),
+            Err(error) => panic!("unreadable {subject} at {}: {error}", message.sequence),
+        }
+        from = message.sequence + 1;
+    }
+    events
+}
+
+/// How many times a test's JetStream request is made before its error fails the test.
+const ATTEMPTS: usize = 5;
+
+/// `request`'s answer, asking again (up to [`ATTEMPTS`] times, 200 ms apart) while it fails:
+/// a JetStream request times out after 5 s when a busy machine starves the server, and a
+/// test must neither fail on that nor take a missing answer for a missing event.
+async fn patiently<T, E, F, Fut>(what: &str, mut request: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Ok(answer) => return answer,
+            Err(error) if attempt == ATTEMPTS => {
+                panic!("{what} failed {ATTEMPTS} times, last: {error}")
+            }
+            Err(error) => {
+                tracing::warn!(%error, attempt, "{what} failed; asking again");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
     }
-    events
 }
 
 /// Waits (up to 10 s) until the stream holds at least `count` events `E`; returns them all.
@@ -93,22 +135,18 @@ impl Backlog {
 
 /// The backlog of queue group `group`'s durable consumer for `E` (created if missing).
 pub async fn backlog<E: Event>(bus: &Bus, group: &str) -> Backlog {
-    let mut consumer = match durable_consumer::<E>(bus, group, &ListenerOptions::default()).await {
+    let consumer = match durable_consumer::<E>(bus, group, &ListenerOptions::default()).await {
         Ok(consumer) => consumer,
         Err(error) => panic!(
             "cannot open the {group} consumer of {}: {error}",
             E::SUBJECT
         ),
     };
-    match consumer.info().await {
-        Ok(info) => Backlog {
-            pending: info.num_pending,
-            unacked: info.num_ack_pending,
-            redelivered: info.num_redelivered,
-        },
-        Err(error) => panic!(
-            "cannot read the {group} consumer of {}: {error}",
-            E::SUBJECT
-        ),
+    let what = format!("reading the {group} consumer of {}", E::SUBJECT);
+    let info = patiently(&what, || consumer.get_info()).await;
+    Backlog {
+        pending: info.num_pending,
+        unacked: info.num_ack_pending,
+        redelivered: info.num_redelivered,
     }
 }
