@@ -12,6 +12,7 @@ use crate::scenarios::footprint::Footprint;
 use crate::scenarios::http::{HttpResult, Via};
 use crate::scenarios::pipeline::Pipeline;
 use crate::scenarios::propagation::Propagation;
+use crate::stats::{median, percentages};
 
 /// What `ticketing-bench stack` measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,6 +330,29 @@ fn signin_table(md: &mut String, report: &Report) {
         hashes.join(", "),
         signin.ceilings.first().map_or(0, |ceiling| ceiling.cores),
     );
+    // Reports from before the every-core rate was measured have none (0) to divide by.
+    if signin
+        .ceilings
+        .iter()
+        .all(|ceiling| ceiling.all_cores_per_second > 0.0)
+    {
+        let scaling = signin.every_core_scaling();
+        let of_every_core = signin.shares_of_every_core();
+        if let (Some(scaling_median), Some(of_every_core_median)) =
+            (median(scaling.clone()), median(of_every_core.clone()))
+        {
+            let _ = writeln!(
+                md,
+                "\nWith no server in the way, every core hashing at once reached {:.0}% of the \
+                 ceiling (median; ceiling by ceiling: {}). The storms reached {:.0}% of that \
+                 every-core rate (median; storm by storm: {}).",
+                scaling_median * 100.0,
+                percentages(&scaling),
+                of_every_core_median * 100.0,
+                percentages(&of_every_core),
+            );
+        }
+    }
 }
 
 fn propagation_table(md: &mut String, report: &Report) {
@@ -594,6 +618,12 @@ mod tests {
         assert!(
             md.contains("One hash, ceiling by ceiling: 50.0, 40.0, 33.3, 50.0 ms, on 2 cores.")
         );
+        // The fixtures' every-core rates are 90% of their ceilings: 36, 45, 54, 36 a second.
+        assert!(md.contains(
+            "every core hashing at once reached 90% of the ceiling (median; ceiling by ceiling: \
+             90%, 90%, 90%, 90%). The storms reached 89% of that every-core rate (median; storm \
+             by storm: 114%, 89%, 89%)."
+        ));
         assert!(md.contains("| light | ticket:created → orderable | 100 | 3.00 | 6.00 | 12.00 |"));
         assert!(md.contains("| order:cancelled published | 300 | 600 | 1200 |"));
         assert!(md.contains("| mongo | 90 |"));

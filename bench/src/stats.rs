@@ -44,6 +44,24 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The median of `values` (the lower middle of an even count); `None` when there are none.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(percentile(&values, 50.0))
+}
+
+/// Shares (1.0 = 100%) as whole percentages, in order: `84%, 82%, 83%`.
+pub fn percentages(shares: &[f64]) -> String {
+    let shares: Vec<String> = shares
+        .iter()
+        .map(|share| format!("{:.0}%", share * 100.0))
+        .collect();
+    shares.join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +89,19 @@ mod tests {
         assert_eq!(summary.p99_ms, 3.0);
         assert_eq!(summary.max_ms, 3.0);
         assert_eq!(Summary::of(&[]), None);
+    }
+
+    #[test]
+    fn medians_take_the_lower_middle_of_an_even_count() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![0.9, 0.8]), Some(0.8));
+        assert_eq!(median(vec![5.0]), Some(5.0));
+        assert_eq!(median(Vec::new()), None);
+    }
+
+    #[test]
+    fn shares_read_as_whole_percentages() {
+        assert_eq!(percentages(&[0.844, 0.8, 1.02]), "84%, 80%, 102%");
+        assert_eq!(percentages(&[]), "");
     }
 }

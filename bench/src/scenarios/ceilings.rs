@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::api::{Api, User};
 use crate::scenarios::http::{CONNECTIONS, HttpResult, Via};
 use crate::scenarios::{free_port, progress, quiet_machine};
+use crate::stats::{median, percentages};
 use crate::target::Stack;
 use crate::wrk::{self, Body, Run};
 
@@ -59,11 +60,32 @@ pub struct Signin {
 impl Signin {
     /// Each storm's sign-ins per second as a share of the mean of the ceilings either side.
     pub fn shares(&self) -> Vec<f64> {
+        self.against(|ceiling| ceiling.per_second)
+    }
+
+    /// Each storm's sign-ins per second as a share of the mean of the rates measured with
+    /// every core hashing at once either side: how close auth comes to what this machine's
+    /// cores do together, whatever they do alone.
+    pub fn shares_of_every_core(&self) -> Vec<f64> {
+        self.against(|ceiling| ceiling.all_cores_per_second)
+    }
+
+    /// Each ceiling's every-core rate as a share of its one-core ceiling: how well scrypt
+    /// scales over this machine's cores, with no server in the way.
+    pub fn every_core_scaling(&self) -> Vec<f64> {
+        self.ceilings
+            .iter()
+            .map(|ceiling| ceiling.all_cores_per_second / ceiling.per_second)
+            .collect()
+    }
+
+    /// Each storm's rate over the mean of `rate` for the ceilings either side.
+    fn against(&self, rate: impl Fn(&Scrypt) -> f64) -> Vec<f64> {
         self.storms
             .iter()
             .zip(self.ceilings.windows(2))
             .map(|(storm, around)| {
-                let ceiling = (around[0].per_second + around[1].per_second) / 2.0;
+                let ceiling = (rate(&around[0]) + rate(&around[1])) / 2.0;
                 storm.signin.per_second / ceiling
             })
             .collect()
@@ -71,20 +93,12 @@ impl Signin {
 
     /// The shares in percent, in order: `84%, 82%, 83%`.
     pub fn shares_in_percent(&self) -> String {
-        let shares: Vec<String> = self
-            .shares()
-            .iter()
-            .map(|share| format!("{:.0}%", share * 100.0))
-            .collect();
-        shares.join(", ")
+        percentages(&self.shares())
     }
 
     /// The median share (the lower middle of an even count).
     pub fn median_share(&self) -> Option<f64> {
-        let mut shares = self.shares();
-        shares.sort_by(f64::total_cmp);
-        let middle = shares.len().checked_sub(1)? / 2;
-        shares.get(middle).copied()
+        median(self.shares())
     }
 
     /// The storm with the slowest `currentuser` p99.
@@ -330,6 +344,14 @@ mod tests {
         assert_eq!(signin.shares(), [0.9, 0.8]);
         assert_eq!(signin.shares_in_percent(), "90%, 80%");
         assert_eq!(signin.median_share(), Some(0.8), "the lower middle of two");
+        // The fixtures' every-core rate is 90% of each ceiling.
+        assert_eq!(signin.every_core_scaling(), [0.9, 0.9, 0.9]);
+        let of_every_core: Vec<String> = signin
+            .shares_of_every_core()
+            .iter()
+            .map(|share| format!("{share:.3}"))
+            .collect();
+        assert_eq!(of_every_core, ["1.000", "0.889"]);
         assert_eq!(
             signin
                 .worst_currentuser()
@@ -345,6 +367,8 @@ mod tests {
             storms: Vec::new(),
         };
         assert_eq!(signin.median_share(), None);
+        assert!(signin.shares_of_every_core().is_empty());
+        assert_eq!(signin.every_core_scaling(), [0.9]);
         assert!(signin.worst_currentuser().is_none());
     }
 }
