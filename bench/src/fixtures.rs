@@ -56,5 +56,6 @@ pub(crate) fn storm(signins: f64, currentuser_p99_us: u64) -> Storm {
             750.0,
             currentuser_p99_us,
         ),
+        cpu: Vec::new(),
     }
 }

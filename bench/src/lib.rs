@@ -14,10 +14,12 @@
 //! - [`target`]: where the stack under test listens, from the environment;
 //! - [`api`]: the platform's HTTP API, as the scenarios call it;
 //! - [`wrk`]: wrk scripts and their JSON output; [`stats`]: percentiles;
-//! - [`procfs`]: RSS, CPU time and the command line of a process; [`machine`]: what runs the bench;
+//! - [`procfs`]: RSS, CPU time and the command line of a process; [`cpu`]: who used the CPU
+//!   over a stretch of a run; [`machine`]: what runs the bench;
 //! - [`scenarios`]: one module per measurement; [`report`]: the results, targets and summary.
 
 pub mod api;
+pub mod cpu;
 #[cfg(test)]
 mod fixtures;
 pub mod machine;

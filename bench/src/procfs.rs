@@ -53,6 +53,33 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(user + system)
 }
 
+/// CPU time the live threads of `pid` whose name starts with `prefix` have used so far
+/// (user + system), in clock ticks.
+pub fn threads_cpu_ticks(pid: u32, prefix: &str) -> anyhow::Result<u64> {
+    let tasks = format!("/proc/{pid}/task");
+    let mut ticks = 0;
+    for task in std::fs::read_dir(&tasks).with_context(|| format!("could not list {tasks}"))? {
+        let task = task
+            .with_context(|| format!("could not list {tasks}"))?
+            .path();
+        // A thread that ended since the listing has nothing more to add.
+        let Ok(stat) = std::fs::read_to_string(task.join("stat")) else {
+            continue;
+        };
+        if thread_name(&stat).is_some_and(|name| name.starts_with(prefix)) {
+            ticks += parse_cpu_ticks(&stat)
+                .with_context(|| format!("unreadable {}/stat", task.display()))?;
+        }
+    }
+    Ok(ticks)
+}
+
+/// The command (thread) name of a `/proc/<pid>/stat` line: between the first `(` and the last
+/// `)`.
+pub fn thread_name(stat: &str) -> Option<&str> {
+    stat.get(stat.find('(')? + 1..stat.rfind(')')?)
+}
+
 /// The whole machine's CPU time so far, in clock ticks: `(busy, total)`, busy being all but idle
 /// and I/O wait.
 pub fn machine_cpu_ticks() -> anyhow::Result<(u64, u64)> {
@@ -142,6 +169,46 @@ mod tests {
             "123 (tokio (rt) x) S 1 123 123 0 -1 4194560 500 0 0 0 250 31 0 0 20 0 4 0 100 0 0";
         assert_eq!(parse_cpu_ticks(stat), Some(281));
         assert_eq!(parse_cpu_ticks("garbage"), None);
+        assert_eq!(thread_name(stat), Some("tokio (rt) x"));
+        assert_eq!(thread_name("garbage"), None);
+    }
+
+    #[test]
+    fn counts_only_the_threads_named_so() {
+        let pid = std::process::id();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        // A thread named `spin-0` burns CPU until it has used 30 ticks (0.3 s) of its own.
+        let spinner = std::thread::Builder::new()
+            .name("spin-0".to_owned())
+            .spawn(move || {
+                let start = std::time::Instant::now();
+                let own = || {
+                    std::fs::read_to_string("/proc/thread-self/stat")
+                        .ok()
+                        .and_then(|stat| parse_cpu_ticks(&stat))
+                };
+                while own().unwrap_or(0) < 30 && start.elapsed().as_secs() < 20 {
+                    std::hint::black_box((0..10_000u64).sum::<u64>());
+                }
+                finished.recv().ok();
+            })
+            .unwrap();
+        let mut spun = 0;
+        for _ in 0..400 {
+            spun = threads_cpu_ticks(pid, "spin-").unwrap();
+            if spun >= 30 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(spun >= 30, "the spinning thread's ticks: {spun}");
+        assert!(
+            spun <= cpu_ticks(pid).unwrap(),
+            "a part of the process's time"
+        );
+        assert_eq!(threads_cpu_ticks(pid, "no-such-thread-").unwrap(), 0);
+        done.send(()).unwrap();
+        spinner.join().unwrap();
     }
 
     #[test]

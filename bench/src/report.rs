@@ -353,6 +353,50 @@ fn signin_table(md: &mut String, report: &Report) {
             );
         }
     }
+    storm_cpu_table(md, signin);
+}
+
+/// Who used the CPU in each storm: a row per process seen at 1% of a core or more in any.
+fn storm_cpu_table(md: &mut String, signin: &Signin) {
+    let mut names: Vec<&str> = Vec::new();
+    for storm in &signin.storms {
+        for process in &storm.cpu {
+            if process.percent >= 1.0 && !names.contains(&process.name.as_str()) {
+                names.push(&process.name);
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    let cores = signin.ceilings.first().map_or(0, |ceiling| ceiling.cores);
+    let storms: Vec<String> = (1..=signin.storms.len())
+        .map(|storm| format!(" storm {storm} |"))
+        .collect();
+    let _ = writeln!(
+        md,
+        "\nCPU during each storm (% of one core; {cores} cores make {}%):\n\n| process |{}\n|---|{}",
+        cores * 100,
+        storms.concat(),
+        "---:|".repeat(signin.storms.len()),
+    );
+    for name in names {
+        let cells: Vec<String> = signin
+            .storms
+            .iter()
+            .map(|storm| {
+                storm
+                    .cpu
+                    .iter()
+                    .find(|process| process.name == name)
+                    .map_or_else(
+                        || " – |".to_owned(),
+                        |process| format!(" {:.0} |", process.percent),
+                    )
+            })
+            .collect();
+        let _ = writeln!(md, "| {name} |{}", cells.concat());
+    }
 }
 
 fn propagation_table(md: &mut String, report: &Report) {
@@ -472,8 +516,9 @@ pub fn targets_table(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu::ProcessCpu;
     use crate::fixtures::{ceiling, http, storm};
-    use crate::scenarios::pipeline::ProcessCpu;
+    use crate::scenarios::ceilings::Storm;
     use crate::stats::Summary;
 
     fn summary(p99_ms: f64) -> Summary {
@@ -483,6 +528,17 @@ mod tests {
             p99_ms,
             max_ms: p99_ms * 2.0,
         }
+    }
+
+    fn with_cpu(mut storm: Storm, cpu: &[(&str, f64)]) -> Storm {
+        storm.cpu = cpu
+            .iter()
+            .map(|(name, percent)| ProcessCpu {
+                name: (*name).to_owned(),
+                percent: *percent,
+            })
+            .collect();
+        storm
     }
 
     fn sample() -> Report {
@@ -515,7 +571,22 @@ mod tests {
             signin: Signin {
                 ceilings: [40.0, 50.0, 60.0, 40.0].map(ceiling).to_vec(),
                 // Shares 46/45, 44/55, 40/50: 102%, 80%, 80%.
-                storms: vec![storm(46.0, 3_000), storm(44.0, 12_000), storm(40.0, 4_000)],
+                // CPU: none measured in the second (an older report's); nats under 1% in all.
+                storms: vec![
+                    with_cpu(
+                        storm(46.0, 3_000),
+                        &[
+                            ("auth: scrypt threads", 180.0),
+                            ("mongo", 4.0),
+                            ("nats", 0.4),
+                        ],
+                    ),
+                    storm(44.0, 12_000),
+                    with_cpu(
+                        storm(40.0, 4_000),
+                        &[("auth: scrypt threads", 170.0), ("mongo", 6.0)],
+                    ),
+                ],
             },
             propagation: vec![propagation("light", 6.0), propagation("heavy", 30.0)],
             pipeline: Pipeline {
@@ -618,6 +689,12 @@ mod tests {
         assert!(
             md.contains("One hash, ceiling by ceiling: 50.0, 40.0, 33.3, 50.0 ms, on 2 cores.")
         );
+        assert!(md.contains(
+            "CPU during each storm (% of one core; 2 cores make 200%):\n\n\
+             | process | storm 1 | storm 2 | storm 3 |\n|---|---:|---:|---:|\n\
+             | auth: scrypt threads | 180 | – | 170 |\n\
+             | mongo | 4 | – | 6 |\n"
+        ));
         // The fixtures' every-core rates are 90% of their ceilings: 36, 45, 54, 36 a second.
         assert!(md.contains(
             "every core hashing at once reached 90% of the ceiling (median; ceiling by ceiling: \

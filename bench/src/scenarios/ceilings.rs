@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::{Api, User};
+use crate::cpu::{Meter, ProcessCpu, Split};
 use crate::scenarios::http::{CONNECTIONS, HttpResult, Via};
 use crate::scenarios::{free_port, progress, quiet_machine};
 use crate::stats::{median, percentages};
@@ -116,6 +117,10 @@ pub struct Storm {
     pub signin: HttpResult,
     /// `GET /api/users/currentuser` at the same time.
     pub currentuser: HttpResult,
+    /// Who used the CPU meanwhile, auth's hashing threads apart from the rest of it, busiest
+    /// first; the rest of the machine (the two wrk, the bench) last.
+    #[serde(default)]
+    pub cpu: Vec<ProcessCpu>,
 }
 
 /// The bare axum handler at every concurrency level, direct.
@@ -241,6 +246,9 @@ fn hash_once() -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("invalid scrypt output length"))
 }
 
+/// How auth's password-hashing threads are named (`auth/src/password.rs`: `scrypt-0`, …).
+const HASHING_THREADS: &str = "scrypt-";
+
 /// Connections asking `currentuser` during the storm, each pausing [`STORM_READ_DELAY_MS`]
 /// between requests: the users browsing meanwhile, not a second storm.
 const STORM_READ_CONNECTIONS: u32 = 8;
@@ -285,6 +293,15 @@ async fn storm(stack: &Stack, user: &User) -> anyhow::Result<Storm> {
         cookie: Some(&user.cookie),
         body: Body::Get,
     };
+    let meter = Meter::start(
+        stack,
+        &[],
+        Some(Split {
+            service: "auth",
+            prefix: HASHING_THREADS,
+            label: "auth: scrypt threads",
+        }),
+    );
     let (signin_output, currentuser_output) = tokio::try_join!(
         wrk::run(&stack.wrk, &stack.work_dir, "storm-signin", &signin),
         wrk::run_paced(
@@ -295,12 +312,20 @@ async fn storm(stack: &Stack, user: &User) -> anyhow::Result<Storm> {
             STORM_READ_DELAY_MS
         ),
     )?;
+    let cpu = meter.stop();
+    let busiest: Vec<String> = cpu
+        .iter()
+        .take(4)
+        .map(|process| format!("{} {:.0}%", process.name, process.percent))
+        .collect();
     progress(format_args!(
-        "sign-in storm: {:.1} sign-ins/s; currentuser meanwhile {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        "sign-in storm: {:.1} sign-ins/s; currentuser meanwhile {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; \
+         CPU: {}",
         signin_output.ok_per_second(),
         currentuser_output.ok_per_second(),
         currentuser_output.p50_us as f64 / 1000.0,
         currentuser_output.p99_us as f64 / 1000.0,
+        busiest.join(", "),
     ));
     let result = |run: &Run<'_>, command: String, endpoint: &str, output: wrk::Output| HttpResult {
         endpoint: endpoint.to_owned(),
@@ -327,6 +352,7 @@ async fn storm(stack: &Stack, user: &User) -> anyhow::Result<Storm> {
             "GET /api/users/currentuser",
             currentuser_output,
         ),
+        cpu,
     })
 }
 

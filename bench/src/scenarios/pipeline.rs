@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Api;
+use crate::cpu::{Meter, ProcessCpu};
 use crate::procfs;
 use crate::scenarios::progress;
 use crate::target::Stack;
@@ -39,15 +40,6 @@ pub struct Pipeline {
     pub loaded_rss_kib: Vec<(String, u64)>,
 }
 
-/// One process's CPU use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProcessCpu {
-    /// The process.
-    pub name: String,
-    /// CPU time over wall time, in percent of one core.
-    pub percent: f64,
-}
-
 impl Pipeline {
     /// The busiest process, and its share of one core.
     pub fn busiest(&self) -> Option<&ProcessCpu> {
@@ -60,19 +52,11 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
     let api = Api::new(&stack.ingress)?;
     let seller = api.sign_up("pipeline-seller").await?;
     let buyer = api.sign_up("pipeline-buyer").await?;
-    let mut processes: Vec<(String, u32)> = stack
-        .services
-        .iter()
-        .map(|service| (service.name.clone(), service.pid))
-        .chain(
-            stack
-                .servers
-                .iter()
-                .map(|server| (server.name.clone(), server.pid)),
-        )
-        .collect();
-    processes.push(("ticketing-bench (load)".to_owned(), std::process::id()));
-    let before = cpu_ticks(&processes);
+    let meter = Meter::start(
+        stack,
+        &[("ticketing-bench (load)", std::process::id())],
+        None,
+    );
     let started = Instant::now();
     let stop = Arc::new(AtomicBool::new(false));
     let purchases = Arc::new(AtomicU64::new(0));
@@ -97,7 +81,7 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
     }
     tokio::time::sleep(DURATION).await;
     stop.store(true, Ordering::Relaxed);
-    let after = cpu_ticks(&processes);
+    let cpu = meter.stop();
     let seconds = started.elapsed().as_secs_f64();
     // Purchases still under way at the stop are not counted.
     let purchases = purchases.load(Ordering::Relaxed);
@@ -113,18 +97,6 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
     for worker in workers {
         worker.await.context("a pipeline worker panicked")?;
     }
-    let mut cpu: Vec<ProcessCpu> = processes
-        .iter()
-        .zip(before.iter().zip(&after))
-        .filter_map(|((name, _), (before, after))| {
-            let used = after.as_ref().ok()? - before.as_ref().ok()?;
-            Some(ProcessCpu {
-                name: name.clone(),
-                percent: used as f64 / procfs::TICKS_PER_SECOND / seconds * 100.0,
-            })
-        })
-        .collect();
-    cpu.sort_by(|a, b| b.percent.total_cmp(&a.percent));
     let pipeline = Pipeline {
         workers: WORKERS,
         seconds,
@@ -147,11 +119,4 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
         busiest.join(", ")
     ));
     Ok(pipeline)
-}
-
-fn cpu_ticks(processes: &[(String, u32)]) -> Vec<anyhow::Result<u64>> {
-    processes
-        .iter()
-        .map(|(_, pid)| procfs::cpu_ticks(*pid))
-        .collect()
 }
