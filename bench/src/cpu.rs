@@ -36,7 +36,7 @@ enum Source {
 type Reading = Option<(u64, u64)>;
 
 /// What the machine's "everything else" row is called.
-pub const REST_OF_MACHINE: &str = "the rest of the machine (wrk, the bench, the system)";
+const REST_OF_MACHINE: &str = "the rest of the machine (wrk, the bench, the system)";
 
 /// CPU time measured from [`Meter::start`] to [`Meter::stop`].
 #[derive(Debug)]
@@ -153,4 +153,40 @@ fn read(source: &Source) -> Reading {
 
 fn machine_busy() -> Option<u64> {
     procfs::machine_cpu_ticks().ok().map(|(busy, _)| busy)
+}
+
+/// The first `count` rows of `cpu` for a progress line: `auth: scrypt threads 182%, mongo 3%`.
+pub fn summary(cpu: &[ProcessCpu], count: usize) -> String {
+    let rows: Vec<String> = cpu
+        .iter()
+        .take(count)
+        .map(|process| format!("{} {:.0}%", process.name, process.percent))
+        .collect();
+    rows.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_the_first_rows_with_whole_percentages() {
+        let cpu: Vec<ProcessCpu> = [
+            ("auth: scrypt threads", 181.6),
+            ("mongo", 2.5),
+            ("nats", 0.4),
+        ]
+        .into_iter()
+        .map(|(name, percent)| ProcessCpu {
+            name: name.to_owned(),
+            percent,
+        })
+        .collect();
+        assert_eq!(summary(&cpu, 2), "auth: scrypt threads 182%, mongo 2%");
+        assert_eq!(
+            summary(&cpu, 9),
+            "auth: scrypt threads 182%, mongo 2%, nats 0%"
+        );
+        assert_eq!(summary(&[], 4), "");
+    }
 }

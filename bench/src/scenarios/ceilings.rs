@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::{Api, User};
-use crate::cpu::{Meter, ProcessCpu, Split};
+use crate::cpu::{self, Meter, ProcessCpu, Split};
 use crate::scenarios::http::{CONNECTIONS, HttpResult, Via};
 use crate::scenarios::{free_port, progress, quiet_machine};
 use crate::stats::{median, percentages};
@@ -313,11 +313,6 @@ async fn storm(stack: &Stack, user: &User) -> anyhow::Result<Storm> {
         ),
     )?;
     let cpu = meter.stop();
-    let busiest: Vec<String> = cpu
-        .iter()
-        .take(4)
-        .map(|process| format!("{} {:.0}%", process.name, process.percent))
-        .collect();
     progress(format_args!(
         "sign-in storm: {:.1} sign-ins/s; currentuser meanwhile {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; \
          CPU: {}",
@@ -325,7 +320,7 @@ async fn storm(stack: &Stack, user: &User) -> anyhow::Result<Storm> {
         currentuser_output.ok_per_second(),
         currentuser_output.p50_us as f64 / 1000.0,
         currentuser_output.p99_us as f64 / 1000.0,
-        busiest.join(", "),
+        cpu::summary(&cpu, 4),
     ));
     let result = |run: &Run<'_>, command: String, endpoint: &str, output: wrk::Output| HttpResult {
         endpoint: endpoint.to_owned(),

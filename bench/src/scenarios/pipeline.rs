@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Api;
-use crate::cpu::{Meter, ProcessCpu};
+use crate::cpu::{self, Meter, ProcessCpu};
 use crate::procfs;
 use crate::scenarios::progress;
 use crate::target::Stack;
@@ -106,17 +106,11 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
         cpu,
         loaded_rss_kib,
     };
-    let busiest: Vec<String> = pipeline
-        .cpu
-        .iter()
-        .take(4)
-        .map(|process| format!("{} {:.0}%", process.name, process.percent))
-        .collect();
     progress(format_args!(
         "pipeline: {:.1} purchases/s ({} failures); CPU: {}",
         pipeline.per_second,
         pipeline.failures,
-        busiest.join(", ")
+        cpu::summary(&pipeline.cpu, 4)
     ));
     Ok(pipeline)
 }
