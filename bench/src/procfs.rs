@@ -176,39 +176,56 @@ mod tests {
     #[test]
     fn counts_only_the_threads_named_so() {
         let pid = std::process::id();
-        let (done, finished) = std::sync::mpsc::channel::<()>();
-        // A thread named `spin-0` burns CPU until it has used 30 ticks (0.3 s) of its own.
-        let spinner = std::thread::Builder::new()
-            .name("spin-0".to_owned())
-            .spawn(move || {
-                let start = std::time::Instant::now();
-                let own = || {
-                    std::fs::read_to_string("/proc/thread-self/stat")
-                        .ok()
-                        .and_then(|stat| parse_cpu_ticks(&stat))
-                };
-                while own().unwrap_or(0) < 30 && start.elapsed().as_secs() < 20 {
-                    std::hint::black_box((0..10_000u64).sum::<u64>());
-                }
-                finished.recv().ok();
+        // Two threads, `spin-0` and `else-0`, each burn CPU until it has used 30 ticks (0.3 s)
+        // of its own, then wait.
+        let (spun_tx, spun) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done) = std::sync::mpsc::channel::<()>();
+        let done = std::sync::Arc::new(std::sync::Mutex::new(done));
+        let spinners: Vec<_> = ["spin-0", "else-0"]
+            .into_iter()
+            .map(|name| {
+                let (spun_tx, done) = (spun_tx.clone(), done.clone());
+                std::thread::Builder::new()
+                    .name(name.to_owned())
+                    .spawn(move || {
+                        let start = std::time::Instant::now();
+                        let own = || {
+                            std::fs::read_to_string("/proc/thread-self/stat")
+                                .ok()
+                                .and_then(|stat| parse_cpu_ticks(&stat))
+                        };
+                        while own().unwrap_or(0) < 30 && start.elapsed().as_secs() < 20 {
+                            std::hint::black_box((0..10_000u64).sum::<u64>());
+                        }
+                        spun_tx.send(()).unwrap();
+                        let _ = done.lock().unwrap().recv();
+                    })
+                    .unwrap()
             })
-            .unwrap();
-        let mut spun = 0;
-        for _ in 0..400 {
-            spun = threads_cpu_ticks(pid, "spin-").unwrap();
-            if spun >= 30 {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        assert!(spun >= 30, "the spinning thread's ticks: {spun}");
-        assert!(
-            spun <= cpu_ticks(pid).unwrap(),
-            "a part of the process's time"
-        );
+            .collect();
+        spun.recv().unwrap();
+        spun.recv().unwrap();
+        let spin = threads_cpu_ticks(pid, "spin-").unwrap();
+        let other = threads_cpu_ticks(pid, "else-").unwrap();
+        assert!(spin >= 30, "spin-0's ticks: {spin}");
+        assert!(other >= 30, "else-0's ticks: {other}");
+        // A thread stops within a tick or so of 30; counting else-0 too would make it 60.
+        assert!(spin < 45, "only spin-0 counted, not else-0: {spin}");
         assert_eq!(threads_cpu_ticks(pid, "no-such-thread-").unwrap(), 0);
-        done.send(()).unwrap();
-        spinner.join().unwrap();
+        // Both are parts of the process's time. Each figure is a sum of user and system time,
+        // each truncated to whole ticks on its own, so the process's may fall short of the sum
+        // of its threads' by a tick per field.
+        let process = cpu_ticks(pid).unwrap();
+        assert!(
+            spin + other <= process + 2,
+            "threads {spin} + {other} within the process's {process}"
+        );
+        for _ in &spinners {
+            done_tx.send(()).unwrap();
+        }
+        for spinner in spinners {
+            spinner.join().unwrap();
+        }
     }
 
     #[test]
