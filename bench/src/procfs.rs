@@ -177,8 +177,8 @@ mod tests {
     fn counts_only_the_threads_named_so() {
         let pid = std::process::id();
         // Two threads, `spin-0` and `else-0`, each burn CPU until it has used 30 ticks (0.3 s)
-        // of its own, then wait.
-        let (spun_tx, spun) = std::sync::mpsc::channel::<()>();
+        // of its own, say where their stat is, then wait.
+        let (spun_tx, spun) = std::sync::mpsc::channel::<String>();
         let (done_tx, done) = std::sync::mpsc::channel::<()>();
         let done = std::sync::Arc::new(std::sync::Mutex::new(done));
         let spinners: Vec<_> = ["spin-0", "else-0"]
@@ -197,14 +197,27 @@ mod tests {
                         while own().unwrap_or(0) < 30 && start.elapsed().as_secs() < 20 {
                             std::hint::black_box((0..10_000u64).sum::<u64>());
                         }
-                        spun_tx.send(()).unwrap();
+                        let me = std::fs::read_link("/proc/thread-self").unwrap();
+                        spun_tx
+                            .send(format!("/proc/{}/stat", me.display()))
+                            .unwrap();
                         let _ = done.lock().unwrap().recv();
                     })
                     .unwrap()
             })
             .collect();
-        spun.recv().unwrap();
-        spun.recv().unwrap();
+        // A running thread's own stat counts its time up to now, the process's only up to its
+        // last switch or tick: read both once the two sleep (state `S`).
+        for stat_path in [spun.recv().unwrap(), spun.recv().unwrap()] {
+            for _ in 0..400 {
+                let stat = std::fs::read_to_string(&stat_path).unwrap();
+                let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+                if after_name.split_whitespace().next() == Some("S") {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
         let spin = threads_cpu_ticks(pid, "spin-").unwrap();
         let other = threads_cpu_ticks(pid, "else-").unwrap();
         assert!(spin >= 30, "spin-0's ticks: {spin}");
