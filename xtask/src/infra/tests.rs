@@ -1,7 +1,9 @@
 //! What no schema can check in the deployment files: names that must agree across files, the
-//! environment each service gets, probes, resources and security contexts, the one-node replica
-//! sets ([`cluster`]); the two ingresses ([`ingresses`]); skaffold's artifacts and the Dockerfiles
-//! ([`images`]); the workflows ([`workflows`]). Here: reading the files, and the validator runner.
+//! environment each service gets and the Secrets it comes from, probes, resources and security
+//! contexts, the one-node replica sets, NATS and Redis ([`cluster`]); who may reach whom under
+//! the NetworkPolicies ([`network`]); the two ingresses, their rate limits, TLS and HSTS
+//! ([`ingresses`]); skaffold's artifacts and the Dockerfiles ([`images`]); the workflows
+//! ([`workflows`]). Here: reading the files, and the validator runner.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use crate::services::Service;
 mod cluster;
 mod images;
 mod ingresses;
+mod network;
 mod workflows;
 
 // ---------------------------------------------------------------------------------------------
@@ -56,8 +59,15 @@ struct Manifests {
 
 impl Manifests {
     fn load(dir: &str) -> Manifests {
+        Manifests::load_all(&[dir])
+    }
+
+    /// The objects of several directories, as `kubectl apply -f` each in turn would create.
+    fn load_all(dirs: &[&str]) -> Manifests {
         let mut files = Vec::new();
-        yaml_files(&root(), Path::new(dir), false, &mut files).unwrap();
+        for dir in dirs {
+            yaml_files(&root(), Path::new(dir), false, &mut files).unwrap();
+        }
         let objects = files
             .iter()
             .flat_map(|file| {
@@ -230,7 +240,33 @@ fn every_deployment_file_is_found_and_nothing_else() {
     );
     assert!(files.manifests.iter().all(|file| file.starts_with("infra")));
     assert_eq!(
+        files.custom_resources,
+        [Path::new("infra/k8s-prod/cluster-issuer.yaml")],
+        "cert-manager's resources, which kubernetes-validate has no schema for"
+    );
+    assert_eq!(
         args(&["--strict"], &files.skaffold),
         [OsStr::new("--strict"), OsStr::new("skaffold.yaml")]
     );
+}
+
+#[test]
+fn custom_resources_are_told_apart_and_kept_apart() {
+    let dir = std::env::temp_dir().join(format!("xtask-infra-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: x}\n";
+    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\n";
+    let custom = write("custom.yaml", &format!("# a comment\n---\n{issuer}"));
+    let builtin = write("builtin.yaml", config);
+    let mixed = write("mixed.yaml", &format!("{issuer}---\n{config}"));
+    assert!(holds_custom_resources(&custom).unwrap());
+    assert!(!holds_custom_resources(&builtin).unwrap());
+    let error = holds_custom_resources(&mixed).unwrap_err().to_string();
+    assert!(error.contains("mixes custom resources"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,5 +1,6 @@
-//! infra/k8s: each service's Deployment, Service and environment; the databases, NATS and Redis;
-//! what every pod must have; names that must agree across the manifests.
+//! infra/k8s: each service's Deployment, Service and environment, its credentials from Secrets;
+//! the databases (with their users), NATS (with its users) and Redis (with its password); what
+//! every pod must have; names that must agree across the manifests.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,15 +38,15 @@ fn expected_environment(service: &Service) -> BTreeMap<String, String> {
     .into_iter()
     .map(|(key, value)| (key, value.to_owned()))
     .collect();
-    if let Some(database) = service.database {
-        env.insert(
-            "MONGO_URI",
-            format!("=mongodb://{name}-mongo-srv:27017/{database}?directConnection=true"),
-        );
+    if service.database.is_some() {
+        // The URI holds the service user's password: all of it is secret.
+        env.insert("MONGO_URI", format!("secret:{name}-mongo-secret/MONGO_URI"));
     }
     if uses_bus(service) {
         env.insert("NATS_URL", "=nats://nats-srv:4222".to_owned());
         env.insert("NATS_CLIENT_ID", "field:metadata.name".to_owned());
+        env.insert("NATS_USER", format!("={name}"));
+        env.insert("NATS_PASSWORD", nats_password(name));
     }
     if verifies_sessions(service) {
         env.insert("JWT_KEY", "secret:jwt-secret/JWT_KEY".to_owned());
@@ -54,7 +55,13 @@ fn expected_environment(service: &Service) -> BTreeMap<String, String> {
         "auth" => &[("COOKIE_SECURE", "config:ticketing-config/COOKIE_SECURE")],
         "orders" => &[("EXPIRATION_WINDOW_SECONDS", "=900")],
         "payments" => &[("STRIPE_KEY", "secret:stripe-secret/STRIPE_KEY")],
-        "expiration" => &[("REDIS_HOST", "=expiration-redis-srv")],
+        "expiration" => &[
+            ("REDIS_HOST", "=expiration-redis-srv"),
+            (
+                "REDIS_PASSWORD",
+                "secret:expiration-redis-secret/REDIS_PASSWORD",
+            ),
+        ],
         "client" => &[
             ("API_BASE_URL", "config:ticketing-config/API_BASE_URL"),
             (
@@ -70,6 +77,11 @@ fn expected_environment(service: &Service) -> BTreeMap<String, String> {
     env.into_iter()
         .map(|(key, value)| (key.to_owned(), value))
         .collect()
+}
+
+/// Where a bus user's password comes from, for the service and for the NATS server alike.
+fn nats_password(user: &str) -> String {
+    format!("secret:{user}-nats-secret/NATS_PASSWORD")
 }
 
 #[test]
@@ -154,6 +166,12 @@ fn every_pod_runs_as_non_root_with_probes_resources_and_no_privileges() {
     for deployment in deployments {
         let name = text(&deployment["metadata"]["name"]);
         let pod = &deployment["spec"]["template"]["spec"];
+        // No pod talks to the Kubernetes API, so none holds a token for it.
+        assert_eq!(
+            pod["automountServiceAccountToken"].as_bool(),
+            Some(false),
+            "{name}"
+        );
         let security = &pod["securityContext"];
         assert_eq!(security["runAsNonRoot"].as_bool(), Some(true), "{name}");
         assert!(
@@ -189,6 +207,13 @@ fn every_pod_runs_as_non_root_with_probes_resources_and_no_privileges() {
             assert_eq!(
                 strings(&security["capabilities"]["drop"]),
                 ["ALL"],
+                "{what}"
+            );
+            // Every image here writes only to its volumes (MongoDB and mongosh also to /tmp, an
+            // emptyDir), so there is no exception to list.
+            assert_eq!(
+                security["readOnlyRootFilesystem"].as_bool(),
+                Some(true),
                 "{what}"
             );
             let image = text(&container["image"]);
@@ -241,20 +266,40 @@ fn volumes_and_claims_and_mounts_match() {
     for deployment in k8s.of_kind("Deployment") {
         let name = text(&deployment["metadata"]["name"]);
         let pod = &deployment["spec"]["template"]["spec"];
+        let mut persistent = false;
         let volumes: BTreeSet<&str> = items(&pod["volumes"])
             .iter()
             .map(|volume| {
-                let claim = text(&volume["persistentVolumeClaim"]["claimName"]);
-                assert!(claims.contains(claim), "{name}: no claim {claim:?}");
+                let what = format!("{name}: volume {}", text(&volume["name"]));
+                if !volume["persistentVolumeClaim"].is_null() {
+                    let claim = text(&volume["persistentVolumeClaim"]["claimName"]);
+                    assert!(claims.contains(claim), "{what}: no claim {claim:?}");
+                    persistent = true;
+                } else if !volume["configMap"].is_null() {
+                    let config = text(&volume["configMap"]["name"]);
+                    assert!(
+                        k8s.find("ConfigMap", config).is_some(),
+                        "{what}: no {config}"
+                    );
+                } else {
+                    // Secrets are made by hand (docs/deploy.md), never kept here.
+                    assert!(
+                        volume["emptyDir"].is_mapping() || volume["secret"].is_mapping(),
+                        "{what}: a claim, ConfigMap, Secret or emptyDir"
+                    );
+                }
                 text(&volume["name"])
             })
             .collect();
-        for container in containers(pod) {
-            for mount in items(&container["volumeMounts"]) {
-                assert!(volumes.contains(text(&mount["name"])), "{name}: {mount:?}");
-            }
-        }
-        if !volumes.is_empty() {
+        let mounted: BTreeSet<&str> = containers(pod)
+            .flat_map(|container| items(&container["volumeMounts"]))
+            .map(|mount| text(&mount["name"]))
+            .collect();
+        assert_eq!(
+            mounted, volumes,
+            "{name}: every volume mounted, and only those"
+        );
+        if persistent {
             assert_eq!(
                 text(&deployment["spec"]["strategy"]["type"]),
                 "Recreate",
@@ -270,6 +315,28 @@ fn mounts(container: &Value) -> Vec<&str> {
         .iter()
         .map(|mount| text(&mount["mountPath"]))
         .collect()
+}
+
+/// The volume of `pod` mounted at `path` in `container`, and whether read-only.
+fn volume_at<'a>(pod: &'a Value, container: &Value, path: &str) -> (&'a Value, bool) {
+    let what = format!("{} at {path}", text(&container["name"]));
+    let mount = items(&container["volumeMounts"])
+        .iter()
+        .find(|mount| text(&mount["mountPath"]) == path)
+        .unwrap_or_else(|| panic!("{what}: nothing mounted"));
+    let volume = items(&pod["volumes"])
+        .iter()
+        .find(|volume| volume["name"] == mount["name"])
+        .unwrap_or_else(|| panic!("{what}: no volume {:?}", mount["name"]));
+    (volume, mount["readOnly"].as_bool() == Some(true))
+}
+
+/// The named init container of a pod.
+fn init_container<'a>(pod: &'a Value, name: &str) -> &'a Value {
+    items(&pod["initContainers"])
+        .iter()
+        .find(|container| text(&container["name"]) == name)
+        .unwrap_or_else(|| panic!("no init container {name}"))
 }
 
 #[test]
@@ -292,7 +359,8 @@ fn every_database_is_a_one_node_replica_set_initiated_by_a_sidecar_on_a_volume()
             args.windows(2).any(|pair| pair == ["--replSet", "rs0"]),
             "{name}: {args:?}"
         );
-        assert_eq!(mounts(mongo), ["/data/db"], "{name}");
+        let (data, _) = volume_at(pod, mongo, "/data/db");
+        assert!(data["persistentVolumeClaim"].is_mapping(), "{name}");
         // Ready only as the primary, when the services can write.
         assert!(
             strings(&mongo["readinessProbe"]["exec"]["command"])
@@ -301,17 +369,27 @@ fn every_database_is_a_one_node_replica_set_initiated_by_a_sidecar_on_a_volume()
             "{name}"
         );
 
-        let [init] = items(&pod["initContainers"]) else {
-            panic!("{name}: one init container initiates the replica set")
-        };
-        assert_eq!(text(&init["image"]), text(&mongo["image"]), "{name}");
-        assert_eq!(text(&init["restartPolicy"]), "Always", "{name}: a sidecar");
-        let script = strings(&init["args"]).concat();
+        let inits: Vec<&str> = items(&pod["initContainers"])
+            .iter()
+            .map(|init| text(&init["name"]))
+            .collect();
+        assert_eq!(inits, ["keyfile", "replica-set-init"], "{name}");
+        let sidecar = init_container(pod, "replica-set-init");
+        assert_eq!(text(&sidecar["image"]), text(&mongo["image"]), "{name}");
+        assert_eq!(
+            text(&sidecar["restartPolicy"]),
+            "Always",
+            "{name}: a sidecar"
+        );
+        let script = strings(&sidecar["args"]).concat();
         for part in [
             "rs.initiate",
             r#"_id: "rs0""#,
             r#"host: "localhost:27017""#,
             "isWritablePrimary",
+            // With access control on, only the administrator may initiate the set.
+            r#"--username "$MONGO_ROOT_USERNAME" --password "$MONGO_ROOT_PASSWORD""#,
+            "--authenticationDatabase admin",
         ] {
             assert!(script.contains(part), "{name}: the init script has {part}");
         }
@@ -326,14 +404,140 @@ fn every_database_is_a_one_node_replica_set_initiated_by_a_sidecar_on_a_volume()
 }
 
 #[test]
+fn every_database_has_access_control_and_the_services_user_on_first_start() {
+    let k8s = k8s();
+    for service in SERVICES {
+        let Some(database) = service.database else {
+            continue;
+        };
+        let name = format!("{}-mongo", service.name);
+        let deployment = k8s.get("Deployment", &format!("{name}-depl"));
+        let pod = &deployment["spec"]["template"]["spec"];
+        let mongo = main_container(deployment);
+        let admin = format!("secret:{name}-admin-secret/MONGO_ROOT_PASSWORD");
+        let env = environment(mongo);
+        let expected: BTreeMap<String, String> = [
+            ("HOME", "=/tmp".to_owned()),
+            // With these the image's entrypoint turns access control on, and makes the
+            // administrator on an empty volume.
+            ("MONGO_INITDB_ROOT_USERNAME", "=admin".to_owned()),
+            ("MONGO_INITDB_ROOT_PASSWORD", admin.clone()),
+            // ... then runs mongo-init's script against this database: the service's user.
+            ("MONGO_INITDB_DATABASE", format!("={database}")),
+            ("MONGO_SERVICE_USER", format!("={}", service.name)),
+            (
+                "MONGO_SERVICE_PASSWORD",
+                format!("secret:{name}-secret/MONGO_PASSWORD"),
+            ),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect();
+        assert_eq!(env, expected, "{name}");
+        // The service's URI comes from the Secret holding that user's password, not the
+        // administrator's: the service's pod never sees the administrator's password or the key.
+        let service_env = environment(main_container(
+            k8s.get("Deployment", &format!("{}-depl", service.name)),
+        ));
+        assert_eq!(
+            service_env["MONGO_URI"],
+            format!("secret:{name}-secret/MONGO_URI")
+        );
+        let sidecar_env = environment(init_container(pod, "replica-set-init"));
+        assert_eq!(sidecar_env["MONGO_ROOT_USERNAME"], "=admin");
+        assert_eq!(sidecar_env["MONGO_ROOT_PASSWORD"], admin);
+
+        let (scripts, read_only) = volume_at(pod, mongo, "/docker-entrypoint-initdb.d");
+        assert_eq!(text(&scripts["configMap"]["name"]), "mongo-init", "{name}");
+        assert!(read_only, "{name}: the init scripts");
+
+        // A replica set with access control needs a keyfile, which mongod takes only when its
+        // owner alone may read it: the keyfile init container copies it from the Secret.
+        let key = args_value(mongo, "--keyFile");
+        let (key_dir, file) = key.rsplit_once('/').unwrap();
+        let (keyfile, read_only) = volume_at(pod, mongo, key_dir);
+        assert_eq!(text(&keyfile["emptyDir"]["medium"]), "Memory", "{name}");
+        assert!(read_only, "{name}: mongod only reads the key");
+        let copier = init_container(pod, "keyfile");
+        let (secret, _) = volume_at(pod, copier, "/etc/mongo-keyfile-secret");
+        assert_eq!(
+            text(&secret["secret"]["secretName"]),
+            format!("{name}-admin-secret")
+        );
+        assert_eq!(secret["secret"]["defaultMode"].as_u64(), Some(0o400));
+        assert_eq!(volume_at(pod, copier, key_dir).0, keyfile);
+        assert_eq!(
+            strings(&copier["command"]),
+            [
+                "install",
+                "-m",
+                "0400",
+                &format!("/etc/mongo-keyfile-secret/{file}"),
+                key
+            ],
+            "{name}"
+        );
+
+        // The probes' and the sidecar's mongosh, and mongod's socket, write to /tmp.
+        for container in [mongo, init_container(pod, "replica-set-init")] {
+            let (tmp, _) = volume_at(pod, container, "/tmp");
+            assert!(tmp["emptyDir"].is_mapping(), "{name}");
+        }
+    }
+
+    let script = text(&k8s.get("ConfigMap", "mongo-init")["data"]["create-service-user.js"]);
+    for part in [
+        "db.createUser(",
+        "user: process.env.MONGO_SERVICE_USER",
+        "pwd: process.env.MONGO_SERVICE_PASSWORD",
+        r#"roles: [{ role: "readWrite", db: db.getName() }]"#,
+    ] {
+        assert!(script.contains(part), "mongo-init's script has {part}");
+    }
+}
+
+/// The value that follows `flag` in a container's arguments.
+fn args_value<'a>(container: &'a Value, flag: &str) -> &'a str {
+    let args = strings(&container["args"]);
+    args.windows(2)
+        .find(|pair| pair[0] == flag)
+        .map(|pair| pair[1])
+        .unwrap_or_else(|| panic!("no {flag} in {args:?}"))
+}
+
+/// `text` with each whole-word `word` (not part of a longer name such as `authSource`) replaced.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + word.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(is_name) || after.is_some_and(is_name) {
+            out.push_str(word);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
 fn the_databases_are_one_manifest_with_each_services_name() {
     let with_databases: Vec<&Service> = SERVICES
         .iter()
         .filter(|service| service.database.is_some())
         .collect();
+    // Whole words only: "auth" is a service, but also part of `--authenticationDatabase`.
     let template = |service: &Service| {
-        read(&format!("infra/k8s/{}-mongo-depl.yaml", service.name))
-            .replace(service.name, "{service}")
+        replace_word(
+            &read(&format!("infra/k8s/{}-mongo-depl.yaml", service.name)),
+            service.name,
+            "{service}",
+        )
     };
     let first = template(with_databases[0]);
     for service in &with_databases[1..] {
@@ -345,51 +549,255 @@ fn the_databases_are_one_manifest_with_each_services_name() {
             with_databases[0].name
         );
     }
+    assert_eq!(
+        replace_word("auth-mongo --auth authSource=auth", "auth", "{s}"),
+        "{s}-mongo --{s} authSource={s}"
+    );
+}
+
+/// The value of `key` in a NATS configuration file's top level (`key: value`).
+fn nats_setting<'a>(config: &'a str, key: &str) -> Option<&'a str> {
+    config.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name == key).then(|| value.trim())
+    })
 }
 
 #[test]
-fn nats_runs_jetstream_with_its_store_on_a_volume() {
+fn nats_runs_jetstream_from_its_config_with_its_store_on_a_volume() {
     let k8s = k8s();
     let deployment = k8s.get("Deployment", "nats-depl");
+    let pod = &deployment["spec"]["template"]["spec"];
     let nats = main_container(deployment);
     assert!(text(&nats["image"]).starts_with("nats:"));
-    let args = strings(&nats["args"]);
-    assert!(args.contains(&"-js"), "{args:?}");
-    let store = args
-        .windows(2)
-        .find(|pair| pair[0] == "-sd")
-        .map(|pair| pair[1])
-        .unwrap_or_else(|| panic!("no -sd in {args:?}"));
-    assert_eq!(mounts(nats), [store]);
-    assert!(
-        args.windows(2).any(|pair| pair == ["-p", "4222"]),
-        "{args:?}"
-    );
-    assert!(
-        args.windows(2).any(|pair| pair == ["-m", "8222"]),
-        "{args:?}"
-    );
+    assert_eq!(strings(&nats["args"]), ["-c", "/etc/nats/nats.conf"]);
+    let (config_volume, read_only) = volume_at(pod, nats, "/etc/nats");
+    assert_eq!(text(&config_volume["configMap"]["name"]), "nats-config");
+    assert!(read_only);
 
-    let srv = k8s.get("Service", "nats-srv");
-    let ports: BTreeMap<&str, u64> = items(&srv["spec"]["ports"])
+    let config = &k8s.get("ConfigMap", "nats-config")["data"];
+    let nats_conf = text(&config["nats.conf"]);
+    assert_eq!(nats_setting(nats_conf, "port"), Some("4222"));
+    assert_eq!(nats_setting(nats_conf, "http"), Some("8222"));
+    let store = nats_conf
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("store_dir:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no jetstream store_dir in {nats_conf}"));
+    let (data, _) = volume_at(pod, nats, store);
+    assert!(data["persistentVolumeClaim"].is_mapping());
+    assert!(nats_conf.contains("jetstream {"), "{nats_conf}");
+    // Relative to nats.conf: the second key of the same ConfigMap.
+    assert!(
+        nats_conf.lines().any(|line| line == "include ./auth.conf"),
+        "{nats_conf}"
+    );
+    assert!(text(&config["auth.conf"]).contains("authorization {"));
+    assert_eq!(mounts(nats).len(), 2, "the store and the config");
+
+    let ports: BTreeMap<&str, u64> = items(&nats["ports"])
         .iter()
-        .map(|port| (text(&port["name"]), port["port"].as_u64().unwrap_or(0)))
+        .map(|port| {
+            (
+                text(&port["name"]),
+                port["containerPort"].as_u64().unwrap_or(0),
+            )
+        })
         .collect();
     assert_eq!(
         ports,
         BTreeMap::from([("client", 4222), ("monitoring", 8222)])
     );
+    for probe in ["readinessProbe", "livenessProbe"] {
+        assert_eq!(
+            text(&nats[probe]["httpGet"]["port"]),
+            "monitoring",
+            "{probe}"
+        );
+    }
+    // Clients only: the monitoring port is the probes'.
+    let srv = k8s.get("Service", "nats-srv");
+    let ports: BTreeMap<&str, u64> = items(&srv["spec"]["ports"])
+        .iter()
+        .map(|port| (text(&port["name"]), port["port"].as_u64().unwrap_or(0)))
+        .collect();
+    assert_eq!(ports, BTreeMap::from([("client", 4222)]));
 }
 
 #[test]
-fn expiration_keeps_its_jobs_in_a_persistent_redis() {
+fn no_service_publishes_the_nats_monitoring_port() {
+    for dir in ["infra/k8s", "infra/k8s-dev", "infra/k8s-prod"] {
+        for srv in Manifests::load(dir).of_kind("Service") {
+            for port in items(&srv["spec"]["ports"]) {
+                let what = format!("Service {}: {port:?}", text(&srv["metadata"]["name"]));
+                assert_ne!(port["port"].as_u64(), Some(8222), "{what}");
+                assert_ne!(port["targetPort"].as_u64(), Some(8222), "{what}");
+                assert_ne!(text(&port["targetPort"]), "monitoring", "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn nats_takes_each_users_password_from_the_secret_its_service_has() {
+    let k8s = k8s();
+    let nats = environment(main_container(k8s.get("Deployment", "nats-depl")));
+    let passwords: BTreeMap<&str, &str> = nats
+        .iter()
+        .filter(|(key, _)| key.ends_with("_NATS_PASSWORD"))
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    let mut expected = BTreeMap::new();
+    for service in SERVICES.iter().filter(|service| uses_bus(service)) {
+        let env = environment(main_container(
+            k8s.get("Deployment", &format!("{}-depl", service.name)),
+        ));
+        assert_eq!(env["NATS_USER"], format!("={}", service.name));
+        let variable = format!("{}_NATS_PASSWORD", service.name.to_ascii_uppercase());
+        assert_eq!(
+            nats.get(&variable),
+            Some(&env["NATS_PASSWORD"]),
+            "{variable}: the same Secret key as {}'s NATS_PASSWORD",
+            service.name
+        );
+        expected.insert(variable, env["NATS_PASSWORD"].clone());
+    }
+    expected.insert(
+        "OPERATOR_NATS_PASSWORD".to_owned(),
+        nats_password("operator"),
+    );
+    let expected: BTreeMap<&str, &str> = expected
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    assert_eq!(passwords, expected);
+
+    // Every variable the users' block names is one the container has (nats-server refuses to
+    // start otherwise).
+    let auth_conf = text(&k8s.get("ConfigMap", "nats-config")["data"]["auth.conf"]);
+    for variable in nats_variables(auth_conf) {
+        assert!(nats.contains_key(&variable), "auth.conf names ${variable}");
+    }
+    assert_eq!(
+        nats_variables(
+            "# $NOT_THIS\n{ user: \"orders\", password: $ORDERS_NATS_PASSWORD,\n  \
+             publish: { allow: [\"$JS.API.INFO\", \"a\\\"$B\"] } }"
+        ),
+        ["ORDERS_NATS_PASSWORD"]
+    );
+}
+
+/// The environment variables a NATS configuration refers to: `$NAME` outside quoted strings
+/// (inside them, `$JS.API...` is a subject) and comments.
+fn nats_variables(config: &str) -> Vec<String> {
+    let mut variables = Vec::new();
+    for line in config.lines() {
+        let mut quoted = false;
+        let mut escaped = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                '#' if !quoted => break,
+                '$' if !quoted => {
+                    let mut name = String::new();
+                    while let Some(next) =
+                        chars.next_if(|next| next.is_ascii_alphanumeric() || *next == '_')
+                    {
+                        name.push(next);
+                    }
+                    variables.push(name);
+                }
+                _ => {}
+            }
+        }
+    }
+    variables
+}
+
+#[test]
+fn expiration_keeps_its_jobs_in_a_persistent_redis_behind_a_password() {
     let k8s = k8s();
     let redis = main_container(k8s.get("Deployment", "expiration-redis-depl"));
     assert!(text(&redis["image"]).starts_with("redis:"));
-    assert_eq!(strings(&redis["args"]), ["--appendonly", "yes"]);
+    assert_eq!(
+        strings(&redis["args"]),
+        ["--appendonly", "yes", "--requirepass", "$(REDISCLI_AUTH)"]
+    );
     assert_eq!(mounts(redis), ["/data"]);
+    // The server's password and the probe's are expiration's.
+    let expiration = environment(main_container(k8s.get("Deployment", "expiration-depl")));
+    assert_eq!(
+        environment(redis),
+        BTreeMap::from([(
+            "REDISCLI_AUTH".to_owned(),
+            expiration["REDIS_PASSWORD"].clone()
+        )])
+    );
+    assert!(
+        strings(&redis["readinessProbe"]["exec"]["command"])
+            .concat()
+            .contains("redis-cli ping | grep -q PONG"),
+        "redis-cli exits 0 on NOAUTH: the probe looks for the PONG"
+    );
     let srv = k8s.get("Service", "expiration-redis-srv");
     assert_eq!(srv["spec"]["ports"][0]["port"].as_u64(), Some(6379));
+}
+
+/// Whether an environment variable holds a credential, by its name.
+fn is_credential(name: &str) -> bool {
+    name.ends_with("_PASSWORD")
+        || name.ends_with("_KEY")
+        || name == "MONGO_URI"
+        || name == "REDISCLI_AUTH"
+}
+
+#[test]
+fn every_credential_comes_from_a_secret_and_none_is_kept_here() {
+    let mut credentials = 0;
+    for dir in ["infra/k8s", "infra/k8s-dev", "infra/k8s-prod"] {
+        let manifests = Manifests::load(dir);
+        assert!(
+            manifests.of_kind("Secret").next().is_none(),
+            "{dir}: Secrets are made in the cluster (docs/deploy.md), never kept in the repository"
+        );
+        for deployment in manifests.of_kind("Deployment") {
+            let pod = &deployment["spec"]["template"]["spec"];
+            for container in containers(pod) {
+                for (name, value) in environment(container) {
+                    if is_credential(&name) {
+                        assert!(
+                            value.starts_with("secret:") || value.starts_with("secret?:"),
+                            "{}/{}: {name} is {value}",
+                            text(&deployment["metadata"]["name"]),
+                            text(&container["name"])
+                        );
+                        credentials += 1;
+                    }
+                }
+            }
+        }
+    }
+    // MONGO_URI ×4, JWT_KEY ×4, STRIPE_KEY, STRIPE_PUBLISHABLE_KEY, NATS_PASSWORD ×4,
+    // REDIS_PASSWORD; the databases' three ×4, NATS' five, Redis' one.
+    assert_eq!(credentials, 4 + 4 + 2 + 4 + 1 + 12 + 5 + 1);
+    assert!(
+        is_credential("MONGO_INITDB_ROOT_PASSWORD") && !is_credential("MONGO_INITDB_ROOT_USERNAME")
+    );
+}
+
+#[test]
+fn auth_and_the_client_know_nothing_of_the_bus() {
+    let k8s = k8s();
+    for name in ["auth", "client"] {
+        let env = environment(main_container(
+            k8s.get("Deployment", &format!("{name}-depl")),
+        ));
+        let bus: Vec<&String> = env.keys().filter(|key| key.starts_with("NATS_")).collect();
+        assert!(bus.is_empty(), "{name}: {bus:?}");
+    }
 }
 
 #[test]
@@ -430,7 +838,8 @@ fn every_host_a_service_is_given_is_a_service_of_the_cluster() {
             checked += 1;
         }
     }
-    assert!(checked >= 9, "MONGO_URI ×4, NATS_URL ×4, REDIS_HOST");
+    // The MONGO_URIs come from Secrets, and their hosts are checked by the databases' test.
+    assert!(checked >= 5, "NATS_URL ×4, REDIS_HOST");
 }
 
 #[test]
@@ -460,4 +869,82 @@ fn the_config_both_overlays_provide_has_every_key_the_services_read() {
         k8s.find("ConfigMap", "ticketing-config").is_none(),
         "it differs between dev and prod, so it lives in their directories"
     );
+}
+
+/// The Secrets the manifests read, with the keys read from each.
+fn secrets_read(manifests: &Manifests) -> BTreeMap<String, BTreeSet<String>> {
+    let mut secrets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for deployment in manifests.of_kind("Deployment") {
+        let pod = &deployment["spec"]["template"]["spec"];
+        for container in containers(pod) {
+            for value in environment(container).into_values() {
+                let reference = value
+                    .strip_prefix("secret:")
+                    .or_else(|| value.strip_prefix("secret?:"));
+                if let Some((name, key)) = reference.and_then(|reference| reference.split_once('/'))
+                {
+                    secrets
+                        .entry(name.to_owned())
+                        .or_default()
+                        .insert(key.to_owned());
+                }
+            }
+        }
+        for volume in items(&pod["volumes"]) {
+            let secret = &volume["secret"];
+            if secret.is_mapping() {
+                let keys = secrets
+                    .entry(text(&secret["secretName"]).to_owned())
+                    .or_default();
+                keys.extend(
+                    items(&secret["items"])
+                        .iter()
+                        .map(|item| text(&item["key"]).to_owned()),
+                );
+            }
+        }
+    }
+    secrets
+}
+
+#[test]
+fn every_secret_the_manifests_read_is_made_by_the_documented_commands() {
+    let docs = read("docs/deploy.md");
+    // The loops of the commands: `for service in auth tickets ...; do`, `for user in ...`.
+    let loops: Vec<(&str, Vec<&str>)> = docs
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("for ")?;
+            let (variable, rest) = rest.split_once(" in ")?;
+            let (words, _) = rest.split_once(';')?;
+            Some((variable, words.split_whitespace().collect()))
+        })
+        .collect();
+    let secrets = secrets_read(&k8s());
+    assert!(secrets.len() >= 15, "{secrets:?}");
+    for (name, keys) in &secrets {
+        let made_literally = docs.contains(&format!("secret generic {name} "));
+        let made_in_a_loop = loops.iter().any(|(variable, words)| {
+            words.iter().any(|word| {
+                name.strip_prefix(&format!("{word}-")).is_some_and(|rest| {
+                    docs.contains(&format!("secret generic \"${variable}-{rest}\""))
+                })
+            })
+        });
+        assert!(
+            made_literally || made_in_a_loop,
+            "docs/deploy.md makes no {name}"
+        );
+        for key in keys {
+            assert!(
+                docs.contains(&format!("--from-literal={key}=")),
+                "docs/deploy.md gives {name} no {key}"
+            );
+        }
+    }
+    // Each service's URI names its own user, database and Service, as the manifests do.
+    assert!(docs.contains(
+        "MONGO_URI=\"mongodb://$service:$password@$service-mongo-srv:27017/$service\
+         ?authSource=$service&directConnection=true\""
+    ));
 }
