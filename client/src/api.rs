@@ -1,8 +1,9 @@
 //! Calling the API from the server, as the original's `buildClient` did.
 //!
 //! Requests go to the ingress at `API_BASE_URL`, never to a service directly, carrying the
-//! browser's `Cookie` (so the session reaches the API) and `Host` (so the ingress matches its
-//! host rule, `ticketing.dev` in Kubernetes), plus the forwarding headers. An answer is either
+//! browser's `Cookie` (so the session reaches the API; not the anti-CSRF cookie, which is the
+//! client's alone) and `Host` (so the ingress matches its host rule, `ticketing.dev` in
+//! Kubernetes), plus the forwarding headers. An answer is either
 //! the JSON the page wanted, a [`Rejection`] (4xx: the messages of the error envelope, for the
 //! page to show), or a [`ApiFailure::Unavailable`] (unreachable, 5xx, unreadable), which pages
 //! turn into a friendly error page. `Set-Cookie` headers of an answer are kept so a handler can
@@ -18,6 +19,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::csrf;
 
 /// How long one API call may take before the page gives up on it.
 const API_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,7 +52,15 @@ impl Forwarded {
         let mut forwarded = HeaderMap::new();
         for name in FORWARDED_HEADERS {
             for value in headers.get_all(&name) {
-                forwarded.append(name.clone(), value.clone());
+                let value = if name == header::COOKIE {
+                    match csrf::without_token_cookie(value) {
+                        Some(value) => value,
+                        None => continue,
+                    }
+                } else {
+                    value.clone()
+                };
+                forwarded.append(name.clone(), value);
             }
         }
         Forwarded(forwarded)
@@ -249,7 +260,10 @@ mod tests {
     #[test]
     fn only_the_forwardable_headers_are_forwarded() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("session=abc"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("csrf=0123; session=abc"),
+        );
         headers.insert(header::HOST, HeaderValue::from_static("ticketing.dev"));
         headers.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
@@ -257,6 +271,10 @@ mod tests {
         let Forwarded(forwarded) = Forwarded::from_headers(&headers);
         assert_eq!(forwarded.len(), 3);
         assert_eq!(forwarded[header::COOKIE], "session=abc");
+
+        headers.insert(header::COOKIE, HeaderValue::from_static("csrf=0123"));
+        let Forwarded(forwarded) = Forwarded::from_headers(&headers);
+        assert!(!forwarded.contains_key(header::COOKIE));
         assert_eq!(forwarded[header::HOST], "ticketing.dev");
         assert_eq!(forwarded["x-forwarded-for"], "10.0.0.1");
     }

@@ -15,13 +15,14 @@
 //!
 //! Layout: [`config`] (environment), [`startup`] (router and HTTP stack), [`routes`] (one file
 //! per page), [`page`] (layout, header, redirects, error pages), [`api`] (calling the API),
-//! [`models`] (the API's JSON), [`form`] (posted forms), [`price`] (showing and sending prices),
-//! [`assets`] (stylesheet and script with their cache headers); `templates/` and `static/` hold
-//! the HTML, CSS and JavaScript.
+//! [`models`] (the API's JSON), [`form`] (posted forms), [`csrf`] (refusing forms posted from
+//! another site), [`price`] (showing and sending prices), [`assets`] (stylesheet and script
+//! with their cache headers); `templates/` and `static/` hold the HTML, CSS and JavaScript.
 
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod csrf;
 pub mod form;
 pub mod models;
 pub mod page;

@@ -141,6 +141,10 @@ pub enum PageError {
     /// 400 page: a request no form of ours sends.
     #[error("bad request")]
     BadRequest,
+    /// 403 page: a post from another site, or without the visitor's anti-CSRF token
+    /// ([`crate::csrf`]).
+    #[error("cross-site request refused")]
+    CrossSite,
     /// 500 page: the API is unreachable or broken; the cause is logged, never shown.
     #[error(transparent)]
     Unavailable(#[from] anyhow::Error),
@@ -192,6 +196,12 @@ impl IntoResponse for PageError {
                 StatusCode::BAD_REQUEST,
                 "Bad request",
                 "That request could not be read. Please go back and try again.",
+            ),
+            PageError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "This request came from another site, so it was refused: nothing was changed. \
+                 If you sent it from GitTix, go back, reload the page and try again.",
             ),
             PageError::Unavailable(cause) => {
                 tracing::error!(error = ?cause, "page failed");

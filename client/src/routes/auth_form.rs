@@ -6,6 +6,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiFailure, Forwarded};
+use crate::csrf::CsrfToken;
 use crate::page::{self, Layout, PageError};
 use crate::startup::AppState;
 
@@ -44,6 +45,7 @@ struct AuthPage {
     password_autocomplete: &'static str,
     email: String,
     errors: Vec<String>,
+    csrf_token: CsrfToken,
 }
 
 /// The posted form, sent on to the API as JSON.
@@ -61,12 +63,14 @@ impl AuthForm {
         &self,
         state: &AppState,
         forwarded: &Forwarded,
+        csrf_token: CsrfToken,
     ) -> Result<Response, PageError> {
         let user = state.api.current_user(forwarded).await?;
         Ok(page::ok(&self.page(
             Layout::new(self.heading, user),
             String::new(),
             Vec::new(),
+            csrf_token,
         )))
     }
 
@@ -76,6 +80,7 @@ impl AuthForm {
         &self,
         state: &AppState,
         forwarded: &Forwarded,
+        csrf_token: CsrfToken,
         credentials: Credentials,
     ) -> Result<Response, PageError> {
         let answer = state
@@ -87,14 +92,20 @@ impl AuthForm {
             Err(ApiFailure::Rejected(rejection)) => {
                 let user = state.api.current_user(forwarded).await?;
                 let layout = Layout::new(self.heading, user);
-                let page = self.page(layout, credentials.email, rejection.messages);
+                let page = self.page(layout, credentials.email, rejection.messages, csrf_token);
                 Ok(page::render(StatusCode::UNPROCESSABLE_ENTITY, &page))
             }
             Err(failure) => Err(failure.into()),
         }
     }
 
-    fn page(&self, layout: Layout, email: String, errors: Vec<String>) -> AuthPage {
+    fn page(
+        &self,
+        layout: Layout,
+        email: String,
+        errors: Vec<String>,
+        csrf_token: CsrfToken,
+    ) -> AuthPage {
         AuthPage {
             layout,
             heading: self.heading,
@@ -102,6 +113,7 @@ impl AuthForm {
             password_autocomplete: self.password_autocomplete,
             email,
             errors,
+            csrf_token,
         }
     }
 }

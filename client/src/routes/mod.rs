@@ -1,5 +1,7 @@
 //! The pages (CONTRACT B.9.5), one file each; forms post back to the page and redirect on
-//! success (post/redirect/get), so everything works without JavaScript.
+//! success (post/redirect/get), so everything works without JavaScript. Every page runs behind
+//! [`csrf::protect`](crate::csrf::protect): a post from another site, or without the token its
+//! form carries, never reaches a handler.
 
 mod auth_form;
 mod landing;
@@ -14,9 +16,11 @@ mod sign_out;
 mod sign_up;
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::{get, post};
 
 use crate::assets::serve_asset;
+use crate::csrf;
 use crate::page::PageError;
 use crate::startup::AppState;
 
@@ -28,7 +32,7 @@ pub use purchase::purchase_ticket;
 pub use show_order::show_order;
 pub use show_ticket::show_ticket;
 pub use sign_in::{sign_in, sign_in_form};
-pub use sign_out::sign_out;
+pub use sign_out::{sign_out, sign_out_form};
 pub use sign_up::{sign_up, sign_up_form};
 
 /// Every page and the static assets.
@@ -37,14 +41,18 @@ pub fn router() -> Router<AppState> {
         .route("/", get(landing))
         .route("/auth/signup", get(sign_up_form).post(sign_up))
         .route("/auth/signin", get(sign_in_form).post(sign_in))
-        // The original's sign-out page signed out as soon as it was opened; a form may post too.
-        .route("/auth/signout", get(sign_out).post(sign_out))
+        // The original's sign-out page signed out as soon as it was opened; here only its
+        // form's post does.
+        .route("/auth/signout", get(sign_out_form).post(sign_out))
         .route("/tickets/new", get(new_ticket_form).post(create_ticket))
         .route("/tickets/{ticket_id}", get(show_ticket))
         .route("/tickets/{ticket_id}/purchase", post(purchase_ticket))
         .route("/orders", get(list_orders))
         .route("/orders/{order_id}", get(show_order))
         .route("/orders/{order_id}/pay", post(pay_order))
+        // Only requests that reach a page (a method it answers): they get their token, and
+        // posts are checked. The assets, added after, never set a cookie: they are cached.
+        .route_layer(middleware::from_fn(csrf::protect))
         .route("/static/{name}", get(serve_asset))
 }
 

@@ -10,6 +10,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiFailure, Forwarded};
+use crate::csrf::CsrfToken;
 use crate::form::PageForm;
 use crate::page::{self, Layout, PageError};
 use crate::price;
@@ -22,6 +23,7 @@ struct NewTicketPage {
     title: String,
     price: String,
     errors: Vec<String>,
+    csrf_token: CsrfToken,
 }
 
 /// The posted form.
@@ -44,6 +46,7 @@ struct NewTicket {
 pub async fn new_ticket_form(
     State(state): State<AppState>,
     forwarded: Forwarded,
+    csrf_token: CsrfToken,
 ) -> Result<Response, PageError> {
     let user = state
         .api
@@ -55,6 +58,7 @@ pub async fn new_ticket_form(
         title: String::new(),
         price: String::new(),
         errors: Vec::new(),
+        csrf_token,
     }))
 }
 
@@ -62,6 +66,7 @@ pub async fn new_ticket_form(
 pub async fn create_ticket(
     State(state): State<AppState>,
     forwarded: Forwarded,
+    csrf_token: CsrfToken,
     PageForm(fields): PageForm<TicketFields>,
 ) -> Result<Response, PageError> {
     let body = NewTicket {
@@ -81,6 +86,7 @@ pub async fn create_ticket(
                 title: body.title,
                 price: body.price,
                 errors: rejection.messages,
+                csrf_token,
             };
             Ok(page::render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }

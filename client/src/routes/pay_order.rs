@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::object_id;
 use super::show_order::order_page;
 use crate::api::{ApiFailure, Forwarded};
+use crate::csrf::CsrfToken;
 use crate::form::PageForm;
 use crate::models::Created;
 use crate::page::{self, PageError};
@@ -34,6 +35,7 @@ struct NewPayment<'a> {
 pub async fn pay_order(
     State(state): State<AppState>,
     forwarded: Forwarded,
+    csrf_token: CsrfToken,
     Path(order_id): Path<String>,
     PageForm(fields): PageForm<PaymentFields>,
 ) -> Result<Response, PageError> {
@@ -55,6 +57,7 @@ pub async fn pay_order(
                 order_id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 rejection.messages,
+                csrf_token,
             )
             .await
         }

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::object_id;
 use super::show_ticket::{load, ticket_page};
 use crate::api::{ApiFailure, Forwarded};
+use crate::csrf::CsrfToken;
 use crate::models::Created;
 use crate::page::{self, PageError};
 use crate::startup::AppState;
@@ -19,6 +20,7 @@ use crate::startup::AppState;
 pub async fn purchase_ticket(
     State(state): State<AppState>,
     forwarded: Forwarded,
+    csrf_token: CsrfToken,
     Path(ticket_id): Path<String>,
 ) -> Result<Response, PageError> {
     let ticket_id = object_id(&ticket_id)?;
@@ -39,6 +41,7 @@ pub async fn purchase_ticket(
                 user,
                 ticket,
                 rejection.messages,
+                csrf_token,
             ))
         }
         Err(failure) => Err(failure.into()),

@@ -13,6 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::object_id;
 use crate::api::{ApiFailure, Forwarded};
+use crate::csrf::CsrfToken;
 use crate::models::Order;
 use crate::page::{self, Layout, PageError};
 use crate::price;
@@ -32,15 +33,25 @@ struct OrderPage {
     expires_at: String,
     stripe_key: Option<String>,
     errors: Vec<String>,
+    csrf_token: CsrfToken,
 }
 
 /// `GET /orders/:orderId`; only its owner sees it (others get the 404 page).
 pub async fn show_order(
     State(state): State<AppState>,
     forwarded: Forwarded,
+    csrf_token: CsrfToken,
     Path(order_id): Path<String>,
 ) -> Result<Response, PageError> {
-    order_page(&state, &forwarded, &order_id, StatusCode::OK, Vec::new()).await
+    order_page(
+        &state,
+        &forwarded,
+        &order_id,
+        StatusCode::OK,
+        Vec::new(),
+        csrf_token,
+    )
+    .await
 }
 
 /// The order page with `errors` in its alert.
@@ -50,6 +61,7 @@ pub(super) async fn order_page(
     order_id: &str,
     status: StatusCode,
     errors: Vec<String>,
+    csrf_token: CsrfToken,
 ) -> Result<Response, PageError> {
     let path = format!("/api/orders/{}", object_id(order_id)?);
     let (user, order) = tokio::join!(
@@ -71,6 +83,7 @@ pub(super) async fn order_page(
         Utc::now(),
         state.stripe_publishable_key.clone(),
         errors,
+        csrf_token,
     );
     Ok(page::render(status, &page))
 }
@@ -82,6 +95,7 @@ impl OrderPage {
         now: DateTime<Utc>,
         stripe_key: Option<String>,
         errors: Vec<String>,
+        csrf_token: CsrfToken,
     ) -> OrderPage {
         let ms_left = (order.expires_at - now).num_milliseconds();
         let seconds_left = seconds_left(ms_left);
@@ -99,6 +113,7 @@ impl OrderPage {
             id: order.id,
             stripe_key,
             errors,
+            csrf_token,
         }
     }
 }
@@ -134,6 +149,7 @@ mod tests {
             now,
             None,
             Vec::new(),
+            CsrfToken::generate(),
         )
     }
 

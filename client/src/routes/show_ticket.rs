@@ -7,6 +7,7 @@ use axum::response::Response;
 
 use super::object_id;
 use crate::api::{Forwarded, User};
+use crate::csrf::CsrfToken;
 use crate::models::Ticket;
 use crate::page::{self, Layout, PageError};
 use crate::startup::AppState;
@@ -17,16 +18,24 @@ pub(super) struct TicketPage {
     layout: Layout,
     ticket: Ticket,
     errors: Vec<String>,
+    csrf_token: CsrfToken,
 }
 
 /// `GET /tickets/:ticketId`; 404 page for a ticket that does not exist.
 pub async fn show_ticket(
     State(state): State<AppState>,
     forwarded: Forwarded,
+    csrf_token: CsrfToken,
     Path(ticket_id): Path<String>,
 ) -> Result<Response, PageError> {
     let (user, ticket) = load(&state, &forwarded, &ticket_id).await?;
-    Ok(ticket_page(StatusCode::OK, user, ticket, Vec::new()))
+    Ok(ticket_page(
+        StatusCode::OK,
+        user,
+        ticket,
+        Vec::new(),
+        csrf_token,
+    ))
 }
 
 /// The visitor and the ticket, asked for together.
@@ -49,11 +58,13 @@ pub(super) fn ticket_page(
     user: Option<User>,
     ticket: Ticket,
     errors: Vec<String>,
+    csrf_token: CsrfToken,
 ) -> Response {
     let page = TicketPage {
         layout: Layout::new(ticket.title.clone(), user),
         ticket,
         errors,
+        csrf_token,
     };
     page::render(status, &page)
 }

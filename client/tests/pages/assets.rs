@@ -3,7 +3,7 @@
 
 use scraper::Selector;
 
-use crate::helpers::{attribute, browser, html_of, nav_links, spawn_platform, texts};
+use crate::helpers::{attribute, browser, csrf_cookie, html_of, nav_links, spawn_platform, texts};
 
 #[tokio::test]
 async fn assets_are_served_with_long_caching_and_etags() {
@@ -138,11 +138,20 @@ async fn without_a_stripe_key_no_page_refers_to_another_site() {
 async fn an_unreachable_api_is_a_friendly_500_page() {
     let address = crate::helpers::spawn_client_without_api().await;
     let http = browser();
+    // Without the API no page shows a form; the token is the one its cookie holds.
+    let first = http.get(format!("{address}/")).send().await.unwrap();
+    let cookie = csrf_cookie(&first).unwrap();
+    let token = cookie.strip_prefix("csrf=").unwrap().to_owned();
     for request in [
         http.get(format!("{address}/")),
         http.get(format!("{address}/auth/signup")),
         http.post(format!("{address}/auth/signin"))
-            .form(&[("email", "a@test.com"), ("password", "password")]),
+            .header("cookie", &cookie)
+            .form(&[
+                ("email", "a@test.com"),
+                ("password", "password"),
+                ("csrf_token", &token),
+            ]),
     ] {
         let response = request.send().await.unwrap();
         assert_eq!(response.status().as_u16(), 500);

@@ -133,27 +133,47 @@ async fn signing_in_relays_a_fresh_session_and_bad_credentials_are_reported() {
 }
 
 #[tokio::test]
-async fn signing_out_clears_the_session_with_get_or_post() {
+async fn signing_out_clears_the_session() {
     let platform = spawn_platform().await;
     let cookie = platform.new_user().await;
-    for method in [reqwest::Method::GET, reqwest::Method::POST] {
-        let response = platform
-            .http
-            .request(method.clone(), platform.url("/auth/signout"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert_see_other(&response, "/");
-        let cookies = set_cookies(&response);
-        assert_eq!(cookies.len(), 1, "{method}");
-        assert!(cookies[0].starts_with("session=;"), "{}", cookies[0]);
-        assert!(
-            cookies[0].contains("expires=Thu, 01 Jan 1970 00:00:00 GMT"),
-            "{}",
-            cookies[0]
-        );
-    }
+    let response = platform
+        .post_form("/auth/signout", Some(&cookie), &[])
+        .await;
+    assert_see_other(&response, "/");
+    let cookies = set_cookies(&response);
+    assert_eq!(cookies.len(), 1);
+    assert!(cookies[0].starts_with("session=;"), "{}", cookies[0]);
+    assert!(
+        cookies[0].contains("expires=Thu, 01 Jan 1970 00:00:00 GMT"),
+        "{}",
+        cookies[0]
+    );
+}
+
+#[tokio::test]
+async fn opening_the_sign_out_page_does_not_sign_out() {
+    let platform = spawn_platform().await;
+    let cookie = platform.sign_up("me@test.com").await;
+    let response = platform.get("/auth/signout", Some(&cookie)).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let cookies = set_cookies(&response);
+    assert!(
+        cookies.iter().all(|cookie| !cookie.starts_with("session=")),
+        "{cookies:?}"
+    );
+    let page = html_of(response).await;
+    assert_eq!(texts(&page, "h1"), ["Sign Out"]);
+    assert_eq!(attribute(&page, "form", "method").unwrap(), "post");
+    assert_eq!(attribute(&page, "form", "action").unwrap(), "/auth/signout");
+    assert_eq!(texts(&page, "form button"), ["Sign Out"]);
+    assert!(attribute(&page, "form input[name=csrf_token]", "value").is_some());
+    assert_eq!(texts(&page, ".navbar-text"), ["me@test.com"]);
+
+    // Still signed in.
+    let landing = platform.page("/", Some(&cookie)).await;
+    assert_eq!(texts(&landing, ".navbar-text"), ["me@test.com"]);
+    // Signed out, there is nothing to sign out of.
+    assert_see_other(&platform.get("/auth/signout", None).await, "/");
 }
 
 #[tokio::test]

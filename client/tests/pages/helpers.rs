@@ -286,18 +286,70 @@ impl Platform {
         html_of(response).await
     }
 
-    /// Posts a form to `path`, with `cookie` if given.
+    /// Posts a form to `path` as a browser would: `fields` and the anti-CSRF token of the form
+    /// posting there ([`Platform::form_token`]), with `cookie` (the session) if given and the
+    /// token's cookie.
     pub(crate) async fn post_form(
         &self,
         path: &str,
         cookie: Option<&str>,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
+        let token = self.form_token(path, cookie).await;
+        let mut fields = fields.to_vec();
+        fields.push(("csrf_token", &token.value));
+        let cookies = [cookie, Some(token.cookie.as_str())];
+        self.post_raw(path, &cookies, &fields, &[]).await
+    }
+
+    /// Posts `fields` to `path` with exactly these `cookies` (joined into one `Cookie` header)
+    /// and extra `headers`: no token is added.
+    pub(crate) async fn post_raw(
+        &self,
+        path: &str,
+        cookies: &[Option<&str>],
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut request = self.http.post(self.url(path)).form(fields);
-        if let Some(cookie) = cookie {
+        let cookie = cookies
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .join("; ");
+        if !cookie.is_empty() {
             request = request.header("cookie", cookie);
         }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         request.send().await.unwrap()
+    }
+
+    /// The anti-CSRF token a new browser tab with `cookie` (the session) would post to
+    /// `action`: the hidden field of the form posting there, on the page showing it, and the
+    /// `csrf` cookie that page set. A visitor that page turns away (signed out) takes it from
+    /// the sign-in form, as a tab left open would have it.
+    pub(crate) async fn form_token(&self, action: &str, cookie: Option<&str>) -> FormToken {
+        let page = action
+            .strip_suffix("/purchase")
+            .or_else(|| action.strip_suffix("/pay"))
+            .unwrap_or(action);
+        for (page, action) in [(page, action), ("/auth/signin", "/auth/signin")] {
+            let response = self.get(page, cookie).await;
+            if response.status().as_u16() != 200 {
+                continue;
+            }
+            let cookie = csrf_cookie(&response);
+            let html = html_of(response).await;
+            let field = format!("form[action='{action}'] input[name=csrf_token]");
+            if let Some(value) = attribute(&html, &field, "value") {
+                let cookie = cookie.expect("a page showing a form sets the token's cookie");
+                return FormToken { cookie, value };
+            }
+        }
+        panic!("no form posting to {action} has a token");
     }
 
     /// Signs up a new user through the sign-up form; their session cookie (`session=...`).
@@ -357,6 +409,23 @@ impl Platform {
         assert_eq!(response.status().as_u16(), 303, "{location}");
         location.strip_prefix("/orders/").unwrap().to_owned()
     }
+}
+
+/// A form's anti-CSRF token as a browser holds it.
+#[derive(Debug, Clone)]
+pub(crate) struct FormToken {
+    /// `csrf=<token>`, for the `Cookie` header.
+    pub(crate) cookie: String,
+    /// The form's hidden `csrf_token` field.
+    pub(crate) value: String,
+}
+
+/// `csrf=<token>` from the response's `Set-Cookie`, if it set one.
+pub(crate) fn csrf_cookie(response: &reqwest::Response) -> Option<String> {
+    set_cookies(response)
+        .iter()
+        .find(|cookie| cookie.starts_with("csrf="))
+        .map(|cookie| cookie_pair(cookie))
 }
 
 /// The id in the View link of the row titled `title` on the landing page.

@@ -235,6 +235,7 @@ async fn with_a_stripe_key_the_card_is_taken_by_stripe_js() {
     );
     assert!(attribute(&page, "#card-element", "id").is_some());
     assert_eq!(attribute(&page, "input[name=token]", "value").unwrap(), "");
+    assert!(attribute(&page, "form[data-pay-form] input[name=csrf_token]", "value").is_some());
     assert_eq!(texts(&page, "form button"), ["Pay 12.50"]);
 }
 
