@@ -4,6 +4,7 @@
 //! - `BENCH_SERVICES`: `name:port:pid` of each service, comma-separated;
 //! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, stripe);
 //! - `BENCH_NATS_URL`: the NATS server the services use;
+//! - `BENCH_NATS_OPERATOR_PASSWORD`: its operator's password;
 //! - `BENCH_WRK`: the wrk program; `BENCH_WORK_DIR`: where scripts and id lists go;
 //! - `BENCH_SECONDS`: how long each wrk run lasts (default 2);
 //! - `BENCH_EXPIRATION_WINDOW_SECONDS`: the orders' expiration window on this stack (default 900).
@@ -51,6 +52,9 @@ pub struct Stack {
     pub servers: Vec<Server>,
     /// The NATS server's URL.
     pub nats_url: String,
+    /// `BENCH_NATS_OPERATOR_PASSWORD`: the bench watches the bus as the operator, the one user
+    /// who may subscribe to events directly.
+    pub nats_operator_password: String,
     /// The wrk program.
     pub wrk: PathBuf,
     /// A directory for scripts and id lists.
@@ -79,6 +83,7 @@ impl Stack {
             services: parse_services(&var("BENCH_SERVICES")?)?,
             servers: parse_servers(&var("BENCH_SERVERS")?)?,
             nats_url: var("BENCH_NATS_URL")?,
+            nats_operator_password: var("BENCH_NATS_OPERATOR_PASSWORD")?,
             wrk: var("BENCH_WRK")?.into(),
             work_dir: var("BENCH_WORK_DIR")?.into(),
             run_time: Duration::from_secs(seconds("BENCH_SECONDS", 2)?),

@@ -2,8 +2,14 @@
 //!
 //! Each service replica is a child process of `fleet-service NAME` on a fixed port, so a
 //! replica that is killed comes back where clients expect it. NATS JetStream is the fleet's own
-//! server (it gets restarted); MongoDB and Redis are the test harness's shared servers, with
-//! databases and a job queue of the fleet's own. Stripe is the in-process fake.
+//! server (it gets restarted); MongoDB and Redis are the test harness's shared servers that
+//! require credentials, with databases and a job queue of the fleet's own. Stripe is the
+//! in-process fake.
+//!
+//! Every connection authenticates as in production: each service is its own NATS user with
+//! only its permissions ([`common::bus::access`]), its own MongoDB user with rights on its own
+//! database only, and expiration signs in to Redis. The tests inspect the bus as the operator
+//! and the databases as the administrator.
 //!
 //! The children are owned by one supervisor thread: devservers ties a child's life to the
 //! thread that started it, and the async runtime's threads come and go.
@@ -17,6 +23,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use common::bus::Namespace;
+use common::testing::secured::{self, BusPasswords, SecuredMongo};
 use devservers::process::Readiness;
 use devservers::{LineSink, ServerProcess};
 use mongodb::bson::oid::ObjectId;
@@ -100,9 +108,10 @@ pub struct Fleet {
     commands: mpsc::Sender<Order>,
     supervisor: Option<std::thread::JoinHandle<()>>,
     stripe: Stripe,
-    mongo_uri: String,
+    mongo: SecuredMongo,
     database_prefix: String,
     nats_url: String,
+    nats_passwords: BusPasswords,
     log: PathBuf,
     dir: PathBuf,
 }
@@ -140,9 +149,20 @@ impl Fleet {
         let log = options.dir.join("fleet.log");
         let sinks = Sinks::new(&log)?;
         let stripe = Stripe::start().await?;
-        let mongo_uri = common::testing::mongo_uri();
+        let mongo = secured::secured_mongo();
         let database_prefix = format!("chaos_{}", ObjectId::new().to_hex());
-        let redis_url = common::testing::redis_url();
+        let mut mongo_uris = BTreeMap::new();
+        for service in SERVICES
+            .into_iter()
+            .filter(|service| *service != "expiration")
+        {
+            let (_, uri) = mongo
+                .user_for(&format!("{database_prefix}_{service}"))
+                .await;
+            mongo_uris.insert(service, uri);
+        }
+        let redis_url = secured::secured_redis_url();
+        let nats_passwords = BusPasswords::generate();
         let nats_program = devservers::find_program("nats-server")
             .context("nats-server is not installed (Debian: apt-get install nats-server)")?;
 
@@ -175,11 +195,34 @@ impl Fleet {
                     "EXPIRATION_WINDOW_SECONDS",
                     options.expiration_window.as_secs().max(1).to_string(),
                 ),
+                // Rate limits raised far above what the tests send (every user signs in from
+                // 127.0.0.1; races and fuzzing repeat one email or order), but kept on, so their
+                // code runs through the kills and restarts.
+                (
+                    "RATE_LIMIT_AUTH_PER_ADDRESS",
+                    "100000 then 100000/1s".to_owned(),
+                ),
+                (
+                    "RATE_LIMIT_SIGN_IN_PER_EMAIL_AND_ADDRESS",
+                    "100000 then 100000/1s".to_owned(),
+                ),
+                (
+                    "RATE_LIMIT_SIGN_IN_PER_EMAIL",
+                    "100000 then 100000/1s".to_owned(),
+                ),
+                (
+                    "RATE_LIMIT_PAYMENTS_PER_ORDER",
+                    "100000 then 100000/1s".to_owned(),
+                ),
+                (
+                    "RATE_LIMIT_PAYMENTS_PER_USER",
+                    "100000 then 100000/1s".to_owned(),
+                ),
                 // Warnings, and each expiry as it fires (a line per order).
                 ("RUST_LOG", "warn,expiration=info".to_owned()),
             ],
-            mongo_uri: mongo_uri.clone(),
-            database_prefix: database_prefix.clone(),
+            mongo_uris,
+            nats_passwords: nats_passwords.clone(),
         };
 
         let (commands, received) = mpsc::channel();
@@ -194,6 +237,7 @@ impl Fleet {
                         program: nats_program,
                         store,
                         port: nats_port,
+                        authorization: shared.nats_passwords.authorization(&Namespace::none()),
                     };
                     supervise(&members, &shared, &nats, &sinks, started_tx, &received);
                 })
@@ -204,9 +248,10 @@ impl Fleet {
             commands,
             supervisor: Some(supervisor),
             stripe,
-            mongo_uri,
+            mongo,
             database_prefix,
             nats_url,
+            nats_passwords,
             log,
             dir: options.dir.clone(),
         };
@@ -249,15 +294,33 @@ impl Fleet {
         &self.stripe.ledger
     }
 
-    /// A client of `service`'s database.
+    /// A client of `service`'s database, as the server's administrator.
     pub async fn database(&self, service: &str) -> anyhow::Result<mongodb::Database> {
-        let client = mongodb::Client::with_uri_str(&self.mongo_uri).await?;
+        let client = common::provision::client(&self.mongo.uri, Some(&self.mongo.admin)).await?;
         Ok(client.database(&format!("{}_{service}", self.database_prefix)))
     }
 
     /// The fleet's NATS server.
     pub fn nats_url(&self) -> &str {
         &self.nats_url
+    }
+
+    /// A connection to the fleet's NATS server as `user` (a service's, or
+    /// [`common::bus::access::OPERATOR`], who may do anything), with that user's inbox prefix.
+    pub async fn nats_as(&self, user: &str) -> anyhow::Result<async_nats::Client> {
+        async_nats::ConnectOptions::with_user_and_password(
+            user.to_owned(),
+            self.nats_passwords.of(user),
+        )
+        .custom_inbox_prefix(common::bus::access::inbox_prefix(user))
+        .connect(&self.nats_url)
+        .await
+        .with_context(|| format!("connecting to NATS as {user}"))
+    }
+
+    /// A connection to the fleet's NATS server as the operator, for tests inspecting the bus.
+    pub async fn nats_operator(&self) -> anyhow::Result<async_nats::Client> {
+        self.nats_as(common::bus::access::OPERATOR).await
     }
 
     /// Where every process's output goes.
@@ -401,8 +464,9 @@ impl Stripe {
 struct SharedEnv {
     binary: PathBuf,
     env: Vec<(&'static str, String)>,
-    mongo_uri: String,
-    database_prefix: String,
+    /// Each service's `MONGO_URI`, signing in as its own user.
+    mongo_uris: BTreeMap<&'static str, String>,
+    nats_passwords: BusPasswords,
 }
 
 impl SharedEnv {
@@ -413,14 +477,18 @@ impl SharedEnv {
             .envs(self.env.iter().map(|(name, value)| (*name, value)))
             .env("HOST", "127.0.0.1")
             .env("PORT", member.port.to_string())
-            .env("NATS_CLIENT_ID", member.label())
-            .env(
-                "MONGO_URI",
-                common::testing::with_database(
-                    &self.mongo_uri,
-                    &format!("{}_{}", self.database_prefix, member.service),
-                ),
-            );
+            .env("NATS_CLIENT_ID", member.label());
+        if let Some(uri) = self.mongo_uris.get(member.service) {
+            command.env("MONGO_URI", uri);
+        }
+        if common::bus::access::SERVICES
+            .iter()
+            .any(|user| user.name == member.service)
+        {
+            command
+                .env("NATS_USER", member.service)
+                .env("NATS_PASSWORD", self.nats_passwords.of(member.service));
+        }
         command
     }
 }
@@ -429,6 +497,8 @@ struct NatsServer {
     program: PathBuf,
     store: PathBuf,
     port: u16,
+    /// The users it accepts.
+    authorization: String,
 }
 
 impl NatsServer {
@@ -436,8 +506,14 @@ impl NatsServer {
         // Right after a stop the port can still be held for a moment: retry briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            match devservers::nats::start(&self.program, &self.store, self.port, sinks.sink("nats"))
-            {
+            let started = devservers::nats::start_secured(
+                &self.program,
+                &self.store,
+                self.port,
+                &self.authorization,
+                sinks.sink("nats"),
+            );
+            match started {
                 Ok(process) => return Ok(process),
                 Err(_) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100))

@@ -180,7 +180,7 @@ impl Snapshot {
                 .await?;
             outbox.insert(name.to_owned(), count);
         }
-        let (consumers, parked) = bus_state(fleet.nats_url()).await?;
+        let (consumers, parked) = bus_state(fleet.nats_operator().await?).await?;
         Ok(Snapshot {
             tickets,
             ticket_replicas,
@@ -490,10 +490,7 @@ pub async fn settle(fleet: &Fleet, timeout: Duration) -> anyhow::Result<Snapshot
 }
 
 /// The backlog of every consumer of the events stream, and the number of parked messages.
-async fn bus_state(nats_url: &str) -> anyhow::Result<(Vec<Consumer>, u64)> {
-    let client = async_nats::connect(nats_url)
-        .await
-        .context("connecting to NATS")?;
+async fn bus_state(client: async_nats::Client) -> anyhow::Result<(Vec<Consumer>, u64)> {
     let jetstream = async_nats::jetstream::new(client);
     let namespace = common::bus::Namespace::none();
     let stream = jetstream

@@ -99,7 +99,7 @@ async fn replicas_converge_through_duplicated_reordered_and_replayed_events() {
         FleetOptions::new(env!("CARGO_BIN_EXE_fleet-service"), "delivery").with_window(WINDOW);
     let fleet = Fleet::start(options).await.unwrap();
     let api = Api::new(&fleet);
-    let nats = async_nats::connect(fleet.nats_url()).await.unwrap();
+    let nats = fleet.nats_operator().await.unwrap();
     let js = jetstream::new(nats);
     let stream = js
         .get_stream(common::bus::Namespace::none().stream())

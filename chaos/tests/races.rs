@@ -285,3 +285,61 @@ async fn concurrent_edits_of_one_ticket_lose_no_update() {
     assert_eq!(last.str("title"), Some(versions.last().unwrap().1.as_str()));
     assert_consistent(fleet).await;
 }
+
+/// The forger's script: `payment:created` for an order nobody paid, published by whoever can
+/// reach NATS. Without credentials the connection is refused; with another service's, the
+/// publish is; the order stays unpaid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_payment_cannot_complete_an_order() {
+    let fleet = fleet().await;
+    let api = Api::new(fleet);
+    let (seller, buyer) = (user(&api).await, user(&api).await);
+    let ticket = ticket_on_sale(fleet, &api, &seller, 20.0).await;
+    let order = api
+        .answer(
+            Method::POST,
+            "/api/orders",
+            &buyer,
+            Some(json!({ "ticketId": ticket })),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.text);
+    let order_id = order.str("id").unwrap().to_owned();
+    let forged = json!({
+        "id": "000000000000000000000001",
+        "orderId": order_id,
+        "stripeId": "ch_forged",
+    })
+    .to_string();
+
+    assert!(
+        async_nats::connect(fleet.nats_url()).await.is_err(),
+        "NATS took a connection without credentials"
+    );
+    for impostor in ["tickets", "orders", "expiration"] {
+        let client = fleet.nats_as(impostor).await.unwrap();
+        let stored = match async_nats::jetstream::new(client)
+            .publish("payment:created", forged.clone().into())
+            .await
+        {
+            Ok(ack) => tokio::time::timeout(Duration::from_secs(1), ack)
+                .await
+                .is_ok_and(|ack| ack.is_ok()),
+            Err(_) => false,
+        };
+        assert!(!stored, "{impostor} published payment:created");
+    }
+
+    // Had it been taken, orders would have completed the order within milliseconds.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let shown = api
+        .answer(
+            Method::GET,
+            &format!("/api/orders/{order_id}"),
+            &buyer,
+            None,
+        )
+        .await;
+    assert_eq!(shown.str("status"), Some("created"), "{}", shown.text);
+    assert_consistent(fleet).await;
+}

@@ -14,9 +14,14 @@ use crate::error::ApiError;
 /// instead of the driver's 30 s default.
 const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the start waits to learn whether the server takes the URI's credentials.
+const CREDENTIALS_CHECK: Duration = Duration::from_secs(3);
+
 /// Connects to `uri` and returns its database (the path of the URI, else `default_name`).
 ///
 /// Connecting is lazy: this succeeds while the server is down; `/readyz` tells when it is up.
+/// But a server that answers and refuses the URI's credentials fails the start at once, with
+/// one line saying so: waiting for it would never end.
 pub async fn connect(uri: &str, default_name: &str) -> anyhow::Result<Database> {
     let mut options = ClientOptions::parse(uri)
         .await
@@ -31,8 +36,47 @@ pub async fn connect(uri: &str, default_name: &str) -> anyhow::Result<Database> 
         .default_database
         .clone()
         .unwrap_or_else(|| default_name.to_owned());
+    let has_credentials = options.credential.is_some();
     let client = Client::with_options(options).context("creating the MongoDB client")?;
-    Ok(client.database(&name))
+    let database = client.database(&name);
+    if has_credentials {
+        refuse_rejected_credentials(&database).await?;
+    }
+    Ok(database)
+}
+
+/// Fails when the server answers that the credentials are wrong; a server that does not answer
+/// within [`CREDENTIALS_CHECK`] is left for `/readyz` to report.
+async fn refuse_rejected_credentials(database: &Database) -> anyhow::Result<()> {
+    // Spawned and awaited with a timeout, never dropped half-way: the driver's futures must
+    // run to their end.
+    let check = tokio::spawn({
+        let database = database.clone();
+        async move { ping(&database).await }
+    });
+    match tokio::time::timeout(CREDENTIALS_CHECK, check).await {
+        Ok(Ok(Err(error))) if is_authentication_failure(&error) => Err(anyhow::anyhow!(
+            "MongoDB refused the credentials in MONGO_URI (user or password wrong, or the \
+             user has no access to database {:?}): {error}",
+            database.name()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_authentication_failure(error: &anyhow::Error) -> bool {
+    const UNAUTHORIZED: i32 = 13;
+    const AUTHENTICATION_FAILED: i32 = 18;
+    match error.downcast_ref::<mongodb::error::Error>() {
+        Some(error) => match error.kind.as_ref() {
+            ErrorKind::Authentication { .. } => true,
+            ErrorKind::Command(command) => {
+                matches!(command.code, UNAUTHORIZED | AUTHENTICATION_FAILED)
+            }
+            _ => false,
+        },
+        None => false,
+    }
 }
 
 /// Whether the database answers.

@@ -51,11 +51,27 @@ pub struct SessionSettings {
     pub cookie_secure: bool,
 }
 
+/// The shortest `JWT_KEY` a service accepts: HS256 wants a key as long as its hash (RFC 7518
+/// §3.2), and a short one can be guessed offline from any session cookie.
+pub const MIN_JWT_KEY_BYTES: usize = 32;
+
 impl SessionSettings {
-    /// Reads `JWT_KEY`, `JWT_TTL_SECONDS` and `COOKIE_SECURE`.
+    /// Reads `JWT_KEY` (at least [`MIN_JWT_KEY_BYTES`] bytes), `JWT_TTL_SECONDS` and
+    /// `COOKIE_SECURE`.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let jwt_key = config::required("JWT_KEY")?;
+        if jwt_key.len() < MIN_JWT_KEY_BYTES {
+            return Err(ConfigError::Invalid {
+                name: "JWT_KEY",
+                reason: format!(
+                    "it is {} bytes long, and must be at least {MIN_JWT_KEY_BYTES} \
+                     (make one with `openssl rand -hex 32`)",
+                    jwt_key.len()
+                ),
+            });
+        }
         Ok(SessionSettings {
-            jwt_key: Secret::new(config::required("JWT_KEY")?),
+            jwt_key: Secret::new(jwt_key),
             ttl: Duration::from_secs(config::parsed_or("JWT_TTL_SECONDS", 86_400_u64)?),
             cookie_secure: config::flag("COOKIE_SECURE", false)?,
         })

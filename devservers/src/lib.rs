@@ -8,13 +8,16 @@
 //! Layout:
 //! - [`locate`]: finding a server program on `PATH` and the usual install places;
 //! - [`process`]: a started server ([`ServerProcess`]), its output, and stopping it;
-//! - [`mongo`], [`nats`], [`redis`]: how each server is started and when it counts as ready.
+//! - [`mongo`], [`nats`], [`redis`]: how each server is started and when it counts as ready,
+//!   open or requiring credentials;
+//! - [`secrets`]: random passwords, and files only their owner may read.
 
 pub mod locate;
 pub mod mongo;
 pub mod nats;
 pub mod process;
 pub mod redis;
+pub mod secrets;
 
 pub use locate::{MongoServer, find_mongo, find_program};
 pub use process::{LineSink, ServerProcess, StartError};

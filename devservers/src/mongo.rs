@@ -19,11 +19,34 @@ pub struct Mongo {
 }
 
 impl Mongo {
-    /// Starts `server` with its data under `data_dir`, on `port` (0 = any free port).
+    /// Starts `server` with its data under `data_dir`, on `port` (0 = any free port), taking
+    /// any connection.
     pub fn start(
         server: &MongoServer,
         data_dir: &Path,
         port: u16,
+        sink: LineSink,
+    ) -> Result<Mongo, StartError> {
+        Mongo::start_with(server, data_dir, port, false, sink)
+    }
+
+    /// [`Mongo::start`], but every command needs an authenticated user (`--auth`, SCRAM). A new
+    /// server has no user: its first one is created over a loopback connection (the "localhost
+    /// exception"), which is how `common::provision` sets it up.
+    pub fn start_secured(
+        server: &MongoServer,
+        data_dir: &Path,
+        port: u16,
+        sink: LineSink,
+    ) -> Result<Mongo, StartError> {
+        Mongo::start_with(server, data_dir, port, true, sink)
+    }
+
+    fn start_with(
+        server: &MongoServer,
+        data_dir: &Path,
+        port: u16,
+        auth: bool,
         sink: LineSink,
     ) -> Result<Mongo, StartError> {
         let spawn_error = |source| StartError::Spawn {
@@ -43,6 +66,9 @@ impl Mongo {
                         "--storage-path",
                     ])
                     .arg(data_dir);
+                if auth {
+                    command.arg("--auth");
+                }
                 // It prints `secantusd-rs listening on 127.0.0.1:PORT` once it accepts clients.
                 let readiness = Readiness::LogLine(Box::new(|line: &str| {
                     line.split_once(" listening on ")
@@ -62,6 +88,16 @@ impl Mongo {
                     .args(["--bind_ip", "127.0.0.1", "--port", &port.to_string()])
                     .args(["--replSet", "rs0", "--quiet", "--dbpath"])
                     .arg(data_dir);
+                if auth {
+                    // A replica set with access control needs its members' shared key, even
+                    // with one member.
+                    let key_file = data_dir.join("replica-set.key");
+                    if !key_file.exists() {
+                        let key = crate::secrets::random_password().map_err(spawn_error)?;
+                        crate::secrets::write_private(&key_file, &key).map_err(spawn_error)?;
+                    }
+                    command.arg("--auth").arg("--keyFile").arg(&key_file);
+                }
                 let process = ServerProcess::start(
                     "mongo",
                     command,
@@ -85,6 +121,15 @@ impl Mongo {
     pub fn uri(&self, database: &str) -> String {
         format!(
             "mongodb://127.0.0.1:{}/{database}?directConnection=true",
+            self.port()
+        )
+    }
+
+    /// The connection string for `database` as `user`, a user defined in that database.
+    /// `user` and `password` must not need percent-encoding (the generated ones are hex).
+    pub fn uri_as(&self, user: &str, password: &str, database: &str) -> String {
+        format!(
+            "mongodb://{user}:{password}@127.0.0.1:{}/{database}?authSource={database}&directConnection=true",
             self.port()
         )
     }

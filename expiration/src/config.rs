@@ -2,6 +2,7 @@
 
 use common::bus::BusSettings;
 use common::config::{self, ConfigError, Listen, Secret};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::jobs::DEFAULT_QUEUE;
 
@@ -15,8 +16,8 @@ pub struct Config {
     pub listen: Listen,
     /// `NATS_CLIENT_ID` and `NATS_URL`. The client id also names this replica's job worker.
     pub bus: BusSettings,
-    /// `REDIS_URL`, or else `redis://REDIS_HOST:REDIS_PORT` (port 6379 by default). A secret:
-    /// the URL may carry a password.
+    /// `REDIS_URL`, or else `redis://:REDIS_PASSWORD@REDIS_HOST:REDIS_PORT` (port 6379 by
+    /// default; no password if `REDIS_PASSWORD` is not set). A secret: it carries the password.
     pub redis_url: Secret,
     /// `EXPIRATION_QUEUE`: the job queue, which prefixes every Redis key of the jobs (default
     /// `order:expiration`, the original's Bull queue). Replicas share it; tests set their own.
@@ -33,6 +34,7 @@ impl Config {
             None => redis_url(
                 &config::required("REDIS_HOST")?,
                 config::parsed_or("REDIS_PORT", DEFAULT_REDIS_PORT)?,
+                optional("REDIS_PASSWORD").as_deref(),
             ),
         };
         Ok(Config {
@@ -44,9 +46,16 @@ impl Config {
     }
 }
 
-/// The URL of the Redis server at `host:port`.
-fn redis_url(host: &str, port: u16) -> String {
-    format!("redis://{}:{port}", host.trim())
+/// The URL of the Redis server at `host:port`, signing in with `password` if given.
+fn redis_url(host: &str, port: u16, password: Option<&str>) -> String {
+    match password {
+        Some(password) => format!(
+            "redis://:{}@{}:{port}",
+            utf8_percent_encode(password, NON_ALPHANUMERIC),
+            host.trim()
+        ),
+        None => format!("redis://{}:{port}", host.trim()),
+    }
 }
 
 /// The value of `name`, if it is set and not empty.
@@ -64,9 +73,16 @@ mod tests {
     #[test]
     fn the_redis_url_is_built_from_host_and_port() {
         assert_eq!(
-            redis_url("expiration-redis-srv", 6379),
+            redis_url("expiration-redis-srv", 6379, None),
             "redis://expiration-redis-srv:6379"
         );
-        assert_eq!(redis_url(" localhost ", 6380), "redis://localhost:6380");
+        assert_eq!(
+            redis_url(" localhost ", 6380, None),
+            "redis://localhost:6380"
+        );
+        assert_eq!(
+            redis_url("localhost", 6379, Some("p@ss:w/rd")),
+            "redis://:p%40ss%3Aw%2Frd@localhost:6379"
+        );
     }
 }

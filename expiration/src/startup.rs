@@ -19,6 +19,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let bus = Bus::connect_with(&config.bus)
         .await
         .context("connecting to the event bus (is NATS reachable at NATS_URL?)")?;
+    jobs::refuse_rejected_password(&config.redis_url).await?;
     let redis = jobs::connect(&config.redis_url)?;
     let queue = ExpirationQueue::new(redis.clone(), &config.queue);
 

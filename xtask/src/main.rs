@@ -25,6 +25,7 @@ mod bench;
 mod cargo;
 mod chaos;
 mod console;
+mod credentials;
 mod e2e;
 mod http;
 mod infra;

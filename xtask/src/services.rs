@@ -1,5 +1,7 @@
 //! The platform's services, and the environment each one gets from `cargo xtask up`.
 
+use crate::credentials::Credentials;
+
 /// One service of the platform: a workspace package with a binary of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Service {
@@ -7,6 +9,10 @@ pub(crate) struct Service {
     pub(crate) name: &'static str,
     /// Its MongoDB database, for the services that keep one.
     pub(crate) database: Option<&'static str>,
+    /// Whether it uses the bus (as a NATS user named after it).
+    pub(crate) bus: bool,
+    /// Whether it keeps jobs in Redis.
+    pub(crate) jobs: bool,
 }
 
 /// Every service the platform will have, in start order. Those not in the workspace yet are
@@ -15,36 +21,48 @@ pub(crate) const SERVICES: [Service; 6] = [
     Service {
         name: "auth",
         database: Some("auth"),
+        bus: false,
+        jobs: false,
     },
     Service {
         name: "tickets",
         database: Some("tickets"),
+        bus: true,
+        jobs: false,
     },
     Service {
         name: "orders",
         database: Some("orders"),
+        bus: true,
+        jobs: false,
     },
     Service {
         name: "payments",
         database: Some("payments"),
+        bus: true,
+        jobs: false,
     },
     Service {
         name: "expiration",
         database: None,
+        bus: true,
+        jobs: true,
     },
     Service {
         name: "client",
         database: None,
+        bus: false,
+        jobs: false,
     },
 ];
 
-/// The JWT key used when `JWT_KEY` is not set: fine for a local stack, never for a deployment.
-pub(crate) const DEV_JWT_KEY: &str = "dev-only-jwt-key-not-secret";
-
-/// Where the backing servers of the local stack listen.
+/// Where the backing servers of the local stack listen, and what to sign in with.
 pub(crate) struct Backends<'a> {
-    /// The connection string for a database on the MongoDB-compatible server.
-    pub(crate) mongo_uri: &'a dyn Fn(&str) -> String,
+    /// The connection string for a database on the MongoDB-compatible server, signing in as
+    /// `(user, password)`.
+    pub(crate) mongo_uri: &'a dyn Fn(&str, (&str, &str)) -> String,
+    /// The stack's passwords and session key.
+    pub(crate) credentials: &'a Credentials,
     /// NATS's client port.
     pub(crate) nats_port: u16,
     /// Redis's port.
@@ -55,8 +73,8 @@ pub(crate) struct Backends<'a> {
 
 /// The variables `up` sets for `service` listening on `127.0.0.1:port`.
 ///
-/// `env` reads xtask's own environment: `JWT_KEY` and `RUST_LOG` are taken from it when set and
-/// get a local default otherwise. Everything else there (`STRIPE_KEY`, `STRIPE_API_BASE`,
+/// `env` reads xtask's own environment: `JWT_KEY` and `RUST_LOG` are taken from it when set,
+/// else the data directory's key and `info`. Everything else there (`STRIPE_KEY`, `STRIPE_API_BASE`,
 /// `EXPIRATION_WINDOW_SECONDS`, `LOG_FORMAT`, `JWT_TTL_SECONDS`, `COOKIE_SECURE` ...) reaches the
 /// services unchanged, because children inherit it.
 pub(crate) fn environment(
@@ -74,16 +92,35 @@ pub(crate) fn environment(
         // Loopback only: the local stack is reached through the ingress.
         ("HOST", "127.0.0.1".to_owned()),
         ("PORT", port.to_string()),
-        ("JWT_KEY", or_default("JWT_KEY", DEV_JWT_KEY)),
+        (
+            "JWT_KEY",
+            or_default("JWT_KEY", &backends.credentials.jwt_key),
+        ),
         ("RUST_LOG", or_default("RUST_LOG", "info")),
-        ("NATS_URL", nats_url(backends.nats_port)),
-        // One client per service: there is a single replica of each here.
-        ("NATS_CLIENT_ID", format!("{}-local", service.name)),
-        ("REDIS_URL", redis_url(backends.redis_port)),
-        ("REDIS_HOST", "127.0.0.1".to_owned()),
     ];
+    let password = |passwords: &std::collections::BTreeMap<String, String>| {
+        passwords.get(service.name).cloned().unwrap_or_default()
+    };
+    if service.bus {
+        vars.extend([
+            ("NATS_URL", nats_url(backends.nats_port)),
+            // One client per service: there is a single replica of each here.
+            ("NATS_CLIENT_ID", format!("{}-local", service.name)),
+            ("NATS_USER", service.name.to_owned()),
+            ("NATS_PASSWORD", password(&backends.credentials.nats)),
+        ]);
+    }
+    if service.jobs {
+        vars.extend([
+            ("REDIS_HOST", "127.0.0.1".to_owned()),
+            ("REDIS_PORT", backends.redis_port.to_string()),
+            ("REDIS_PASSWORD", backends.credentials.redis.clone()),
+        ]);
+    }
     if let Some(database) = service.database {
-        vars.push(("MONGO_URI", (backends.mongo_uri)(database)));
+        let password = password(&backends.credentials.mongo);
+        let uri = (backends.mongo_uri)(database, (service.name, &password));
+        vars.push(("MONGO_URI", uri));
     }
     if service.name == CLIENT {
         // The Host-header trick of the original's buildClient needs the real ingress, not the
@@ -106,7 +143,7 @@ pub(crate) fn nats_url(port: u16) -> String {
     format!("nats://127.0.0.1:{port}")
 }
 
-/// The URL of the local Redis server on `port`.
+/// The URL of the local Redis server on `port` (no password in it: it is printed).
 pub(crate) fn redis_url(port: u16) -> String {
     format!("redis://127.0.0.1:{port}")
 }
@@ -116,10 +153,30 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    fn credentials() -> Credentials {
+        let passwords = |names: &[&str]| -> BTreeMap<String, String> {
+            names
+                .iter()
+                .map(|name| ((*name).to_owned(), format!("pw-{name}")))
+                .collect()
+        };
+        Credentials {
+            jwt_key: "k".repeat(64),
+            mongo_admin: "pw-admin".to_owned(),
+            mongo: passwords(&["auth", "tickets", "orders", "payments"]),
+            nats: passwords(&crate::credentials::NATS_USERS),
+            redis: "pw-redis".to_owned(),
+        }
+    }
+
     fn env_of(service: &Service, xtask_env: &[(&str, &str)]) -> BTreeMap<&'static str, String> {
-        let mongo_uri = |database: &str| format!("mongodb://127.0.0.1:1/{database}");
+        let mongo_uri = |database: &str, (user, password): (&str, &str)| {
+            format!("mongodb://{user}:{password}@127.0.0.1:1/{database}")
+        };
+        let credentials = credentials();
         let backends = Backends {
             mongo_uri: &mongo_uri,
+            credentials: &credentials,
             nats_port: 2,
             redis_port: 3,
             ingress_port: 8080,
@@ -135,24 +192,60 @@ mod tests {
             .collect()
     }
 
+    fn service(name: &str) -> Service {
+        SERVICES
+            .into_iter()
+            .find(|service| service.name == name)
+            .unwrap()
+    }
+
     #[test]
-    fn a_service_with_a_database_gets_everything_it_needs() {
-        let env = env_of(&SERVICES[0], &[]);
-        let expected: BTreeMap<&str, String> = [
+    fn each_service_gets_exactly_what_it_needs_signing_in_as_itself() {
+        let expected = |pairs: &[(&'static str, &str)]| -> BTreeMap<&'static str, String> {
+            pairs
+                .iter()
+                .map(|(key, value)| (*key, (*value).to_owned()))
+                .collect()
+        };
+        let key = "k".repeat(64);
+        let common = [
             ("HOST", "127.0.0.1"),
             ("PORT", "4000"),
-            ("JWT_KEY", DEV_JWT_KEY),
+            ("JWT_KEY", key.as_str()),
             ("RUST_LOG", "info"),
-            ("MONGO_URI", "mongodb://127.0.0.1:1/auth"),
-            ("NATS_URL", "nats://127.0.0.1:2"),
-            ("NATS_CLIENT_ID", "auth-local"),
-            ("REDIS_URL", "redis://127.0.0.1:3"),
-            ("REDIS_HOST", "127.0.0.1"),
+        ];
+        let auth = [
+            &common[..],
+            &[("MONGO_URI", "mongodb://auth:pw-auth@127.0.0.1:1/auth")],
         ]
-        .into_iter()
-        .map(|(key, value)| (key, value.to_owned()))
-        .collect();
-        assert_eq!(env, expected);
+        .concat();
+        assert_eq!(env_of(&service("auth"), &[]), expected(&auth));
+        let orders = [
+            &common[..],
+            &[
+                ("MONGO_URI", "mongodb://orders:pw-orders@127.0.0.1:1/orders"),
+                ("NATS_URL", "nats://127.0.0.1:2"),
+                ("NATS_CLIENT_ID", "orders-local"),
+                ("NATS_USER", "orders"),
+                ("NATS_PASSWORD", "pw-orders"),
+            ],
+        ]
+        .concat();
+        assert_eq!(env_of(&service("orders"), &[]), expected(&orders));
+        let expiration = [
+            &common[..],
+            &[
+                ("NATS_URL", "nats://127.0.0.1:2"),
+                ("NATS_CLIENT_ID", "expiration-local"),
+                ("NATS_USER", "expiration"),
+                ("NATS_PASSWORD", "pw-expiration"),
+                ("REDIS_HOST", "127.0.0.1"),
+                ("REDIS_PORT", "3"),
+                ("REDIS_PASSWORD", "pw-redis"),
+            ],
+        ]
+        .concat();
+        assert_eq!(env_of(&service("expiration"), &[]), expected(&expiration));
     }
 
     #[test]
@@ -163,32 +256,42 @@ mod tests {
         );
         assert_eq!(env["JWT_KEY"], "secret");
         assert_eq!(env["RUST_LOG"], "debug");
-        // An empty key would make the service refuse to start: use the default instead.
+        // An empty key would make the service refuse to start: the data directory's instead.
         assert_eq!(
             env_of(&SERVICES[0], &[("JWT_KEY", "")])["JWT_KEY"],
-            DEV_JWT_KEY
+            "k".repeat(64)
         );
     }
 
     #[test]
-    fn each_service_has_its_own_database_and_those_without_one_get_no_uri() {
+    fn only_the_bus_services_get_a_nats_user_and_only_expiration_gets_redis() {
         for service in SERVICES {
             let env = env_of(&service, &[]);
+            assert_eq!(
+                env.contains_key("NATS_USER"),
+                matches!(
+                    service.name,
+                    "tickets" | "orders" | "payments" | "expiration"
+                ),
+                "{}",
+                service.name
+            );
+            assert_eq!(
+                env.contains_key("REDIS_PASSWORD"),
+                service.name == "expiration",
+                "{}",
+                service.name
+            );
             match service.database {
                 Some(database) => assert!(env["MONGO_URI"].ends_with(&format!("/{database}"))),
                 None => assert!(!env.contains_key("MONGO_URI"), "{}", service.name),
             }
-            assert_eq!(env["NATS_CLIENT_ID"], format!("{}-local", service.name));
         }
     }
 
     #[test]
     fn the_client_calls_the_api_through_the_local_ingress() {
-        let client = SERVICES
-            .into_iter()
-            .find(|service| service.name == "client")
-            .unwrap();
-        let env = env_of(&client, &[]);
+        let env = env_of(&service("client"), &[]);
         assert_eq!(env["API_BASE_URL"], "http://127.0.0.1:8080");
         assert_eq!(env["PORT"], "4000");
         assert!(!env.contains_key("MONGO_URI"));

@@ -1,7 +1,8 @@
 //! `cargo xtask up`: the whole platform on this machine, in the foreground.
 //!
 //! In order: check the ingress port; find (or install) the servers; build the services that
-//! exist; start mongo, nats and redis, then each service (waiting for its `/readyz`), then nginx;
+//! exist; start mongo, nats and redis, each requiring the credentials kept in the data
+//! directory ([`Credentials`]), then each service (waiting for its `/readyz`), then nginx;
 //! check each route through the ingress and print the URL; then watch until Ctrl-C or SIGTERM, or
 //! until a child dies. Every child is started from the main thread, because devservers ties a
 //! child's life to the thread that started it; [`Stack`] stops them in order on every way out.
@@ -18,6 +19,7 @@ use devservers::{Durability, MongoServer, ServerProcess};
 
 use crate::cargo::{self, Workspace};
 use crate::console::{self, Console};
+use crate::credentials::{Credentials, NATS_USERS};
 use crate::services::{self, Backends, SERVICES, Service};
 use crate::stop::{Interrupted, Stop};
 use crate::stripe::Stripe;
@@ -122,7 +124,7 @@ fn start_with_output(
     stop: &Stop,
     log: Option<&Path>,
 ) -> anyhow::Result<Stack> {
-    let (services, stand_in) = build_services(workspace, settings.release, stop)?;
+    let (services, stand_in, provision) = build_services(workspace, settings.release, stop)?;
 
     let names = ["mongo", "nats", "redis", "stripe", "nginx"].into_iter();
     let names = names.chain(services.iter().map(|(service, _)| service.name));
@@ -131,7 +133,15 @@ fn start_with_output(
         None => Console::new(names),
     };
     let mut stack = Stack::default();
-    start_backends(&mut stack, tools, &settings.data_dir, &console, stop)?;
+    stack.credentials = Some(Credentials::load_or_make(&settings.data_dir)?);
+    start_backends(
+        &mut stack,
+        tools,
+        &provision,
+        &settings.data_dir,
+        &console,
+        stop,
+    )?;
     let stripe = Stripe::start(
         std::env::var("STRIPE_KEY").ok().as_deref(),
         stand_in.as_deref(),
@@ -162,11 +172,15 @@ fn start_with_output(
 /// The Stripe stand-in's package and binary.
 pub(crate) const STAND_IN: &str = "stripe-fake";
 
-/// The services with their binaries, in start order, and the Stripe stand-in's binary.
-type Built = (Vec<(Service, PathBuf)>, Option<PathBuf>);
+/// The package and binary that sets up the servers' users.
+const PROVISION: &str = "provision";
 
-/// Builds the services that exist in the workspace, and the Stripe stand-in; returns each
-/// service with its binary, in start order, and the stand-in's binary.
+/// The services with their binaries, in start order, the Stripe stand-in's binary, and the
+/// provisioning binary.
+type Built = (Vec<(Service, PathBuf)>, Option<PathBuf>, PathBuf);
+
+/// Builds the services that exist in the workspace, the Stripe stand-in and the provisioning
+/// program; returns each service with its binary, in start order, and the other two binaries.
 fn build_services(workspace: &Workspace, release: bool, stop: &Stop) -> anyhow::Result<Built> {
     let present: Vec<Service> = SERVICES
         .into_iter()
@@ -174,7 +188,6 @@ fn build_services(workspace: &Workspace, release: bool, stop: &Stop) -> anyhow::
         .collect();
     if present.is_empty() {
         console::step("no service is in the workspace yet: every route will answer 502");
-        return Ok((Vec::new(), None));
     }
     let mut names: Vec<&str> = present.iter().map(|service| service.name).collect();
     let profile = if release { "release" } else { "debug" };
@@ -182,7 +195,11 @@ fn build_services(workspace: &Workspace, release: bool, stop: &Stop) -> anyhow::
     if workspace.has_binary(STAND_IN) {
         names.push(STAND_IN);
     }
+    names.push(PROVISION);
     let mut binaries = cargo::build(&workspace.root, &names, release, stop)?;
+    let provision = binaries
+        .remove(PROVISION)
+        .context("cargo build produced no `provision` binary")?;
     let services = present
         .into_iter()
         .map(|service| {
@@ -192,43 +209,125 @@ fn build_services(workspace: &Workspace, release: bool, stop: &Stop) -> anyhow::
             Ok((service, binary))
         })
         .collect::<anyhow::Result<_>>()?;
-    Ok((services, binaries.remove(STAND_IN)))
+    Ok((services, binaries.remove(STAND_IN), provision))
 }
 
-/// Starts the servers the services use: mongo, nats and redis, each with its data under `data_dir`.
+/// Starts the servers the services use: mongo, nats and redis, each with its data under
+/// `data_dir` and requiring the stack's credentials; `provision` sets up their users.
 fn start_backends(
     stack: &mut Stack,
     tools: &Tools,
+    provision: &Path,
     data_dir: &Path,
     console: &Console,
     stop: &Stop,
 ) -> anyhow::Result<()> {
+    let credentials = stack
+        .credentials
+        .clone()
+        .context("the stack has no credentials")?;
     let mongo_kind = match tools.mongo {
         MongoServer::Mongod(_) => "mongod",
         MongoServer::Secantus(_) => "secantusd-rs",
     };
     console::step(format_args!("starting mongo ({mongo_kind})"));
-    let mongo = Mongo::start(
+    let mongo = Mongo::start_secured(
         &tools.mongo,
         &data_dir.join("mongo"),
         0,
         console.sink("mongo"),
     )?;
+    let users: Vec<serde_json::Value> = credentials
+        .mongo
+        .iter()
+        .map(|(service, password)| {
+            serde_json::json!({ "database": service, "user": service, "password": password })
+        })
+        .collect();
+    let request = serde_json::json!({
+        "uri": mongo.uri(""),
+        "admin": { "user": "admin", "password": credentials.mongo_admin },
+        "users": users,
+    });
     stack.mongo = Some(mongo);
+    run_provision(provision, "mongo-users", &request).with_context(|| {
+        format!(
+            "setting up the MongoDB users (a data directory made before {} existed, or with \
+             another one, cannot be signed in to: remove {})",
+            Credentials::path(data_dir).display(),
+            data_dir.join("mongo").display()
+        )
+    })?;
     stop.check()?;
 
     console::step("starting nats (JetStream)");
-    let nats =
-        devservers::nats::start(&tools.nats, &data_dir.join("nats"), 0, console.sink("nats"))?;
+    let passwords: BTreeMap<&str, &String> = NATS_USERS
+        .iter()
+        .filter_map(|user| {
+            credentials
+                .nats
+                .get(*user)
+                .map(|password| (*user, password))
+        })
+        .collect();
+    let authorization = run_provision(
+        provision,
+        "nats-authorization",
+        &serde_json::json!({ "passwords": passwords }),
+    )?;
+    let nats = devservers::nats::start_secured(
+        &tools.nats,
+        &data_dir.join("nats"),
+        0,
+        &authorization,
+        console.sink("nats"),
+    )?;
     stack.nats = Some(nats);
     stop.check()?;
 
     console::step("starting redis");
     let (redis_dir, sink) = (data_dir.join("redis"), console.sink("redis"));
-    let redis =
-        devservers::redis::start(&tools.redis, &redis_dir, 0, Durability::Persistent, sink)?;
+    let redis = devservers::redis::start_secured(
+        &tools.redis,
+        &redis_dir,
+        0,
+        Durability::Persistent,
+        &credentials.redis,
+        sink,
+    )?;
     stack.redis = Some(redis);
     Ok(stop.check()?)
+}
+
+/// Runs `provision COMMAND` with `request` on its standard input; returns what it printed.
+fn run_provision(
+    program: &Path,
+    command: &str,
+    request: &serde_json::Value,
+) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+
+    let mut child = Command::new(program)
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not run {}", program.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(request.to_string().as_bytes())
+            .context("writing to provision")?;
+    }
+    let output = child.wait_with_output().context("waiting for provision")?;
+    if !output.status.success() {
+        bail!(
+            "provision {command} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    String::from_utf8(output.stdout).context("provision printed something that is not text")
 }
 
 /// Starts `service` on a free port and waits until it reports ready.
@@ -240,12 +339,16 @@ fn start_service(
     console: &Console,
     stop: &Stop,
 ) -> anyhow::Result<ServerProcess> {
-    let (Some(mongo), Some(nats), Some(redis)) = (&stack.mongo, &stack.nats, &stack.redis) else {
+    let (Some(mongo), Some(nats), Some(redis), Some(credentials)) =
+        (&stack.mongo, &stack.nats, &stack.redis, &stack.credentials)
+    else {
         bail!("the backing servers are not running");
     };
-    let mongo_uri = |database: &str| mongo.uri(database);
+    let mongo_uri =
+        |database: &str, (user, password): (&str, &str)| mongo.uri_as(user, password, database);
     let backends = Backends {
         mongo_uri: &mongo_uri,
+        credentials,
         nats_port: nats.port(),
         redis_port: redis.port(),
         ingress_port: settings.port,
@@ -375,6 +478,13 @@ fn print_summary(stack: &Stack, port: u16, mongo: &MongoServer, data_dir: &Path)
         rows.push(("redis", services::redis_url(redis.port())));
     }
     rows.push(("data", data_dir.display().to_string()));
+    rows.push((
+        "secrets",
+        format!(
+            "{} (the servers' users, the session key)",
+            Credentials::path(data_dir).display()
+        ),
+    ));
     for (name, value) in rows {
         console::detail(format_args!("{name:<10} {value}"));
     }
@@ -407,6 +517,8 @@ pub(crate) struct Stack {
     mongo: Option<Mongo>,
     nats: Option<ServerProcess>,
     redis: Option<ServerProcess>,
+    /// What every connection signs in with.
+    credentials: Option<Credentials>,
 }
 
 impl Stack {
@@ -438,6 +550,14 @@ impl Stack {
     /// The port NATS listens on.
     pub(crate) fn nats_port(&self) -> Option<u16> {
         self.nats.as_ref().map(ServerProcess::port)
+    }
+
+    /// The password of NATS' operator, the one user who may watch every subject.
+    pub(crate) fn nats_operator_password(&self) -> &str {
+        self.credentials
+            .as_ref()
+            .and_then(|credentials| credentials.nats.get("operator"))
+            .map_or("", String::as_str)
     }
 
     /// The children in stopping order: services, then nginx, then the servers they use.

@@ -125,7 +125,7 @@ pub async fn durable_consumer<E: Event>(
     queue_group: &str,
     options: &ListenerOptions,
 ) -> anyhow::Result<PullConsumer> {
-    let name = format!("{queue_group}-{}", E::SUBJECT.as_str().replace(':', "-"));
+    let name = super::access::consumer_name(queue_group, E::SUBJECT);
     let stream = bus
         .jetstream()
         .get_stream(bus.namespace().stream())

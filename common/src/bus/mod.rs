@@ -10,6 +10,7 @@
 //! exactly `ticket:created` and friends; tests give each test its own, so tests sharing one
 //! NATS server never see each other's events.
 
+pub mod access;
 pub mod listener;
 
 use std::future::Future;
@@ -19,7 +20,7 @@ use anyhow::Context;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
 
-use crate::config::{self, ConfigError};
+use crate::config::{self, ConfigError, Secret};
 use crate::events::{Event, Subject};
 
 /// How long the server remembers message ids to drop duplicates: longer than any outage the
@@ -40,6 +41,39 @@ fn is_transient(error: &jetstream::context::CreateStreamError) -> bool {
         Kind::TimedOut | Kind::JetStreamUnavailable | Kind::Response => true,
         Kind::JetStream(error) => error.code() == 503,
         _ => false,
+    }
+}
+
+/// Connects with `options`, waiting for a server that is not up yet (it may start after us),
+/// but failing at once when the server refuses who we are: waiting would never end.
+async fn connect_patiently(
+    options: async_nats::ConnectOptions,
+    url: &str,
+) -> anyhow::Result<async_nats::Client> {
+    use async_nats::ConnectErrorKind as Kind;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match options.clone().connect(url).await {
+            Ok(client) => return Ok(client),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    Kind::AuthorizationViolation | Kind::Authentication
+                ) =>
+            {
+                anyhow::bail!(
+                    "NATS at {url} refused this service's credentials (NATS_USER, NATS_PASSWORD): {error}"
+                );
+            }
+            Err(error) if matches!(error.kind(), Kind::ServerParse | Kind::Tls) => {
+                return Err(error).with_context(|| format!("connecting to NATS at {url}"));
+            }
+            Err(error) => {
+                tracing::warn!(%url, %error, "NATS not reachable yet, trying again");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
     }
 }
 
@@ -104,18 +138,39 @@ pub struct BusSettings {
     pub client_id: String,
     /// Production: none. Tests: one per test.
     pub namespace: Namespace,
+    /// `NATS_USER` and `NATS_PASSWORD`: the service's user (see [`access`]). None connects
+    /// anonymously, which only a server without authorization (a test's) accepts.
+    pub credentials: Option<Credentials>,
+}
+
+/// A NATS user name and its password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user, e.g. `orders`: also the prefix of its reply subjects.
+    pub user: String,
+    /// Its password.
+    pub password: Secret,
 }
 
 impl BusSettings {
-    /// Reads `NATS_CLIENT_ID` and `NATS_URL` (both required, in the original's order).
+    /// Reads `NATS_CLIENT_ID` and `NATS_URL` (both required, in the original's order), then
+    /// `NATS_USER` and `NATS_PASSWORD` (the password is required with a user).
     /// `NATS_CLUSTER_ID` is accepted and ignored: JetStream has no cluster id.
     pub fn from_env() -> Result<Self, ConfigError> {
         let client_id = config::required("NATS_CLIENT_ID")?;
         let url = config::required("NATS_URL")?;
+        let credentials = match config::required("NATS_USER") {
+            Ok(user) => Some(Credentials {
+                user: user.trim().to_owned(),
+                password: Secret::new(config::required("NATS_PASSWORD")?),
+            }),
+            Err(_) => None,
+        };
         Ok(BusSettings {
             url,
             client_id,
             namespace: Namespace::none(),
+            credentials,
         })
     }
 }
@@ -137,39 +192,46 @@ impl std::fmt::Debug for Bus {
 }
 
 impl Bus {
-    /// Connects as `client_name` (`NATS_CLIENT_ID`) and makes sure the streams exist.
-    ///
-    /// A server not up yet, or whose JetStream does not answer yet, is waited for (up to a
-    /// minute for the streams); after that the client reconnects by itself whenever the server
-    /// goes away.
+    /// Connects anonymously as `client_name` and makes sure the streams exist: for a server
+    /// without authorization (tests). Services connect with [`Bus::connect_with`].
     pub async fn connect(
         url: &str,
         client_name: &str,
         namespace: Namespace,
     ) -> anyhow::Result<Bus> {
-        let client = async_nats::ConnectOptions::new()
-            .name(client_name)
-            .retry_on_initial_connect()
-            .connect(url)
-            .await
-            .with_context(|| format!("connecting to NATS at {url}"))?;
+        Bus::connect_with(&BusSettings {
+            url: url.to_owned(),
+            client_id: client_name.to_owned(),
+            namespace,
+            credentials: None,
+        })
+        .await
+    }
+
+    /// Connects as `settings` say and makes sure the streams exist.
+    ///
+    /// A server not up yet, or whose JetStream does not answer yet, is waited for (up to a
+    /// minute for the streams); after that the client reconnects by itself whenever the server
+    /// goes away. A server that refuses the credentials fails the start at once, saying so.
+    pub async fn connect_with(settings: &BusSettings) -> anyhow::Result<Bus> {
+        let url = &settings.url;
+        let mut options = async_nats::ConnectOptions::new().name(&settings.client_id);
+        if let Some(credentials) = &settings.credentials {
+            options = options
+                .user_and_password(
+                    credentials.user.clone(),
+                    credentials.password.expose().to_owned(),
+                )
+                .custom_inbox_prefix(access::inbox_prefix(&credentials.user));
+        }
+        let client = connect_patiently(options, url).await?;
         let bus = Bus {
             jetstream: jetstream::new(client.clone()),
             client,
-            namespace,
+            namespace: settings.namespace.clone(),
         };
         bus.ensure_streams().await?;
         Ok(bus)
-    }
-
-    /// Connects as `settings` say.
-    pub async fn connect_with(settings: &BusSettings) -> anyhow::Result<Bus> {
-        Bus::connect(
-            &settings.url,
-            &settings.client_id,
-            settings.namespace.clone(),
-        )
-        .await
     }
 
     /// The namespace this bus publishes and listens in.

@@ -51,44 +51,55 @@ pub(super) fn ensure_replica_set(uri: &str, port: u16) -> Result<(), String> {
     use mongodb::bson::doc;
 
     let uri = uri.to_owned();
-    let initiate = move || -> Result<(), String> {
+    blocking(move || async move {
+        let client = mongodb::Client::with_uri_str(&uri).await?;
+        let admin = client.database("admin");
+        let is_primary = || async {
+            admin
+                .run_command(doc! { "hello": 1 })
+                .await
+                .ok()
+                .and_then(|hello| hello.get_bool("isWritablePrimary").ok())
+                .unwrap_or(false)
+        };
+        if is_primary().await {
+            return Ok(());
+        }
+        let members = vec![doc! { "_id": 0, "host": format!("127.0.0.1:{port}") }];
+        // An error here usually means "already initiated"; the wait below decides.
+        let _ = admin
+            .run_command(doc! { "replSetInitiate": { "_id": "rs0", "members": members } })
+            .await;
+        for _ in 0..300 {
+            if is_primary().await {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("mongod did not become a replica set primary within 30 s")
+    })
+}
+
+/// Runs the future `make` returns to its end on a runtime of its own, on a thread of its own:
+/// the caller may be inside a test's async runtime, which cannot block on another.
+pub(super) fn blocking<F, Fut, E>(make: F) -> Result<(), String>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: Into<anyhow::Error>,
+{
+    let run = move || -> Result<(), String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|error| error.to_string())?;
-        runtime.block_on(async {
-            let client = mongodb::Client::with_uri_str(&uri)
-                .await
-                .map_err(|error| error.to_string())?;
-            let admin = client.database("admin");
-            let is_primary = || async {
-                admin
-                    .run_command(doc! { "hello": 1 })
-                    .await
-                    .ok()
-                    .and_then(|hello| hello.get_bool("isWritablePrimary").ok())
-                    .unwrap_or(false)
-            };
-            if is_primary().await {
-                return Ok(());
-            }
-            let members = vec![doc! { "_id": 0, "host": format!("127.0.0.1:{port}") }];
-            // An error here usually means "already initiated"; the wait below decides.
-            let _ = admin
-                .run_command(doc! { "replSetInitiate": { "_id": "rs0", "members": members } })
-                .await;
-            for _ in 0..300 {
-                if is_primary().await {
-                    return Ok(());
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            Err("mongod did not become a replica set primary within 30 s".to_owned())
-        })
+        runtime
+            .block_on(make())
+            .map_err(|error| format!("{:#}", error.into()))
     };
-    std::thread::spawn(initiate)
+    std::thread::spawn(run)
         .join()
-        .map_err(|_| "replica set initiation panicked".to_owned())?
+        .map_err(|_| "a set-up thread of the test harness panicked".to_owned())?
 }
 
 fn register(pid: u32, dir: PathBuf) {

@@ -15,6 +15,7 @@ pub mod events;
 pub mod http;
 mod keeper;
 pub mod process;
+pub mod secured;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -25,8 +26,9 @@ use mongodb::bson::oid::ObjectId;
 use crate::config::Secret;
 use crate::session::{SessionSettings, Sessions};
 
-/// The signing key every test uses (the original tests' key).
-pub const JWT_KEY: &str = "asdfasdf";
+/// The signing key every test uses: the original tests' `asdfasdf`, made as long as services
+/// require.
+pub const JWT_KEY: &str = "asdfasdf-asdfasdf-asdfasdf-asdfasdf";
 
 /// Session settings for tests: [`JWT_KEY`], one hour, no `secure`.
 pub fn session_settings() -> SessionSettings {
@@ -72,6 +74,7 @@ pub fn bus_settings() -> crate::bus::BusSettings {
         url: nats_url(),
         client_id: format!("test-{}", ObjectId::new().to_hex()),
         namespace: crate::bus::Namespace::prefixed(format!("t{}", ObjectId::new().to_hex())),
+        credentials: None,
     }
 }
 
@@ -127,11 +130,18 @@ fn endpoint(
     variable: &str,
     start: impl FnOnce() -> Result<String, String>,
 ) -> String {
-    let result = cell.get_or_init(|| match std::env::var(variable) {
+    endpoint_with(cell, || match std::env::var(variable) {
         Ok(value) if !value.trim().is_empty() => Ok(value),
         _ => start(),
-    });
-    match result {
+    })
+}
+
+/// What `start` gave, run once per binary.
+fn endpoint_with(
+    cell: &'static OnceLock<Result<String, String>>,
+    start: impl FnOnce() -> Result<String, String>,
+) -> String {
+    match cell.get_or_init(start) {
         Ok(value) => value.clone(),
         Err(error) => panic!("test harness: {error}"),
     }

@@ -80,6 +80,34 @@ pub fn connect(url: &Secret) -> anyhow::Result<ConnectionManager> {
         .context("setting up the Redis connection")
 }
 
+/// How long the start waits to learn whether Redis takes the password.
+const PASSWORD_CHECK: Duration = Duration::from_secs(3);
+
+/// Fails when Redis answers that the password is missing or wrong: the service could never
+/// schedule a job, and waiting would never end. A Redis that does not answer within
+/// [`PASSWORD_CHECK`] is left for `/readyz` to report.
+pub async fn refuse_rejected_password(url: &Secret) -> anyhow::Result<()> {
+    let client = redis::Client::open(url.expose()).context("REDIS_URL is not a Redis URL")?;
+    // A connection of its own: the shared manager retries a refused handshake for ever.
+    let check = tokio::spawn(async move {
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+    });
+    match tokio::time::timeout(PASSWORD_CHECK, check).await {
+        Ok(Ok(Err(error)))
+            if error.kind() == redis::ErrorKind::AuthenticationFailed
+                || matches!(error.code(), Some("NOAUTH" | "WRONGPASS")) =>
+        {
+            anyhow::bail!(
+                "Redis refused the password (REDIS_PASSWORD, or the one in REDIS_URL): {error}"
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether Redis answers `PING` (for `/readyz`).
 pub async fn ping(mut connection: ConnectionManager) -> anyhow::Result<()> {
     redis::cmd("PING")

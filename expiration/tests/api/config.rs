@@ -27,3 +27,25 @@ fn an_unreadable_redis_port_is_named() {
     ]);
     assert!(stderr.contains("REDIS_PORT is not valid"), "{stderr}");
 }
+
+#[test]
+fn a_missing_or_wrong_redis_password_fails_the_start_with_one_clear_line() {
+    // redis://:PASSWORD@127.0.0.1:PORT, a Redis that requires the password.
+    let secured = common::testing::secured::secured_redis_url();
+    let port = secured.rsplit(':').next().unwrap_or_default().to_owned();
+    let nats_url = common::testing::nats_url();
+    for (label, password) in [("missing", None), ("wrong", Some("not-the-password"))] {
+        let mut variables = vec![
+            ("NATS_CLIENT_ID", "expiration-1"),
+            ("NATS_URL", nats_url.as_str()),
+            ("REDIS_HOST", "127.0.0.1"),
+            ("REDIS_PORT", port.as_str()),
+        ];
+        variables.extend(password.map(|password| ("REDIS_PASSWORD", password)));
+        let stderr = start_with(&variables);
+        assert!(
+            stderr.contains("Redis refused the password"),
+            "{label}: {stderr}"
+        );
+    }
+}

@@ -28,6 +28,7 @@ async fn an_expiry_during_a_nats_outage_is_published_when_nats_is_back() {
         url: format!("nats://127.0.0.1:{port}"),
         client_id: "expiration-test".to_owned(),
         namespace: Namespace::none(),
+        credentials: None,
     })
     .await;
     backing.spawn_app().await;
