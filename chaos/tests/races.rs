@@ -63,6 +63,16 @@ async fn ticket_on_sale(fleet: &Fleet, api: &Api, seller: &str, price: f64) -> S
     panic!("ticket {id} never reached the orders service");
 }
 
+/// `buyer`'s new order for `ticket` (201).
+async fn order_for(api: &Api, buyer: &str, ticket: &str) -> Reply {
+    let body = json!({ "ticketId": ticket });
+    let order = api
+        .answer(Method::POST, "/api/orders", buyer, Some(body))
+        .await;
+    assert_eq!(order.status, 201, "{}", order.text);
+    order
+}
+
 async fn assert_consistent(fleet: &Fleet) {
     let snapshot = settle(fleet, WINDOW + Duration::from_secs(60))
         .await
@@ -120,15 +130,7 @@ async fn paying_while_cancelling_never_ends_paid_and_cancelled() {
     let mut outcomes = Vec::new();
     for _ in 0..16 {
         let ticket = ticket_on_sale(fleet, &api, &seller, 12.34).await;
-        let order = api
-            .answer(
-                Method::POST,
-                "/api/orders",
-                &buyer,
-                Some(json!({ "ticketId": ticket })),
-            )
-            .await;
-        assert_eq!(order.status, 201, "{}", order.text);
+        let order = order_for(&api, &buyer, &ticket).await;
         let id = order.str("id").unwrap().to_owned();
         // Wait until payments knows the order, so the payment can race for real.
         let payments = fleet
@@ -172,15 +174,7 @@ async fn paying_at_the_moment_of_expiry_never_keeps_money_for_a_cancelled_order(
     let mut orders = Vec::new();
     for _ in 0..10 {
         let ticket = ticket_on_sale(fleet, &api, &seller, 9.99).await;
-        let order = api
-            .answer(
-                Method::POST,
-                "/api/orders",
-                &buyer,
-                Some(json!({ "ticketId": ticket })),
-            )
-            .await;
-        assert_eq!(order.status, 201, "{}", order.text);
+        let order = order_for(&api, &buyer, &ticket).await;
         let expires_at =
             chrono::DateTime::parse_from_rfc3339(order.str("expiresAt").unwrap()).unwrap();
         orders.push((order.str("id").unwrap().to_owned(), expires_at));
@@ -295,15 +289,7 @@ async fn a_forged_payment_cannot_complete_an_order() {
     let api = Api::new(fleet);
     let (seller, buyer) = (user(&api).await, user(&api).await);
     let ticket = ticket_on_sale(fleet, &api, &seller, 20.0).await;
-    let order = api
-        .answer(
-            Method::POST,
-            "/api/orders",
-            &buyer,
-            Some(json!({ "ticketId": ticket })),
-        )
-        .await;
-    assert_eq!(order.status, 201, "{}", order.text);
+    let order = order_for(&api, &buyer, &ticket).await;
     let order_id = order.str("id").unwrap().to_owned();
     let forged = json!({
         "id": "000000000000000000000001",

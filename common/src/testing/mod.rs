@@ -107,21 +107,29 @@ pub fn redis_url() -> String {
 /// The shared MongoDB-compatible server's URI, without a database.
 fn shared_mongo() -> String {
     static MONGO: OnceLock<Result<String, String>> = OnceLock::new();
-    endpoint(&MONGO, "MONGO_URI", || {
-        let server = devservers::find_mongo().ok_or_else(|| {
-            missing("a MongoDB-compatible server (mongod, or secantusd-rs from `cargo install secantus-mdb --version 0.5.3-beta.196 --locked --ignore-rust-version`)")
-        })?;
-        let program = server.clone();
-        let port = keeper::start_kept("mongo", move |dir| {
-            devservers::mongo::Mongo::start(&program, dir, 0, sink("mongo"))
-                .map(|mongo| mongo.process)
-        })?;
-        let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
-        if matches!(server, devservers::MongoServer::Mongod(_)) {
-            keeper::ensure_replica_set(&uri, port)?;
-        }
-        Ok(uri)
-    })
+    endpoint(&MONGO, "MONGO_URI", || start_mongo("mongo", false))
+}
+
+/// Starts a MongoDB-compatible server kept for the binary's life, requiring credentials if
+/// `secured` (it then has no user yet); returns its URI without a database.
+fn start_mongo(name: &'static str, secured: bool) -> Result<String, String> {
+    let server = devservers::find_mongo().ok_or_else(|| {
+        missing("a MongoDB-compatible server (mongod, or secantusd-rs from `cargo install secantus-mdb --version 0.5.3-beta.196 --locked --ignore-rust-version`)")
+    })?;
+    let program = server.clone();
+    let port = keeper::start_kept(name, move |dir| {
+        let start = if secured {
+            devservers::mongo::Mongo::start_secured
+        } else {
+            devservers::mongo::Mongo::start
+        };
+        start(&program, dir, 0, sink(name)).map(|mongo| mongo.process)
+    })?;
+    let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+    if matches!(server, devservers::MongoServer::Mongod(_)) {
+        keeper::ensure_replica_set(&uri, port)?;
+    }
+    Ok(uri)
 }
 
 /// The value of `variable` if set, else the server `start` runs, once per binary.

@@ -14,7 +14,7 @@ use crate::bus::access::{self, Password};
 use crate::config::Secret;
 use crate::provision::{self, MongoUser};
 
-use super::{endpoint_with, keeper, missing, sink};
+use super::{endpoint_with, keeper, missing, sink, start_mongo};
 
 /// The shared `--auth` MongoDB-compatible server: its URI (no credentials, no database) and
 /// its administrator.
@@ -71,17 +71,7 @@ pub fn secured_mongo() -> SecuredMongo {
         password: Secret::new(admin_password),
     };
     let uri = endpoint_with(&MONGO, || {
-        let server =
-            devservers::find_mongo().ok_or_else(|| missing("a MongoDB-compatible server"))?;
-        let program = server.clone();
-        let port = keeper::start_kept("mongo-auth", move |dir| {
-            devservers::mongo::Mongo::start_secured(&program, dir, 0, sink("mongo-auth"))
-                .map(|mongo| mongo.process)
-        })?;
-        let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
-        if matches!(server, devservers::MongoServer::Mongod(_)) {
-            keeper::ensure_replica_set(&uri, port)?;
-        }
+        let uri = start_mongo("mongo-auth", true)?;
         let (set_up, admin) = (uri.clone(), admin.clone());
         keeper::blocking(
             move || async move { provision::mongo_users(&set_up, &admin, &[]).await },
