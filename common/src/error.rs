@@ -3,12 +3,15 @@
 //! Client mistakes are 4xx with a message meant for the user. Server faults are 500 with the
 //! fixed message `"Something went wrong"`; their detail is logged once here and never sent.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// The message of every server fault, and of malformed ids and JSON bodies.
 pub const SOMETHING_WENT_WRONG: &str = "Something went wrong";
+
+/// The message of a request refused by a rate limit (429).
+pub const TOO_MANY_REQUESTS: &str = "Too many requests, try again later";
 
 /// One entry of the error envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,6 +58,10 @@ pub enum ApiError {
     /// 413: the body is over the size limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 429 [`TOO_MANY_REQUESTS`] with `Retry-After`: `retry_after` in whole seconds, rounded
+    /// up, at least 1 (see [`crate::rate_limit`]).
+    #[error("rate limited for {retry_after:?}")]
+    TooManyRequests { retry_after: std::time::Duration },
     /// The client hung up before the work its answer needed began (see
     /// [`crate::server::Client`]), so it was skipped. Nobody is there to read this answer: it is
     /// 499, nginx's "client closed request", for the logs.
@@ -83,6 +90,7 @@ impl ApiError {
             ApiError::NotAuthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ClientGone => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -101,6 +109,7 @@ impl ApiError {
             ApiError::NotAuthorized => message("Not authorized"),
             ApiError::NotFound => message("Not Found"),
             ApiError::PayloadTooLarge => message("Request body is too large"),
+            ApiError::TooManyRequests { .. } => message(TOO_MANY_REQUESTS),
             ApiError::ClientGone => message("The client closed the request"),
             ApiError::Internal(_) => message(SOMETHING_WENT_WRONG),
         }
@@ -119,13 +128,25 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?cause, "request failed");
         }
         let status = self.status();
-        (
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after } => {
+                Some(crate::rate_limit::retry_after_seconds(*retry_after))
+            }
+            _ => None,
+        };
+        let mut response = (
             status,
             crate::Json(ErrorEnvelope {
                 errors: self.into_errors(),
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -152,6 +173,24 @@ mod tests {
             content_type,
             serde_json::from_slice(&bytes).unwrap(),
         )
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_request_is_429_with_retry_after_in_whole_seconds() {
+        let error = ApiError::TooManyRequests {
+            retry_after: std::time::Duration::from_millis(5_001),
+        };
+        let response = error.into_response();
+        assert_eq!(response.headers()["retry-after"], "6");
+        let (status, _, body) = body_of(ApiError::TooManyRequests {
+            retry_after: std::time::Duration::ZERO,
+        })
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            body,
+            serde_json::json!({"errors": [{"message": "Too many requests, try again later"}]})
+        );
     }
 
     #[tokio::test]

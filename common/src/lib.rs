@@ -11,6 +11,8 @@
 //! - [`mongo`]: connecting, ids, and driver errors;
 //! - [`outbox`]: events written in the same transaction as the change, relayed to the bus;
 //! - [`config`]: reading settings from the environment;
+//! - [`provision`]: the users of servers that require credentials (local stack, tests);
+//! - [`rate_limit`] and [`client_address`]: keyed request limits (429) and who a request is from;
 //! - [`server`]: the HTTP stack every service runs (404 fallback, body limit, request logs);
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`telemetry`] and [`shutdown`]: logging set-up and the stop signal;
@@ -18,6 +20,7 @@
 
 pub mod background;
 pub mod bus;
+pub mod client_address;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -25,6 +28,8 @@ pub mod health;
 pub mod json;
 pub mod mongo;
 pub mod outbox;
+pub mod provision;
+pub mod rate_limit;
 pub mod server;
 pub mod session;
 pub mod shutdown;

@@ -226,7 +226,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = NormalizePathLayer::trim_trailing_slash().layer(app);
-    let service = axum::ServiceExt::<Request>::into_make_service(app);
+    // With each request's TCP peer, for `client_address::ClientAddress`.
+    let service = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<
+        std::net::SocketAddr,
+    >(app);
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await

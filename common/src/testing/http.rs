@@ -41,6 +41,22 @@ pub async fn assert_message(response: reqwest::Response, status: u16, message: &
     assert_errors(response, status, json!([{ "message": message }])).await;
 }
 
+/// Asserts a 429 `"Too many requests, try again later"` in the envelope with a `Retry-After` of
+/// whole seconds, at least one; those seconds.
+pub async fn assert_rate_limited(response: reqwest::Response) -> u64 {
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let Some(retry_after) = retry_after else {
+        panic!("a 429 says when to retry, in whole seconds: {response:?}");
+    };
+    assert!(retry_after >= 1, "Retry-After: {retry_after}");
+    assert_message(response, 429, crate::error::TOO_MANY_REQUESTS).await;
+    retry_after
+}
+
 /// Sends `request` and asserts the 404 `"Not Found"` envelope: an unknown route or a wrong method.
 pub async fn assert_not_found(request: reqwest::RequestBuilder) {
     match request.send().await {
