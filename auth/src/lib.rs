@@ -7,9 +7,11 @@
 //! the session's JWT.
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application), [`routes`] (one file per
-//! endpoint), [`models`] (users), [`password`] (hashing off the async runtime).
+//! endpoint), [`models`] (users), [`password`] (hashing off the async runtime), [`limits`]
+//! (sign-in and sign-up rate limits).
 
 pub mod config;
+pub mod limits;
 pub mod models;
 pub mod password;
 pub mod routes;

@@ -2,11 +2,14 @@
 
 use anyhow::Context;
 use axum::extract::FromRef;
+use common::background::Background;
+use common::client_address::ClientAddressSettings;
 use common::health::Readiness;
 use common::server::Server;
 use common::session::Sessions;
 
 use crate::config::Config;
+use crate::limits::AuthLimits;
 use crate::models::user::Users;
 use crate::password::Passwords;
 
@@ -19,6 +22,10 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Hashes and checks passwords off the async runtime.
     pub passwords: Passwords,
+    /// Sign-in and sign-up rate limits.
+    pub limits: AuthLimits,
+    /// Where the client's address is read from.
+    pub client_addresses: ClientAddressSettings,
 }
 
 impl FromRef<AppState> for Sessions {
@@ -27,7 +34,14 @@ impl FromRef<AppState> for Sessions {
     }
 }
 
-/// Connects to the database, ensures its indexes, and binds the listener.
+impl FromRef<AppState> for ClientAddressSettings {
+    fn from_ref(state: &AppState) -> ClientAddressSettings {
+        state.client_addresses.clone()
+    }
+}
+
+/// Connects to the database, ensures its indexes, binds the listener, and prunes the rate
+/// limits in the background.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     let database = common::mongo::connect(&config.mongo_uri, "auth").await?;
     let users = Users::new(&database);
@@ -39,11 +53,19 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         users,
         sessions: Sessions::new(&config.sessions),
         passwords: Passwords::new()?,
+        limits: AuthLimits::new(&config.limits),
+        client_addresses: config.client_addresses.clone(),
     };
+    let limits = state.limits.clone();
     let app = common::server::app_with_instant(
         crate::routes::router().with_state(state.clone()),
         crate::routes::instant_router().with_state(state),
         Readiness::new().with_mongo(database),
     );
-    Ok(Server::bind(&config.listen.host, config.listen.port, app).await?)
+    let mut background = Background::new();
+    background
+        .spawn(move |stop| common::rate_limit::prune_until_stopped(move || limits.prune(), stop));
+    Ok(Server::bind(&config.listen.host, config.listen.port, app)
+        .await?
+        .with_background(background))
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use common::bus::BusSettings;
 use common::bus::listener::ListenerOptions;
 use common::config::{self, ConfigError, Listen, Secret};
+use common::rate_limit::{self, LimitSetting};
 use common::session::SessionSettings;
 
 /// Everything the service reads from the environment.
@@ -24,6 +25,8 @@ pub struct Config {
     pub reconciler: ReconcilerSettings,
     /// Delivery settings of the listeners (the defaults; tests shorten the retry delays).
     pub listener: ListenerOptions,
+    /// `RATE_LIMIT_PAYMENTS_PER_ORDER`, `RATE_LIMIT_PAYMENTS_PER_USER`, `RATE_LIMIT_MAX_KEYS`.
+    pub limits: PaymentLimitSettings,
     /// Simulated crashes, for tests only; never read from the environment.
     pub failpoints: Failpoints,
 }
@@ -62,6 +65,48 @@ impl Default for ReconcilerSettings {
     }
 }
 
+/// The rate limits of payment attempts (`POST /api/payments`), checked before the order is
+/// looked up or Stripe is called: they are what stops a card tester trying token after token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentLimitSettings {
+    /// `RATE_LIMIT_PAYMENTS_PER_ORDER` (default `5 then 1/60s`): attempts on one order by its
+    /// user (keyed on both, so nobody can spend another user's attempts).
+    pub per_order: LimitSetting,
+    /// `RATE_LIMIT_PAYMENTS_PER_USER` (default `20 then 1/30s`): attempts by one user on all
+    /// their orders.
+    pub per_user: LimitSetting,
+    /// `RATE_LIMIT_MAX_KEYS` (default 100,000): keys each limiter keeps.
+    pub max_keys: usize,
+}
+
+impl Default for PaymentLimitSettings {
+    fn default() -> Self {
+        PaymentLimitSettings {
+            per_order: LimitSetting::per_seconds(5, 60),
+            per_user: LimitSetting::per_seconds(20, 30),
+            max_keys: rate_limit::DEFAULT_MAX_KEYS,
+        }
+    }
+}
+
+impl PaymentLimitSettings {
+    /// Reads the settings; each unset one keeps its default.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = PaymentLimitSettings::default();
+        Ok(PaymentLimitSettings {
+            per_order: rate_limit::limit_from_env(
+                "RATE_LIMIT_PAYMENTS_PER_ORDER",
+                defaults.per_order,
+            )?,
+            per_user: rate_limit::limit_from_env(
+                "RATE_LIMIT_PAYMENTS_PER_USER",
+                defaults.per_user,
+            )?,
+            max_keys: rate_limit::max_keys_from_env()?,
+        })
+    }
+}
+
 /// Places where a test can make the service "crash" (stop handling a request abruptly).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Failpoints {
@@ -96,6 +141,7 @@ impl Config {
             stripe,
             reconciler,
             listener: ListenerOptions::default(),
+            limits: PaymentLimitSettings::from_env()?,
             failpoints: Failpoints::default(),
         })
     }

@@ -14,6 +14,7 @@ use crate::checkout::Checkout;
 use crate::config::Config;
 use crate::events::{OrderCancelledListener, OrderCreatedListener};
 use crate::models::{Orders, Payments};
+use crate::routes::limits::PaymentLimits;
 use crate::stripe::Stripe;
 
 /// What every handler can reach.
@@ -23,6 +24,8 @@ pub struct AppState {
     pub checkout: Checkout,
     /// Reads session cookies.
     pub sessions: Sessions,
+    /// Limits payment attempts per order and per user.
+    pub limits: PaymentLimits,
 }
 
 impl FromRef<AppState> for Sessions {
@@ -32,7 +35,7 @@ impl FromRef<AppState> for Sessions {
 }
 
 /// Connects to the database, Stripe and the bus, ensures the indexes, binds the listener, then
-/// starts the outbox relay, the two listeners and the reconciler.
+/// starts the outbox relay, the two listeners, the reconciler and the pruning of the rate limits.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     let database = common::mongo::connect(&config.mongo_uri, "payments").await?;
     let outbox = Outbox::new(&database);
@@ -50,7 +53,9 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let state = AppState {
         checkout: checkout.clone(),
         sessions: Sessions::new(&config.sessions),
+        limits: PaymentLimits::new(&config.limits),
     };
+    let limits = state.limits.clone();
     let app = common::server::app(
         crate::routes::router().with_state(state),
         Readiness::new().with_mongo(database).with_bus(bus.clone()),
@@ -67,7 +72,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             OrderCancelledListener::new(orders, checkout.clone()),
             options,
         )
-        .spawn(move |stop| crate::reconciler::run(checkout, reconciler, stop));
+        .spawn(move |stop| crate::reconciler::run(checkout, reconciler, stop))
+        .spawn(move |stop| common::rate_limit::prune_until_stopped(move || limits.prune(), stop));
     Ok(Server::bind(&config.listen.host, config.listen.port, app)
         .await?
         .with_background(background))

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use common::client_address::ClientAddress;
 use common::server::Client;
 use common::validation::{Checks, Valid, Validate, is_email, is_present, trimmed_string};
 use common::{ApiError, Json};
@@ -33,16 +34,18 @@ impl Validate for SignInBody {
 }
 
 /// 200 `{email, id}` with a new session cookie. An unknown email and a wrong password get the
-/// same answer, `"Invalid credentials"`, after the same amount of hashing.
+/// same answer, `"Invalid credentials"`, after the same amount of hashing. 429 with
+/// `Retry-After`, before any hashing, once the email or the client's address is over its
+/// limit (see [`crate::limits`]).
 pub async fn sign_in(
     State(state): State<AppState>,
     client: Client,
+    address: ClientAddress,
     Valid(body): Valid<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let existing = state
-        .users
-        .find_by_email(&normalize_email(&body.email))
-        .await?;
+    let email = normalize_email(&body.email);
+    state.limits.check_sign_in(&email, address)?;
+    let existing = state.users.find_by_email(&email).await?;
     let stored_hash = existing.as_ref().map(|user| user.password.clone());
     let valid = client
         .unless_hung_up(state.passwords.verify(body.password, stored_hash))

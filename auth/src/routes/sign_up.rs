@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use common::client_address::ClientAddress;
 use common::server::Client;
 use common::validation::{Checks, Valid, Validate, has_length, is_email, trimmed_string};
 use common::{ApiError, Json};
@@ -32,12 +33,15 @@ impl Validate for SignUpBody {
     }
 }
 
-/// 201 `{email, id}` with a session cookie; 400 `"Email in use"` for a taken email.
+/// 201 `{email, id}` with a session cookie; 400 `"Email in use"` for a taken email; 429 with
+/// `Retry-After`, before any hashing, once the client's address is over its limit.
 pub async fn sign_up(
     State(state): State<AppState>,
     client: Client,
+    address: ClientAddress,
     Valid(body): Valid<SignUpBody>,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.limits.check_sign_up(address)?;
     let email = normalize_email(&body.email);
     // A cheap early answer for the common case; the unique index settles races below.
     if state.users.find_by_email(&email).await?.is_some() {

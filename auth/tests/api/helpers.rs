@@ -1,7 +1,9 @@
 //! Spawning the service for a test, and reading its responses.
 
 use auth::Config;
+use auth::limits::LimitSettings;
 use base64::Engine;
+use common::client_address::ClientAddressSettings;
 use common::config::Listen;
 use reqwest::Response;
 use serde_json::Value;
@@ -15,13 +17,23 @@ pub(crate) struct TestApp {
     pub(crate) database: mongodb::Database,
 }
 
+/// The service with the default rate limits, behind a (pretend) ingress: `X-Real-IP` is
+/// believed, and a request without it comes from its TCP peer, 127.0.0.1.
 pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with its configuration changed by `configure` first.
+pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let mongo_uri = common::testing::mongo_uri();
-    let config = Config {
+    let mut config = Config {
         listen: Listen::loopback_any_port(),
         mongo_uri: mongo_uri.clone(),
         sessions: common::testing::session_settings(),
+        limits: LimitSettings::default(),
+        client_addresses: ClientAddressSettings::default(),
     };
+    configure(&mut config);
     let server = auth::build(config).await.expect("the application builds");
     let address = common::testing::http::spawn(server);
     let database = common::mongo::connect(&mongo_uri, "auth").await.unwrap();
@@ -64,6 +76,59 @@ impl TestApp {
             serde_json::json!({ "email": email, "password": password }),
         )
         .await
+    }
+
+    /// `POST path` with `{email, password}` and the extra `headers` (`X-Real-IP` as the
+    /// ingress would set it, a client's `X-Forwarded-For`...).
+    pub(crate) async fn post_credentials_with(
+        &self,
+        path: &str,
+        email: &str,
+        password: &str,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .json(&serde_json::json!({ "email": email, "password": password }));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Signs in as the ingress would pass on a request from `address`.
+    pub(crate) async fn sign_in_from(
+        &self,
+        address: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.post_credentials_from("/api/users/signin", address, email, password)
+            .await
+    }
+
+    /// Signs up as the ingress would pass on a request from `address`.
+    pub(crate) async fn sign_up_from(
+        &self,
+        address: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.post_credentials_from("/api/users/signup", address, email, password)
+            .await
+    }
+
+    async fn post_credentials_from(
+        &self,
+        path: &str,
+        address: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        let headers = [("x-real-ip", address)];
+        self.post_credentials_with(path, email, password, &headers)
+            .await
     }
 
     pub(crate) async fn current_user(&self, cookie: Option<&str>) -> Response {

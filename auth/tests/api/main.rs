@@ -5,6 +5,7 @@ mod config;
 mod current_user;
 mod helpers;
 mod http_stack;
+mod rate_limits;
 mod sign_in;
 mod sign_out;
 mod sign_up;

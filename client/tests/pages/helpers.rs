@@ -80,6 +80,8 @@ pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
         listen: Listen::loopback_any_port(),
         mongo_uri: common::testing::mongo_uri(),
         sessions: sessions.clone(),
+        limits: auth::limits::LimitSettings::default(),
+        client_addresses: common::client_address::ClientAddressSettings::default(),
     })
     .await
     .expect("auth builds");

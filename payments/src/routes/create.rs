@@ -39,13 +39,17 @@ pub struct PaymentCreated {
 /// In order: 401 without a session, 400 per missing field, 400 `"Something went wrong"` for a
 /// malformed id, 404 for an unknown order, 401 for someone else's, 400 `"Cannot pay for an
 /// cancelled order"`, 400 `"Order has already been paid"`, 400 `"Order has expired"`; a
-/// declined card is 400 with Stripe's message and the order stays payable.
+/// declined card is 400 with Stripe's message and the order stays payable. Once the id is
+/// read, and before the order is looked up or Stripe called, 429 with `Retry-After` when the
+/// user's attempts on this order or on all their orders are over their limits
+/// ([`super::limits`]).
 pub async fn create_payment(
     CurrentUser(user): CurrentUser,
     State(state): State<AppState>,
     Valid(body): Valid<CreatePaymentBody>,
 ) -> Result<(StatusCode, Json<PaymentCreated>), ApiError> {
     let order_id = parse_object_id(&body.order_id)?;
+    state.limits.check_attempt(&user.id, order_id)?;
     let payment = state
         .checkout
         .pay(&user.id, order_id, &body.token)

@@ -1,6 +1,7 @@
-//! The one endpoint: `POST /api/payments`.
+//! The one endpoint: `POST /api/payments`, and the rate limits of its attempts.
 
 mod create;
+pub mod limits;
 
 use axum::Router;
 use axum::routing::post;

@@ -8,7 +8,7 @@ fn start_with(variables: &[(&str, &str)]) -> String {
 }
 
 const ALL: [(&str, &str); 5] = [
-    ("JWT_KEY", "asdfasdf"),
+    ("JWT_KEY", common::testing::JWT_KEY),
     ("MONGO_URI", "mongodb://127.0.0.1:1/payments"),
     ("NATS_CLIENT_ID", "payments-1"),
     ("NATS_URL", "nats://127.0.0.1:1"),

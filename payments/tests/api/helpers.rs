@@ -16,7 +16,7 @@ use common::testing::events::{Backlog, backlog, eventually};
 use common::testing::signed_in_user;
 use mongodb::bson::oid::ObjectId;
 use payments::Config;
-use payments::config::{Failpoints, ReconcilerSettings, StripeSettings};
+use payments::config::{Failpoints, PaymentLimitSettings, ReconcilerSettings, StripeSettings};
 use payments::events::QUEUE_GROUP;
 use payments::models::{ChargeAttempt, OrderDocument, Orders, PaymentDocument, Payments};
 use reqwest::Response;
@@ -123,7 +123,8 @@ impl Backing {
         }
     }
 
-    /// The configuration of a replica: a random port, quick redeliveries, no reconciler.
+    /// The configuration of a replica: a random port, quick redeliveries, no reconciler, the
+    /// default rate limits.
     pub(crate) fn config(&self) -> Config {
         Config {
             listen: Listen::loopback_any_port(),
@@ -141,6 +142,7 @@ impl Backing {
                 max_retry: Duration::from_millis(200),
                 ..ListenerOptions::default()
             },
+            limits: PaymentLimitSettings::default(),
             failpoints: Failpoints::default(),
         }
     }

@@ -13,6 +13,7 @@ mod order_cancelled;
 mod order_created;
 mod outbox;
 mod race;
+mod rate_limits;
 mod reconciler;
 mod replicas;
 mod stripe_calls;
