@@ -52,7 +52,13 @@ fn expected_environment(service: &Service) -> BTreeMap<String, String> {
         env.insert("JWT_KEY", "secret:jwt-secret/JWT_KEY".to_owned());
     }
     let own: &[(&str, &str)] = match name {
-        "auth" => &[("COOKIE_SECURE", "config:ticketing-config/COOKIE_SECURE")],
+        "auth" => &[
+            ("COOKIE_SECURE", "config:ticketing-config/COOKIE_SECURE"),
+            (
+                "TRUSTED_FORWARDERS",
+                "config:ticketing-config/TRUSTED_FORWARDERS",
+            ),
+        ],
         "orders" => &[("EXPIRATION_WINDOW_SECONDS", "=900")],
         "payments" => &[("STRIPE_KEY", "secret:stripe-secret/STRIPE_KEY")],
         "expiration" => &[
