@@ -250,12 +250,7 @@ fn is_form_or_empty(headers: &HeaderMap) -> bool {
 
 /// The first well-formed `csrf` cookie of the request.
 fn token_in_cookie(headers: &HeaderMap) -> Option<CsrfToken> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(cookie::Cookie::split_parse)
-        .filter_map(Result::ok)
+    common::session::request_cookies(headers)
         .filter(|cookie| cookie.name() == COOKIE_NAME)
         .find_map(|cookie| CsrfToken::parse(cookie.value()))
 }

@@ -78,6 +78,17 @@ impl SessionSettings {
     }
 }
 
+/// Every well-formed cookie of the request's `Cookie` headers, in their order; malformed
+/// ones are skipped, as a browser would.
+pub fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = cookie::Cookie<'_>> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+}
+
 /// Issues and reads sessions. Cheap to clone; put one in each service's state.
 #[derive(Clone)]
 pub struct Sessions(Arc<Keys>);
@@ -184,12 +195,7 @@ impl Sessions {
 
     /// The user whose valid session the request carries, if any.
     pub fn user_from_headers(&self, headers: &HeaderMap) -> Option<Claims> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
+        request_cookies(headers)
             .filter(|cookie| matches!(cookie.name(), COOKIE_NAME | LEGACY_COOKIE_NAME))
             .find_map(|cookie| self.user_from_cookie_value(cookie.value()))
     }
