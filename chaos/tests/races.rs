@@ -282,7 +282,7 @@ async fn concurrent_edits_of_one_ticket_lose_no_update() {
 
 /// The forger's script: `payment:created` for an order nobody paid, published by whoever can
 /// reach NATS. Without credentials the connection is refused; with another service's, the
-/// publish is; the order stays unpaid.
+/// publish is; the order is never complete.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_payment_cannot_complete_an_order() {
     let fleet = fleet().await;
@@ -326,6 +326,11 @@ async fn a_forged_payment_cannot_complete_an_order() {
             None,
         )
         .await;
-    assert_eq!(shown.str("status"), Some("created"), "{}", shown.text);
+    // Unpaid: still created, or cancelled by its short window (4 s) on a slow machine.
+    assert!(
+        matches!(shown.str("status"), Some("created" | "cancelled")),
+        "{}",
+        shown.text
+    );
     assert_consistent(fleet).await;
 }
