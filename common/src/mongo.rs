@@ -64,18 +64,27 @@ async fn refuse_rejected_credentials(database: &Database) -> anyhow::Result<()> 
     }
 }
 
+/// The server's "not authorized" command error code.
+pub const UNAUTHORIZED: i32 = 13;
+
 fn is_authentication_failure(error: &anyhow::Error) -> bool {
-    const UNAUTHORIZED: i32 = 13;
     const AUTHENTICATION_FAILED: i32 = 18;
-    match error.downcast_ref::<mongodb::error::Error>() {
-        Some(error) => match error.kind.as_ref() {
-            ErrorKind::Authentication { .. } => true,
-            ErrorKind::Command(command) => {
-                matches!(command.code, UNAUTHORIZED | AUTHENTICATION_FAILED)
-            }
-            _ => false,
-        },
-        None => false,
+    error
+        .downcast_ref::<mongodb::error::Error>()
+        .is_some_and(|error| {
+            matches!(error.kind.as_ref(), ErrorKind::Authentication { .. })
+                || matches!(
+                    command_code(error),
+                    Some(UNAUTHORIZED | AUTHENTICATION_FAILED)
+                )
+        })
+}
+
+/// The code of a command error (a server's refusal), if `error` is one.
+pub fn command_code(error: &mongodb::error::Error) -> Option<i32> {
+    match error.kind.as_ref() {
+        ErrorKind::Command(command) => Some(command.code),
+        _ => None,
     }
 }
 

@@ -4,11 +4,12 @@
 //! and the manifests' Secrets.
 
 use anyhow::Context as _;
+use mongodb::Client;
 use mongodb::bson::doc;
 use mongodb::options::{ClientOptions, Credential};
-use mongodb::{Client, error::ErrorKind};
 
 use crate::config::Secret;
+use crate::mongo::{UNAUTHORIZED, command_code};
 
 /// A MongoDB user, defined in (and authenticating against) `database`.
 #[derive(Debug, Clone)]
@@ -21,7 +22,6 @@ pub struct MongoUser {
     pub password: Secret,
 }
 
-const UNAUTHORIZED: i32 = 13;
 const USER_EXISTS: i32 = 51003;
 
 /// Makes `admin` (a user of database `admin`) the administrator of the server at `uri` (no
@@ -98,11 +98,4 @@ pub async fn client(uri: &str, user: Option<&MongoUser>) -> anyhow::Result<Clien
         );
     }
     Client::with_options(options).context("creating a MongoDB client")
-}
-
-fn command_code(error: &mongodb::error::Error) -> Option<i32> {
-    match error.kind.as_ref() {
-        ErrorKind::Command(command) => Some(command.code),
-        _ => None,
-    }
 }

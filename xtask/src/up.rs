@@ -19,7 +19,7 @@ use devservers::{Durability, MongoServer, ServerProcess};
 
 use crate::cargo::{self, Workspace};
 use crate::console::{self, Console};
-use crate::credentials::{Credentials, NATS_USERS};
+use crate::credentials::Credentials;
 use crate::services::{self, Backends, SERVICES, Service};
 use crate::stop::{Interrupted, Stop};
 use crate::stripe::Stripe;
@@ -261,19 +261,10 @@ fn start_backends(
     stop.check()?;
 
     console::step("starting nats (JetStream)");
-    let passwords: BTreeMap<&str, &String> = NATS_USERS
-        .iter()
-        .filter_map(|user| {
-            credentials
-                .nats
-                .get(*user)
-                .map(|password| (*user, password))
-        })
-        .collect();
     let authorization = run_provision(
         provision,
         "nats-authorization",
-        &serde_json::json!({ "passwords": passwords }),
+        &serde_json::json!({ "passwords": credentials.nats }),
     )?;
     let nats = devservers::nats::start_secured(
         &tools.nats,
