@@ -166,18 +166,24 @@ impl Fleet {
         let nats_program = devservers::find_program("nats-server")
             .context("nats-server is not installed (Debian: apt-get install nats-server)")?;
 
-        let mut members = Vec::new();
-        for service in SERVICES {
-            let replicas = options.replicas.get(service).copied().unwrap_or(1);
-            for replica in 0..replicas {
-                members.push(Member {
-                    service,
-                    replica,
-                    port: devservers::free_port()?,
-                });
-            }
-        }
-        let nats_port = devservers::free_port()?;
+        let replicas: Vec<(&'static str, usize)> = SERVICES
+            .into_iter()
+            .flat_map(|service| {
+                let count = options.replicas.get(service).copied().unwrap_or(1);
+                (0..count).map(move |replica| (service, replica))
+            })
+            .collect();
+        let mut ports = devservers::free_ports(replicas.len() + 1)?;
+        let nats_port = ports.pop().context("no port for NATS")?;
+        let members: Vec<Member> = replicas
+            .into_iter()
+            .zip(ports)
+            .map(|((service, replica), port)| Member {
+                service,
+                replica,
+                port,
+            })
+            .collect();
         let nats_url = format!("nats://127.0.0.1:{nats_port}");
         let shared = SharedEnv {
             binary: options.binary.clone(),
@@ -218,8 +224,12 @@ impl Fleet {
                     "RATE_LIMIT_PAYMENTS_PER_USER",
                     "100000 then 100000/1s".to_owned(),
                 ),
-                // Warnings, and each expiry as it fires (a line per order).
-                ("RUST_LOG", "warn,expiration=info".to_owned()),
+                // Warnings, each expiry as it fires (a line per order), and the line that
+                // tells the supervisor a replica has bound its port.
+                (
+                    "RUST_LOG",
+                    "warn,expiration=info,common::server=info".to_owned(),
+                ),
             ],
             mongo_uris,
             nats_passwords: nats_passwords.clone(),
@@ -228,7 +238,6 @@ impl Fleet {
         let (commands, received) = mpsc::channel();
         let (started_tx, started_rx) = oneshot::channel();
         let supervisor = {
-            let members = members.clone();
             let store = options.dir.join("nats");
             std::thread::Builder::new()
                 .name("fleet-supervisor".to_owned())
@@ -239,10 +248,13 @@ impl Fleet {
                         port: nats_port,
                         authorization: shared.nats_passwords.authorization(&Namespace::none()),
                     };
-                    supervise(&members, &shared, &nats, &sinks, started_tx, &received);
+                    supervise(members, &shared, &nats, &sinks, started_tx, &received);
                 })
                 .context("starting the supervisor thread")?
         };
+        let members = started_rx
+            .await
+            .context("the supervisor thread ended while starting")??;
         let fleet = Fleet {
             members,
             commands,
@@ -255,9 +267,6 @@ impl Fleet {
             log,
             dir: options.dir.clone(),
         };
-        started_rx
-            .await
-            .context("the supervisor thread ended while starting")??;
         for index in 0..fleet.members.len() {
             fleet.wait_ready(index).await?;
         }
@@ -524,24 +533,24 @@ impl NatsServer {
     }
 }
 
-/// The supervisor thread: starts everything, then obeys orders until the fleet is dropped.
+/// The supervisor thread: starts everything, reports the members as started (a port another
+/// process took in the meantime is replaced), then obeys orders until the fleet is dropped.
 fn supervise(
-    members: &[Member],
+    mut members: Vec<Member>,
     shared: &SharedEnv,
     nats: &NatsServer,
     sinks: &Sinks,
-    started: oneshot::Sender<anyhow::Result<()>>,
+    started: oneshot::Sender<anyhow::Result<Vec<Member>>>,
     orders: &mpsc::Receiver<Order>,
 ) {
-    let start_member = |member: &Member| -> anyhow::Result<ServerProcess> {
+    let start_member = |member: &Member| {
         ServerProcess::start(
             &member.label(),
             shared.command(member),
-            Readiness::Tcp(member.port),
+            Readiness::service_on(member.port),
             sinks.sink(&member.label()),
             Duration::from_secs(30),
         )
-        .map_err(|error| anyhow::anyhow!("starting {}: {error}", member.label()))
     };
     let mut nats_process = match nats.start(sinks) {
         Ok(process) => Some(process),
@@ -551,16 +560,29 @@ fn supervise(
         }
     };
     let mut processes: Vec<Option<ServerProcess>> = Vec::new();
-    for member in members {
-        match start_member(member) {
+    for member in &mut members {
+        let mut attempt = 1;
+        let process = loop {
+            match start_member(member) {
+                Err(error) if error.is_address_in_use() && attempt < 3 => {
+                    attempt += 1;
+                    match devservers::free_port() {
+                        Ok(port) => member.port = port,
+                        Err(error) => break Err(error.to_string()),
+                    }
+                }
+                result => break result.map_err(|error| error.to_string()),
+            }
+        };
+        match process {
             Ok(process) => processes.push(Some(process)),
             Err(error) => {
-                let _ = started.send(Err(error));
+                let _ = started.send(Err(anyhow::anyhow!("starting {}: {error}", member.label())));
                 return;
             }
         }
     }
-    let _ = started.send(Ok(()));
+    let _ = started.send(Ok(members.clone()));
 
     while let Ok(order) = orders.recv() {
         match order {
@@ -582,7 +604,11 @@ fn supervise(
                 let result = if running {
                     Ok(())
                 } else {
-                    start_member(&members[index]).map(|process| *slot = Some(process))
+                    start_member(&members[index])
+                        .map(|process| *slot = Some(process))
+                        .map_err(|error| {
+                            anyhow::anyhow!("starting {}: {error}", members[index].label())
+                        })
                 };
                 let _ = reply.send(result);
             }

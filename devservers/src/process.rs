@@ -29,6 +29,20 @@ pub enum Readiness {
     Tcp(u16),
 }
 
+impl Readiness {
+    /// One of the workspace's services, bound to `port`: it logs `listening address=HOST:PORT`
+    /// once bound (`common::server::Server::bind`, at `info`). Unlike [`Readiness::Tcp`],
+    /// another process already listening on the port cannot pass for it.
+    pub fn service_on(port: u16) -> Readiness {
+        Readiness::LogLine(Box::new(move |line: &str| {
+            let (_, after) = line.split_once("listening address=")?;
+            let address = after.split_whitespace().next()?;
+            let (_, announced) = address.rsplit_once(':')?;
+            (announced.parse() == Ok(port)).then_some(port)
+        }))
+    }
+}
+
 /// Why a server could not be started.
 #[derive(Debug)]
 pub enum StartError {
@@ -363,6 +377,20 @@ mod tests {
         assert!(server.is_running());
         server.stop(Duration::from_secs(2));
         assert!(!server.is_running());
+    }
+
+    #[test]
+    fn a_service_is_ready_only_once_it_announces_its_own_port() {
+        let Readiness::LogLine(matcher) = Readiness::service_on(4321) else {
+            panic!("a service announces its port in its log");
+        };
+        let line =
+            "2026-12-06T13:00:00.000Z  INFO common::server: listening address=127.0.0.1:4321";
+        assert_eq!(matcher(line), Some(4321));
+        let other =
+            "2026-12-06T13:00:00.000Z  INFO common::server: listening address=127.0.0.1:43210";
+        assert_eq!(matcher(other), None);
+        assert_eq!(matcher("Error: Address already in use (os error 98)"), None);
     }
 
     #[test]
