@@ -1,5 +1,6 @@
 //! The auth service's settings, read once from the environment.
 
+use common::bus::BusSettings;
 use common::client_address::ClientAddressSettings;
 use common::config::{self, ConfigError, Listen};
 use common::session::SessionSettings;
@@ -20,10 +21,26 @@ pub struct Config {
     pub limits: LimitSettings,
     /// `TRUSTED_PROXY`, `TRUSTED_FORWARDERS`: where the client's address is read from.
     pub client_addresses: ClientAddressSettings,
+    /// `NATS_CLIENT_ID`, `NATS_URL`, `NATS_USER`, `NATS_PASSWORD`: the bus, where revocations
+    /// and bans are written for every service.
+    pub bus: BusSettings,
+    /// `ADMIN_EMAILS`: comma-separated emails of the users who may ban (default none).
+    pub admin_emails: Vec<String>,
+}
+
+/// The emails of `ADMIN_EMAILS` (comma-separated), trimmed and lower-cased as stored.
+fn admin_emails() -> Vec<String> {
+    std::env::var("ADMIN_EMAILS")
+        .unwrap_or_default()
+        .split(',')
+        .map(crate::models::user::normalize_email)
+        .filter(|email| !email.is_empty())
+        .collect()
 }
 
 impl Config {
-    /// Reads the settings; a missing `JWT_KEY` or `MONGO_URI` is `<NAME> must be defined`.
+    /// Reads the settings; a missing `JWT_KEY`, `MONGO_URI` or `NATS_URL` is
+    /// `<NAME> must be defined`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let sessions = SessionSettings::from_env()?;
         Ok(Config {
@@ -32,6 +49,8 @@ impl Config {
             sessions,
             limits: LimitSettings::from_env()?,
             client_addresses: ClientAddressSettings::from_env()?,
+            bus: BusSettings::from_env()?,
+            admin_emails: admin_emails(),
         })
     }
 }

@@ -34,6 +34,9 @@ use tokio::sync::oneshot;
 /// The services of the platform that have an HTTP API or listen on the bus, in start order.
 pub const SERVICES: [&str; 5] = ["auth", "tickets", "orders", "payments", "expiration"];
 
+/// The email of the fleet's admin (`ADMIN_EMAILS`), who may ban users.
+pub const ADMIN_EMAIL: &str = "admin@chaos.test";
+
 /// How a fleet is made.
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
@@ -224,6 +227,8 @@ impl Fleet {
                     "RATE_LIMIT_PAYMENTS_PER_USER",
                     "100000 then 100000/1s".to_owned(),
                 ),
+                // The one user who may ban others: [`ADMIN_EMAIL`].
+                ("ADMIN_EMAILS", ADMIN_EMAIL.to_owned()),
                 // Warnings, each expiry as it fires (a line per order), and the line that
                 // tells the supervisor a replica has bound its port.
                 (

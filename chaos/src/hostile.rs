@@ -355,7 +355,8 @@ pub struct HostileCookie {
 /// real signing key: none of them may sign anybody in.
 pub fn hostile_cookies(id: &str, email: &str, key: &str) -> Vec<HostileCookie> {
     let now = now();
-    let claims = json!({ "id": id, "email": email, "iat": now, "exp": now + 3600 });
+    let jti = mongodb::bson::oid::ObjectId::new().to_hex();
+    let claims = json!({ "id": id, "email": email, "iat": now, "exp": now + 3600, "jti": jti });
     let signed = |claims: &Value, key: &str, algorithm: Algorithm| {
         jsonwebtoken::encode(
             &Header::new(algorithm),
@@ -383,7 +384,7 @@ pub fn hostile_cookies(id: &str, email: &str, key: &str) -> Vec<HostileCookie> {
     let good = signed(&claims, key, Algorithm::HS256);
     let tampered = {
         let parts: Vec<&str> = good.split('.').collect();
-        let other = json!({ "id": "000000000000000000000000", "email": email, "iat": now, "exp": now + 3600 });
+        let other = json!({ "id": "000000000000000000000000", "email": email, "iat": now, "exp": now + 3600, "jti": jti });
         format!(
             "{}.{}.{}",
             parts.first().unwrap_or(&""),
@@ -431,6 +432,10 @@ pub fn hostile_cookies(id: &str, email: &str, key: &str) -> Vec<HostileCookie> {
         cookie(
             "no exp",
             jwt(&signed(&with("exp", Value::Null), key, Algorithm::HS256)),
+        ),
+        cookie(
+            "no jti (a token that could not be revoked)",
+            jwt(&signed(&with("jti", Value::Null), key, Algorithm::HS256)),
         ),
         cookie(
             "exp as a string",
@@ -504,8 +509,15 @@ fn now() -> u64 {
 /// A valid session for an id no service has seen the like of (not an ObjectId), signed with
 /// `key`: the services must treat it as any signed-in user.
 pub fn odd_but_valid_cookie(id: &str, key: &str) -> String {
+    session_for(id, "odd@test.test", key)
+}
+
+/// A `Cookie` header with a new valid session (a token id of its own) for user `id`, signed
+/// with `key`: to sign out without ending the user's other sessions.
+pub fn session_for(id: &str, email: &str, key: &str) -> String {
     let now = now();
-    let claims = json!({ "id": id, "email": "odd@test.test", "iat": now, "exp": now + 3600 });
+    let jti = mongodb::bson::oid::ObjectId::new().to_hex();
+    let claims = json!({ "id": id, "email": email, "iat": now, "exp": now + 3600, "jti": jti });
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,

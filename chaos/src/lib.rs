@@ -17,5 +17,5 @@ pub mod invariants;
 pub mod soak;
 
 pub use api::{Api, Failure, Reply};
-pub use fleet::{Fleet, FleetOptions, Member};
+pub use fleet::{ADMIN_EMAIL, Fleet, FleetOptions, Member};
 pub use invariants::{Snapshot, settle};

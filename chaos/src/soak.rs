@@ -188,14 +188,13 @@ enum Fate {
     Expire,
 }
 
-/// One user's life: sign up, then sell, buy, pay, cancel, edit and browse until stopped.
+/// One user's life: sign up, then sell, buy, pay, cancel, edit, browse, and sign out and back
+/// in, until stopped.
 async fn act(market: &Market, user: usize, seed: u64) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let api = &market.api;
-    let (session, _id) = api
-        .sign_up(&format!("user{user}-{seed}@chaos.test"), "password")
-        .await?;
-    let session = Some(session.as_str());
+    let email = format!("user{user}-{seed}@chaos.test");
+    let (mut cookie, _id) = api.sign_up(&email, "password").await?;
     let mut mine: Vec<String> = Vec::new();
     let mut held: Vec<Held> = Vec::new();
     while !market.stop.load(Ordering::SeqCst) {
@@ -203,6 +202,7 @@ async fn act(market: &Market, user: usize, seed: u64) -> anyhow::Result<()> {
         if market.stop.load(Ordering::SeqCst) {
             break;
         }
+        let session = Some(cookie.as_str());
         // Orders whose time has come first.
         if let Some(position) = held.iter().position(|order| order.due <= Instant::now()) {
             let order = held.swap_remove(position);
@@ -285,6 +285,18 @@ async fn act(market: &Market, user: usize, seed: u64) -> anyhow::Result<()> {
                         .call(Method::GET, &format!("/api/tickets/{ticket}"), None, None)
                         .await;
                     market.record("show ticket", &result, &[200]);
+                }
+            }
+            90..94 => {
+                // Sign out (the token is revoked everywhere) and back in. 503: the bus did
+                // not take the revocation, and the session goes on.
+                let body = json!({});
+                let result = api
+                    .call(Method::POST, "/api/users/signout", session, Some(&body))
+                    .await;
+                market.record("sign out", &result, &[200, 503]);
+                if !matches!(&result, Ok(reply) if reply.status == 503) {
+                    cookie = api.sign_up(&email, "password").await?.0;
                 }
             }
             _ => {

@@ -67,10 +67,17 @@ pub enum ApiError {
     /// 499, nginx's "client closed request", for the logs.
     #[error("the client hung up")]
     ClientGone,
+    /// 503 [`SERVICE_UNAVAILABLE`]: a server the answer depends on (the bus) did not take
+    /// the change; nothing was done, and trying again later may work. The cause is logged.
+    #[error("unavailable: {0}")]
+    Unavailable(anyhow::Error),
     /// 500 `"Something went wrong"`; the cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+/// The message of a 503.
+pub const SERVICE_UNAVAILABLE: &str = "Service unavailable, please try again";
 
 impl ApiError {
     /// 400 with `message`.
@@ -92,6 +99,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ClientGone => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +119,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => message("Request body is too large"),
             ApiError::TooManyRequests { .. } => message(TOO_MANY_REQUESTS),
             ApiError::ClientGone => message("The client closed the request"),
+            ApiError::Unavailable(_) => message(SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => message(SOMETHING_WENT_WRONG),
         }
     }
@@ -124,8 +133,10 @@ impl From<mongodb::error::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = ?cause, "request failed");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+            ApiError::Unavailable(cause) => tracing::warn!(error = ?cause, "request refused"),
+            _ => {}
         }
         let status = self.status();
         let retry_after = match &self {

@@ -5,6 +5,7 @@
 //! - [`json`]: the JSON body extractor/response whose rejections use that envelope;
 //! - [`validation`]: ordered field checks (`{message, field}` in declaration order);
 //! - [`session`]: the `session` cookie, JWTs, and the `CurrentUser` / `MaybeCurrentUser` extractors;
+//! - [`revocation`]: signed-out tokens and banned users, shared through a key-value bucket;
 //! - [`events`]: the six event subjects and their payloads;
 //! - [`bus`]: NATS JetStream: the stream, publishing, durable listeners;
 //! - [`background`]: a service's listeners and relay, stopped in an order that loses nothing;
@@ -30,6 +31,7 @@ pub mod mongo;
 pub mod outbox;
 pub mod provision;
 pub mod rate_limit;
+pub mod revocation;
 pub mod server;
 pub mod session;
 pub mod shutdown;

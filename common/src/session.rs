@@ -4,8 +4,10 @@
 //! cookie-session wrote it (`session=<b64>; path=/; httponly`) plus `samesite=lax`, and `secure`
 //! when `COOKIE_SECURE=true`. It is read leniently: url-safe base64 and missing padding are
 //! accepted, the 2020 name `express:sess` too, and anything undecodable, badly signed or expired
-//! simply means "no user". The JWT is HS256 over `{id, email, iat, exp}`; every service trusts
-//! any unexpired token signed with `JWT_KEY` and never calls auth.
+//! simply means "no user". The JWT is HS256 over `{id, email, iat, exp, jti}`; every service
+//! trusts an unexpired token signed with `JWT_KEY` without calling auth, unless it is revoked
+//! (signed out, or its user banned: [`crate::revocation`]). A token without `jti` (issued
+//! before tokens could be revoked) is no session.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{self, ConfigError, Secret};
 use crate::error::ApiError;
+use crate::revocation::{RevocationSettings, Revocations};
 
 /// The cookie's name.
 pub const COOKIE_NAME: &str = "session";
@@ -38,6 +41,8 @@ pub struct Claims {
     pub iat: u64,
     /// Expires at, in seconds since the epoch.
     pub exp: u64,
+    /// The token's own id (24 hex digits), by which it is revoked.
+    pub jti: String,
 }
 
 /// Session settings, read from the environment.
@@ -49,6 +54,8 @@ pub struct SessionSettings {
     pub ttl: Duration,
     /// `COOKIE_SECURE`: add `secure` to the cookie (default false, for plain-HTTP dev).
     pub cookie_secure: bool,
+    /// `REVOCATIONS_MAX_ENTRIES`: how many revoked tokens and bans are held at once.
+    pub revocations: RevocationSettings,
 }
 
 /// The shortest `JWT_KEY` a service accepts: HS256 wants a key as long as its hash (RFC 7518
@@ -56,8 +63,8 @@ pub struct SessionSettings {
 pub const MIN_JWT_KEY_BYTES: usize = 32;
 
 impl SessionSettings {
-    /// Reads `JWT_KEY` (at least [`MIN_JWT_KEY_BYTES`] bytes), `JWT_TTL_SECONDS` and
-    /// `COOKIE_SECURE`.
+    /// Reads `JWT_KEY` (at least [`MIN_JWT_KEY_BYTES`] bytes), `JWT_TTL_SECONDS`,
+    /// `COOKIE_SECURE` and `REVOCATIONS_MAX_ENTRIES`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let jwt_key = config::required("JWT_KEY")?;
         if jwt_key.len() < MIN_JWT_KEY_BYTES {
@@ -74,6 +81,7 @@ impl SessionSettings {
             jwt_key: Secret::new(jwt_key),
             ttl: Duration::from_secs(config::parsed_or("JWT_TTL_SECONDS", 86_400_u64)?),
             cookie_secure: config::flag("COOKIE_SECURE", false)?,
+            revocations: RevocationSettings::from_env()?,
         })
     }
 }
@@ -99,6 +107,7 @@ struct Keys {
     validation: Validation,
     ttl: Duration,
     secure: bool,
+    revocations: Revocations,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -122,8 +131,8 @@ struct CookieSession {
 }
 
 impl Sessions {
-    /// Sessions signed and checked with `settings.jwt_key`.
-    pub fn new(settings: &SessionSettings) -> Self {
+    /// Sessions signed and checked with `settings.jwt_key`, refused when `revocations` says.
+    pub fn new(settings: &SessionSettings, revocations: Revocations) -> Self {
         let key = settings.jwt_key.expose().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
@@ -134,6 +143,7 @@ impl Sessions {
             validation,
             ttl: settings.ttl,
             secure: settings.cookie_secure,
+            revocations,
         }))
     }
 
@@ -148,17 +158,19 @@ impl Sessions {
             email: email.to_owned(),
             iat,
             exp: iat + self.0.ttl.as_secs(),
+            jti: mongodb::bson::oid::ObjectId::new().to_hex(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.0.encoding)
             .map_err(|error| ApiError::Internal(error.into()))?;
         Ok((claims, token))
     }
 
-    /// The claims of `token` if it is signed with our key, HS256, and not expired.
+    /// The claims of `token` if it is signed with our key, HS256, not expired and not revoked.
     pub fn verify(&self, token: &str) -> Option<Claims> {
         jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
             .ok()
             .map(|data| data.claims)
+            .filter(|claims| self.0.revocations.allows(claims))
     }
 
     /// The `Set-Cookie` value that starts a session holding `token`.
@@ -253,11 +265,15 @@ mod tests {
     use super::*;
 
     fn sessions(key: &str, ttl: u64, secure: bool) -> Sessions {
-        Sessions::new(&SessionSettings {
-            jwt_key: Secret::new(key),
-            ttl: Duration::from_secs(ttl),
-            cookie_secure: secure,
-        })
+        Sessions::new(
+            &SessionSettings {
+                jwt_key: Secret::new(key),
+                ttl: Duration::from_secs(ttl),
+                cookie_secure: secure,
+                revocations: RevocationSettings::default(),
+            },
+            Revocations::unshared(),
+        )
     }
 
     fn headers_with_cookie(cookie: &str) -> HeaderMap {
@@ -332,6 +348,26 @@ mod tests {
     }
 
     #[test]
+    fn a_token_without_an_id_is_no_session() {
+        let ours = sessions("asdfasdf", 60, false);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let without_jti =
+            serde_json::json!({ "id": "1", "email": "a@b.co", "iat": now, "exp": now + 60 });
+        let token = jsonwebtoken::encode(
+            &Header::default(),
+            &without_jti,
+            &EncodingKey::from_secret(b"asdfasdf"),
+        )
+        .unwrap();
+        assert_eq!(ours.verify(&token), None);
+        let (claims, token) = ours.issue("1", "a@b.co").unwrap();
+        assert_eq!(ours.verify(&token), Some(claims));
+    }
+
+    #[test]
     fn bad_cookies_mean_no_user() {
         let ours = sessions("asdfasdf", 60, false);
         let (_, foreign_token) = sessions("another-key", 60, false)
@@ -342,6 +378,7 @@ mod tests {
             email: "a@b.co".into(),
             iat: 1_000,
             exp: 2_000,
+            jti: "1".into(),
         };
         let expired_token = jsonwebtoken::encode(
             &Header::default(),

@@ -51,9 +51,13 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let bus = Bus::connect_with(&config.bus)
         .await
         .context("connecting to the event bus (is NATS reachable at NATS_URL?)")?;
+    let mut background = Background::new();
+    let (sessions, _) = common::revocation::sessions(&bus, &config.sessions, &mut background)
+        .await
+        .context("reading the revocations bucket")?;
     let state = AppState {
         orders: orders.clone(),
-        sessions: Sessions::new(&config.sessions),
+        sessions,
     };
     let app = common::server::app(
         crate::routes::router().with_state(state),
@@ -61,7 +65,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     );
 
     let options = &config.listener;
-    let mut background = Background::new();
     background
         .relay(outbox, bus.clone())
         .listen(&bus, TicketCreatedListener::new(tickets.clone()), options)

@@ -50,9 +50,13 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let bus = Bus::connect_with(&config.bus)
         .await
         .context("connecting to the event bus (is NATS reachable at NATS_URL?)")?;
+    let mut background = Background::new();
+    let (sessions, _) = common::revocation::sessions(&bus, &config.sessions, &mut background)
+        .await
+        .context("reading the revocations bucket")?;
     let state = AppState {
         checkout: checkout.clone(),
-        sessions: Sessions::new(&config.sessions),
+        sessions,
         limits: PaymentLimits::new(&config.limits),
     };
     let limits = state.limits.clone();
@@ -63,7 +67,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
 
     let options = &config.listener;
     let reconciler = config.reconciler;
-    let mut background = Background::new();
     background
         .relay(outbox, bus.clone())
         .listen(&bus, OrderCreatedListener::new(orders.clone()), options)

@@ -37,11 +37,15 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     let bus = Bus::connect_with(&config.bus)
         .await
         .context("connecting to the event bus (is NATS reachable at NATS_URL?)")?;
+    let mut background = Background::new();
+    let (sessions, _) = common::revocation::sessions(&bus, &config.sessions, &mut background)
+        .await
+        .context("reading the revocations bucket")?;
     let outbox = Outbox::new(&database);
     let tickets = Tickets::new(&database, outbox.clone());
     let state = AppState {
         tickets: tickets.clone(),
-        sessions: Sessions::new(&config.sessions),
+        sessions,
     };
     let app = common::server::app(
         crate::routes::router().with_state(state),
@@ -49,7 +53,6 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     );
 
     let options = ListenerOptions::default();
-    let mut background = Background::new();
     background
         .relay(outbox, bus.clone())
         .listen(&bus, OrderCreatedListener::new(tickets.clone()), &options)

@@ -48,7 +48,7 @@ impl Options {
 /// The test command: the chaos crate's fault-injection tests, figures shown. Selected by name
 /// within the whole workspace, so that features resolve as in `cargo xtask test` and its
 /// artifacts serve (`--package chaos` rebuilt most of the graph after it: 4 min on two cores).
-const ARGS: [&str; 15] = [
+const ARGS: [&str; 17] = [
     "test",
     "--workspace",
     "--locked",
@@ -58,6 +58,8 @@ const ARGS: [&str; 15] = [
     "input",
     "--test",
     "races",
+    "--test",
+    "sessions",
     "--test",
     "shutdown",
     "--test",

@@ -19,8 +19,13 @@ use crate::services::SERVICES;
 const FILE: &str = "credentials.json";
 
 /// The NATS users: the services that use the bus, and the operator (for people).
-pub(crate) const NATS_USERS: [&str; 5] =
-    ["tickets", "orders", "payments", "expiration", "operator"];
+pub(crate) fn nats_users() -> impl Iterator<Item = &'static str> {
+    SERVICES
+        .iter()
+        .filter(|service| service.bus)
+        .map(|service| service.name)
+        .chain(["operator"])
+}
 
 /// Everything a local stack signs in with. Its `Debug` shows no secret.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -85,7 +90,7 @@ impl Credentials {
                 credentials.mongo.insert(service.name.to_owned(), fresh()?);
             }
         }
-        for user in NATS_USERS {
+        for user in nats_users() {
             if !credentials.nats.contains_key(user) {
                 credentials.nats.insert(user.to_owned(), fresh()?);
             }
@@ -116,7 +121,7 @@ mod tests {
         let again = Credentials::load_or_make(&dir).unwrap();
         assert_eq!(first, again, "kept, not made anew");
         assert_eq!(first.jwt_key.len(), 64);
-        assert_eq!(first.nats.len(), NATS_USERS.len());
+        assert_eq!(first.nats.len(), nats_users().count());
         assert!(first.mongo.contains_key("tickets") && !first.mongo.contains_key("client"));
         let mode = std::fs::metadata(Credentials::path(&dir))
             .unwrap()

@@ -21,7 +21,7 @@ pub(crate) const SERVICES: [Service; 6] = [
     Service {
         name: "auth",
         database: Some("auth"),
-        bus: false,
+        bus: true,
         jobs: false,
     },
     Service {
@@ -164,7 +164,7 @@ mod tests {
             jwt_key: "k".repeat(64),
             mongo_admin: "pw-admin".to_owned(),
             mongo: passwords(&["auth", "tickets", "orders", "payments"]),
-            nats: passwords(&crate::credentials::NATS_USERS),
+            nats: passwords(&crate::credentials::nats_users().collect::<Vec<_>>()),
             redis: "pw-redis".to_owned(),
         }
     }
@@ -216,7 +216,13 @@ mod tests {
         ];
         let auth = [
             &common[..],
-            &[("MONGO_URI", "mongodb://auth:pw-auth@127.0.0.1:1/auth")],
+            &[
+                ("MONGO_URI", "mongodb://auth:pw-auth@127.0.0.1:1/auth"),
+                ("NATS_URL", "nats://127.0.0.1:2"),
+                ("NATS_CLIENT_ID", "auth-local"),
+                ("NATS_USER", "auth"),
+                ("NATS_PASSWORD", "pw-auth"),
+            ],
         ]
         .concat();
         assert_eq!(env_of(&service("auth"), &[]), expected(&auth));
@@ -271,7 +277,7 @@ mod tests {
                 env.contains_key("NATS_USER"),
                 matches!(
                     service.name,
-                    "tickets" | "orders" | "payments" | "expiration"
+                    "auth" | "tickets" | "orders" | "payments" | "expiration"
                 ),
                 "{}",
                 service.name

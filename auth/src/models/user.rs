@@ -16,6 +16,9 @@ pub struct UserDocument {
     pub id: ObjectId,
     pub email: String,
     pub password: String,
+    /// When an admin banned the user; absent while they are not banned.
+    #[serde(rename = "bannedAt", default, skip_serializing_if = "Option::is_none")]
+    pub banned_at: Option<mongodb::bson::DateTime>,
 }
 
 /// A user as the API shows it: `{"email","id"}`, never the password.
@@ -84,12 +87,30 @@ impl Users {
         self.collection.find_one(doc! { "email": email }).await
     }
 
+    /// Bans (`banned`) the user with `id`, or lifts their ban; `None` if there is no such user.
+    pub async fn set_banned(
+        &self,
+        id: ObjectId,
+        banned: bool,
+    ) -> mongodb::error::Result<Option<UserDocument>> {
+        let update = if banned {
+            doc! { "$set": { "bannedAt": mongodb::bson::DateTime::now() } }
+        } else {
+            doc! { "$unset": { "bannedAt": "" } }
+        };
+        self.collection
+            .find_one_and_update(doc! { "_id": id }, update)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await
+    }
+
     /// Stores a new user; the unique index decides races between equal emails.
     pub async fn create(&self, email: &str, password_hash: &str) -> Result<User, CreateUserError> {
         let document = UserDocument {
             id: ObjectId::new(),
             email: email.to_owned(),
             password: password_hash.to_owned(),
+            banned_at: None,
         };
         match self.collection.insert_one(&document).await {
             Ok(_) => Ok(User::from(&document)),

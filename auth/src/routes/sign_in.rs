@@ -12,6 +12,10 @@ use serde::Deserialize;
 use crate::models::user::{User, normalize_email};
 use crate::startup::AppState;
 
+/// Why a banned user's right password gets no session. Only the password's owner sees it, so
+/// it tells nobody else that the account exists.
+pub(crate) const BANNED: &str = "This account has been banned";
+
 /// The sign-in body.
 #[derive(Debug, Deserialize)]
 pub struct SignInBody {
@@ -34,7 +38,8 @@ impl Validate for SignInBody {
 }
 
 /// 200 `{email, id}` with a new session cookie. An unknown email and a wrong password get the
-/// same answer, `"Invalid credentials"`, after the same amount of hashing. 429 with
+/// same answer, `"Invalid credentials"`, after the same amount of hashing; a banned user's right
+/// password gets 400 [`BANNED`]. 429 with
 /// `Retry-After`, before any hashing, once the email or the client's address is over its
 /// limit (see [`crate::limits`]).
 pub async fn sign_in(
@@ -51,6 +56,9 @@ pub async fn sign_in(
         .unless_hung_up(state.passwords.verify(body.password, stored_hash))
         .await??;
     let user = match existing {
+        Some(user) if valid && user.banned_at.is_some() => {
+            return Err(ApiError::bad_request(BANNED));
+        }
         Some(user) if valid => User::from(&user),
         _ => return Err(ApiError::bad_request("Invalid credentials")),
     };

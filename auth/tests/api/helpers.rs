@@ -10,6 +10,9 @@ use serde_json::Value;
 
 pub(crate) use common::testing::http::assert_errors;
 
+/// The email of the one admin of every test's service (`ADMIN_EMAILS`).
+pub(crate) const ADMIN: &str = "admin@test.com";
+
 /// The service on a random port with a database of its own.
 pub(crate) struct TestApp {
     pub(crate) address: String,
@@ -32,6 +35,8 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestA
         sessions: common::testing::session_settings(),
         limits: LimitSettings::default(),
         client_addresses: ClientAddressSettings::default(),
+        bus: common::testing::bus_settings(),
+        admin_emails: vec![ADMIN.to_owned()],
     };
     configure(&mut config);
     let server = auth::build(config).await.expect("the application builds");

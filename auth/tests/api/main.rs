@@ -6,6 +6,7 @@ mod current_user;
 mod helpers;
 mod http_stack;
 mod rate_limits;
+mod revocation;
 mod sign_in;
 mod sign_out;
 mod sign_up;

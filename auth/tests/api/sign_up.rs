@@ -159,7 +159,7 @@ async fn sets_a_cookie_after_successful_signup() {
     assert_eq!(attributes, " path=/; samesite=lax; httponly");
     let body: Value = response.json().await.unwrap();
 
-    // The value is base64 of {"jwt": <HS256 token over id, email, iat, exp>}.
+    // The value is base64 of {"jwt": <HS256 token over id, email, iat, exp, jti>}.
     let token = jwt_of(value);
     let key = jsonwebtoken::DecodingKey::from_secret(common::testing::JWT_KEY.as_bytes());
     let claims: Value = jsonwebtoken::decode(
@@ -177,7 +177,11 @@ async fn sets_a_cookie_after_successful_signup() {
         iat + 3600,
         "exp = iat + JWT_TTL_SECONDS"
     );
-    assert_eq!(claims.as_object().unwrap().len(), 4);
+    // Its own id, by which signing out revokes it.
+    assert!(common::mongo::is_valid_object_id(
+        claims["jti"].as_str().unwrap()
+    ));
+    assert_eq!(claims.as_object().unwrap().len(), 5);
     assert!(!cookie_pair(&header).is_empty());
 }
 

@@ -82,6 +82,8 @@ pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
         sessions: sessions.clone(),
         limits: auth::limits::LimitSettings::default(),
         client_addresses: common::client_address::ClientAddressSettings::default(),
+        bus: with_client_id("auth"),
+        admin_emails: Vec::new(),
     })
     .await
     .expect("auth builds");

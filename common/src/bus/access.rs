@@ -3,7 +3,10 @@
 //! Every service that uses the bus connects as a user of its own, allowed to publish only the
 //! subjects it owns and to use only its own durable consumers (create, read, pull, ack): a
 //! stolen credential, or any other pod of the cluster, cannot forge `payment:created` or read
-//! another service's events. The web client and auth have no user at all. Only the operator
+//! another service's events. Auth alone may write the revocations bucket (signed-out tokens
+//! and bans, [`crate::revocation`]); the services that read sessions may only follow it, and
+//! expiration, which reads none, may not even do that. The web client has no user at all.
+//! Only the operator
 //! (a person with the `nats` CLI, or a test inspecting the bus) may do anything else, such as
 //! purging or deleting the stream.
 //!
@@ -32,7 +35,29 @@ pub struct BusUser {
     pub publishes: &'static [Subject],
     /// The subjects it listens to, one durable consumer each.
     pub listens: &'static [Subject],
+    /// What it may do with the revocations bucket.
+    pub revocations: RevocationAccess,
 }
+
+/// A user's rights on the revocations bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationAccess {
+    /// None: it reads no sessions.
+    None,
+    /// Read it from the start and follow it (a service that reads sessions).
+    Follow,
+    /// Follow it and write to it (auth).
+    Write,
+}
+
+/// The auth service: owns the users, and writes revocations; publishes no events.
+pub const AUTH: BusUser = BusUser {
+    name: "auth",
+    queue_group: "auth-service",
+    publishes: &[],
+    listens: &[],
+    revocations: RevocationAccess::Write,
+};
 
 /// The tickets service: owns the tickets, learns of their orders.
 pub const TICKETS: BusUser = BusUser {
@@ -40,6 +65,7 @@ pub const TICKETS: BusUser = BusUser {
     queue_group: "tickets-service",
     publishes: &[Subject::TicketCreated, Subject::TicketUpdated],
     listens: &[Subject::OrderCreated, Subject::OrderCancelled],
+    revocations: RevocationAccess::Follow,
 };
 
 /// The orders service: owns orders, replicates tickets, learns of expiries and payments.
@@ -53,6 +79,7 @@ pub const ORDERS: BusUser = BusUser {
         Subject::ExpirationComplete,
         Subject::PaymentCreated,
     ],
+    revocations: RevocationAccess::Follow,
 };
 
 /// The payments service: owns payments, replicates orders.
@@ -61,6 +88,7 @@ pub const PAYMENTS: BusUser = BusUser {
     queue_group: "payments-service",
     publishes: &[Subject::PaymentCreated],
     listens: &[Subject::OrderCreated, Subject::OrderCancelled],
+    revocations: RevocationAccess::Follow,
 };
 
 /// The expiration service: owns the end of an unpaid order's window.
@@ -69,10 +97,11 @@ pub const EXPIRATION: BusUser = BusUser {
     queue_group: "expiration-service",
     publishes: &[Subject::ExpirationComplete],
     listens: &[Subject::OrderCreated],
+    revocations: RevocationAccess::None,
 };
 
 /// Every service with a bus user.
-pub const SERVICES: [BusUser; 4] = [TICKETS, ORDERS, PAYMENTS, EXPIRATION];
+pub const SERVICES: [BusUser; 5] = [AUTH, TICKETS, ORDERS, PAYMENTS, EXPIRATION];
 
 /// The user with every permission: for people and test inspection, never for a service.
 pub const OPERATOR: &str = "operator";
@@ -126,6 +155,22 @@ impl BusUser {
                 format!("$JS.API.CONSUMER.MSG.NEXT.{events}.{consumer}"),
                 format!("$JS.ACK.{events}.{consumer}.>"),
             ]);
+        }
+        let bucket = format!("KV_{}", namespace.revocations_bucket());
+        if self.revocations != RevocationAccess::None {
+            publish.extend([
+                format!("$JS.API.STREAM.INFO.{bucket}"),
+                format!("$JS.API.STREAM.CREATE.{bucket}"),
+                // Each replica reads the bucket through an ordered consumer of its own, named
+                // at random, and replaced (the old one deleted) after a gap.
+                format!("$JS.API.CONSUMER.CREATE.{bucket}.*"),
+                format!("$JS.API.CONSUMER.INFO.{bucket}.*"),
+                format!("$JS.API.CONSUMER.DELETE.{bucket}.*"),
+                format!("$JS.API.CONSUMER.MSG.NEXT.{bucket}.*"),
+            ]);
+        }
+        if self.revocations == RevocationAccess::Write {
+            publish.push(format!("$KV.{}.>", namespace.revocations_bucket()));
         }
         Permissions {
             publish,
@@ -242,14 +287,47 @@ mod tests {
                     .to_owned()
             )
         );
-        // Nothing that could purge, delete or edit a stream, or read messages directly.
+        // Nothing that could purge, delete or edit a stream, or read messages directly; on the
+        // events, not even a consumer other than its own.
         for subject in &orders.publish {
-            for forbidden in ["DELETE", "PURGE", "UPDATE", "MSG.GET", "DIRECT"] {
+            for forbidden in ["STREAM.DELETE", "PURGE", "UPDATE", "MSG.GET", "DIRECT"] {
                 assert!(!subject.contains(forbidden), "{subject}");
             }
-            assert!(!subject.contains('*'), "{subject}");
+            if subject.contains("TICKETING") {
+                assert!(
+                    !subject.contains('*') && !subject.contains("DELETE"),
+                    "{subject}"
+                );
+            }
         }
         assert_eq!(orders.subscribe, ["_INBOX_orders.>"]);
+    }
+
+    #[test]
+    fn only_auth_writes_revocations_and_expiration_cannot_read_them() {
+        let namespace = Namespace::none();
+        let writes = |user: BusUser| {
+            user.permissions(&namespace)
+                .publish
+                .iter()
+                .any(|subject| subject.starts_with("$KV.revocations"))
+        };
+        let follows = |user: BusUser| {
+            user.permissions(&namespace)
+                .publish
+                .contains(&"$JS.API.CONSUMER.MSG.NEXT.KV_revocations.*".to_owned())
+        };
+        assert!(writes(AUTH) && follows(AUTH));
+        for user in [TICKETS, ORDERS, PAYMENTS] {
+            assert!(!writes(user) && follows(user), "{}", user.name);
+        }
+        assert!(!writes(EXPIRATION) && !follows(EXPIRATION));
+        assert!(
+            AUTH.permissions(&namespace)
+                .publish
+                .iter()
+                .all(|subject| { !Subject::ALL.iter().any(|event| subject == event.as_str()) })
+        );
     }
 
     #[test]

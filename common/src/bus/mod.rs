@@ -121,6 +121,14 @@ impl Namespace {
         }
     }
 
+    /// The key-value bucket of revoked sessions (see [`crate::revocation`]).
+    pub fn revocations_bucket(&self) -> String {
+        match &self.0 {
+            Some(prefix) => format!("revocations_{prefix}"),
+            None => "revocations".to_owned(),
+        }
+    }
+
     fn parked_wildcard(&self) -> String {
         match &self.0 {
             Some(prefix) => format!("{prefix}.parked.>"),

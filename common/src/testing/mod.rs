@@ -36,13 +36,17 @@ pub fn session_settings() -> SessionSettings {
         jwt_key: Secret::new(JWT_KEY),
         ttl: std::time::Duration::from_secs(3600),
         cookie_secure: false,
+        revocations: crate::revocation::RevocationSettings::default(),
     }
 }
 
 /// A `Cookie` header value with a valid session for `id` and `email`, as another service's
 /// tests forge one (they never call auth).
 pub fn session_cookie(id: &str, email: &str) -> String {
-    let sessions = Sessions::new(&session_settings());
+    let sessions = Sessions::new(
+        &session_settings(),
+        crate::revocation::Revocations::unshared(),
+    );
     let result = sessions
         .issue(id, email)
         .and_then(|(_, token)| sessions.cookie_for(&token));
@@ -244,9 +248,12 @@ mod tests {
         let (id, cookie) = signed_in_user();
         let mut headers = axum::http::HeaderMap::new();
         headers.insert(axum::http::header::COOKIE, cookie.parse().unwrap());
-        let user = Sessions::new(&session_settings())
-            .user_from_headers(&headers)
-            .unwrap();
+        let user = Sessions::new(
+            &session_settings(),
+            crate::revocation::Revocations::unshared(),
+        )
+        .user_from_headers(&headers)
+        .unwrap();
         assert_eq!(
             (user.id.as_str(), user.email.as_str()),
             (id.as_str(), "test@test.com")

@@ -6,4 +6,5 @@ mod helpers;
 mod listener;
 mod mongo_users;
 mod outbox;
+mod revocations;
 mod streams;

@@ -353,7 +353,8 @@ fn allowed_everywhere() -> BTreeSet<String> {
         "tickets -> tickets-mongo:27017/TCP",
         "orders -> orders-mongo:27017/TCP",
         "payments -> payments-mongo:27017/TCP",
-        // The bus, for the four that use it; Redis for expiration.
+        // The bus, for the five that use it; Redis for expiration.
+        "auth -> nats:4222/TCP",
         "tickets -> nats:4222/TCP",
         "orders -> nats:4222/TCP",
         "payments -> nats:4222/TCP",
@@ -407,7 +408,7 @@ fn every_pod_reaches_exactly_what_the_table_allows() {
         assert!(!can(&format!("client -> {database}:27017/TCP")));
     }
     assert!(!can("client -> nats:4222/TCP"));
-    assert!(!can("auth -> nats:4222/TCP"));
+    assert!(!can("client -> expiration-redis:6379/TCP"));
     assert!(!can("tickets -> orders-mongo:27017/TCP"));
     assert!(
         !can("ingress-nginx -> nats:8222/TCP"),
