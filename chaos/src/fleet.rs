@@ -227,6 +227,9 @@ impl Fleet {
                     "RATE_LIMIT_PAYMENTS_PER_USER",
                     "100000 then 100000/1s".to_owned(),
                 ),
+                // Raised: the input tests' users hold many unpaid orders at once (each cell of
+                // the matrix makes its own); the limit itself is tested by the orders service.
+                ("MAX_UNPAID_ORDERS", "100000".to_owned()),
                 // The one user who may ban others: [`ADMIN_EMAIL`].
                 ("ADMIN_EMAILS", ADMIN_EMAIL.to_owned()),
                 // Warnings, each expiry as it fires (a line per order), and the line that

@@ -92,6 +92,24 @@ pub enum OrderStatus {
     Complete,
 }
 
+impl OrderStatus {
+    /// The status as stored and sent: `created`, `cancelled`, `awaiting:payment`, `complete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::AwaitingPayment => "awaiting:payment",
+            OrderStatus::Complete => "complete",
+        }
+    }
+}
+
+impl From<OrderStatus> for mongodb::bson::Bson {
+    fn from(status: OrderStatus) -> Self {
+        mongodb::bson::Bson::String(status.as_str().to_owned())
+    }
+}
+
 /// `ticket:created`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -382,6 +400,11 @@ mod tests {
         ];
         for (status, text) in statuses {
             assert_eq!(json!(status), json!(text));
+            assert_eq!(status.as_str(), text);
+            assert_eq!(
+                mongodb::bson::Bson::from(status),
+                mongodb::bson::Bson::from(text)
+            );
             assert_eq!(
                 serde_json::from_value::<OrderStatus>(json!(text)).unwrap(),
                 status

@@ -25,9 +25,15 @@ pub struct Config {
     pub bus: BusSettings,
     /// `EXPIRATION_WINDOW_SECONDS` (default 900): how long a new order waits for payment.
     pub expiration_window: Duration,
+    /// `MAX_UNPAID_ORDERS` (default 5): how many unpaid orders one buyer may hold at once.
+    pub max_unpaid_orders: u64,
     /// Delivery settings of the listeners (the defaults; tests shorten the retry delays).
     pub listener: ListenerOptions,
 }
+
+/// One buyer's unpaid orders at once, by default: enough to buy for a group, too few to hold a
+/// catalogue hostage.
+pub const DEFAULT_MAX_UNPAID_ORDERS: u64 = 5;
 
 impl Config {
     /// Reads the settings. A missing one is `<NAME> must be defined`, checked in the original's
@@ -52,6 +58,7 @@ impl Config {
             sessions,
             bus,
             expiration_window: Duration::from_secs(window),
+            max_unpaid_orders: config::parsed_or("MAX_UNPAID_ORDERS", DEFAULT_MAX_UNPAID_ORDERS)?,
             listener: ListenerOptions::default(),
         })
     }

@@ -15,7 +15,7 @@ use crate::events::{
     ExpirationCompleteListener, PaymentCreatedListener, TicketCreatedListener,
     TicketUpdatedListener,
 };
-use crate::models::{Orders, Tickets};
+use crate::models::{OrderRules, Orders, Tickets};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -42,7 +42,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         &database,
         tickets.clone(),
         outbox.clone(),
-        config.expiration_window,
+        OrderRules {
+            expiration_window: config.expiration_window,
+            max_unpaid: config.max_unpaid_orders,
+        },
     );
     orders
         .ensure_indexes()

@@ -25,12 +25,13 @@ fn provision(command: &str, input: &str) -> Output {
 fn the_nats_authorization_names_every_user_with_its_password() {
     let output = provision(
         "nats-authorization",
-        r#"{"passwords": {"tickets": "t1", "orders": "o1", "payments": "p1",
+        r#"{"passwords": {"auth": "a1", "tickets": "t1", "orders": "o1", "payments": "p1",
             "expiration": "e1", "operator": "op1"}}"#,
     );
     assert!(output.status.success(), "{output:?}");
     let config = String::from_utf8(output.stdout).unwrap();
     for (user, password) in [
+        ("auth", "a1"),
         ("tickets", "t1"),
         ("orders", "o1"),
         ("payments", "p1"),

@@ -211,6 +211,8 @@ impl Common<'_> {
         ] {
             service_env.push((limit, "100000 then 100000/1s".to_owned()));
         }
+        // Its pipeline buys as few users, each holding many unpaid orders at once.
+        service_env.push(("MAX_UNPAID_ORDERS", "100000".to_owned()));
         let window = service_env
             .iter()
             .find(|(key, _)| *key == "EXPIRATION_WINDOW_SECONDS")

@@ -36,7 +36,11 @@ const MATRIX: &[(&str, [u16; 3], &str)] = &[
         "Cannot edit a reserved ticket",
     ),
     ("PUT /api/tickets/:id (unknown)", [401, 404, 404], ""),
-    ("POST /api/orders (the owner's ticket)", [401, 201, 201], ""),
+    (
+        "POST /api/orders (the owner's ticket)",
+        [401, 201, 400],
+        "You cannot order your own ticket",
+    ),
     ("GET /api/orders", [401, 200, 200], ""),
     ("GET /api/orders/:id", [401, 401, 200], ""),
     ("GET /api/orders/:id (unknown)", [401, 404, 404], ""),

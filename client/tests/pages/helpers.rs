@@ -102,6 +102,7 @@ pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
         sessions,
         bus: with_client_id("orders"),
         expiration_window: options.expiration_window,
+        max_unpaid_orders: orders::config::DEFAULT_MAX_UNPAID_ORDERS,
         listener: quick_retries,
     })
     .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::jetstream;
 use common::bus::access::{self, BusUser};
 use common::bus::listener::{ListenerOptions, durable_consumer};
-use common::bus::{Bus, BusSettings, Namespace};
+use common::bus::{Bus, Namespace};
 use common::events::{
     ExpirationComplete, OrderCancelled, OrderCreated, PaymentCreated, Subject, TicketCreated,
     TicketUpdated,
@@ -15,27 +15,7 @@ use common::testing::secured::BusPasswords;
 use common::testing::{TempDir, stop_gracefully};
 use mongodb::bson::oid::ObjectId;
 
-/// A nats-server that accepts only the bus users of `passwords`, in the production namespace.
-fn secured_nats(passwords: &BusPasswords, store: &TempDir) -> devservers::ServerProcess {
-    let program = devservers::find_program("nats-server").expect("nats-server is installed");
-    devservers::nats::start_secured(
-        &program,
-        &store.0,
-        0,
-        &passwords.authorization(&Namespace::none()),
-        devservers::process::discard(),
-    )
-    .unwrap()
-}
-
-fn settings(port: u16, passwords: &BusPasswords, user: &str) -> BusSettings {
-    BusSettings {
-        url: format!("nats://127.0.0.1:{port}"),
-        client_id: format!("{user}-test"),
-        namespace: Namespace::none(),
-        credentials: Some(passwords.credentials(user)),
-    }
-}
+use crate::helpers::{secured_nats, settings};
 
 /// Makes `user`'s durable consumer for `subject` as its listener does.
 async fn consumer_for(bus: &Bus, user: &BusUser, subject: Subject) -> anyhow::Result<()> {

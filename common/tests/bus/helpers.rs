@@ -1,12 +1,14 @@
-//! A bus of its own per test, and a recording listener.
+//! A bus of its own per test, a recording listener, and a nats-server that takes only the
+//! bus users.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::bus::listener::{Listener, ListenerOptions, Outcome};
-use common::bus::{Bus, Namespace};
+use common::bus::{Bus, BusSettings, Namespace};
 use common::events::ExpirationComplete;
+use common::testing::secured::BusPasswords;
 use mongodb::bson::oid::ObjectId;
 
 /// A bus in a namespace no other test uses.
@@ -159,4 +161,30 @@ pub(crate) async fn wait_for_stream(bus: &Bus, stream: &str, count: u64) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("{stream} never held {count} messages");
+}
+
+/// A nats-server that accepts only the bus users of `passwords`, in the production namespace.
+pub(crate) fn secured_nats(
+    passwords: &BusPasswords,
+    store: &common::testing::TempDir,
+) -> devservers::ServerProcess {
+    let program = devservers::find_program("nats-server").expect("nats-server is installed");
+    devservers::nats::start_secured(
+        &program,
+        &store.0,
+        0,
+        &passwords.authorization(&Namespace::none()),
+        devservers::process::discard(),
+    )
+    .unwrap()
+}
+
+/// How `user` connects to the server on `port` with its password from `passwords`.
+pub(crate) fn settings(port: u16, passwords: &BusPasswords, user: &str) -> BusSettings {
+    BusSettings {
+        url: format!("nats://127.0.0.1:{port}"),
+        client_id: format!("{user}-test"),
+        namespace: Namespace::none(),
+        credentials: Some(passwords.credentials(user)),
+    }
 }

@@ -6,32 +6,13 @@
 use std::time::{Duration, Instant};
 
 use common::background::Background;
-use common::bus::{Bus, BusSettings, Namespace};
+use common::bus::{Bus, Namespace};
 use common::revocation::{RevocationBucket, Revocations};
 use common::session::{Claims, SessionSettings, Sessions};
 use common::testing::secured::BusPasswords;
 use common::testing::{TempDir, stop_gracefully};
 
-fn secured_nats(passwords: &BusPasswords, store: &TempDir) -> devservers::ServerProcess {
-    let program = devservers::find_program("nats-server").expect("nats-server is installed");
-    devservers::nats::start_secured(
-        &program,
-        &store.0,
-        0,
-        &passwords.authorization(&Namespace::none()),
-        devservers::process::discard(),
-    )
-    .unwrap()
-}
-
-fn settings(port: u16, passwords: &BusPasswords, user: &str) -> BusSettings {
-    BusSettings {
-        url: format!("nats://127.0.0.1:{port}"),
-        client_id: format!("{user}-test"),
-        namespace: Namespace::none(),
-        credentials: Some(passwords.credentials(user)),
-    }
-}
+use crate::helpers::{secured_nats, settings};
 
 /// Sessions living `ttl_seconds`.
 fn sessions_living(ttl_seconds: u64) -> SessionSettings {

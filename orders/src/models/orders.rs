@@ -14,11 +14,12 @@ use std::time::Duration;
 use common::events::OrderStatus;
 use common::outbox::Outbox;
 use futures_util::TryStreamExt;
+use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{doc, to_bson};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 
+use crate::models::buyers::Buyers;
 use crate::models::order::{OrderDocument, OrderTicket};
 use crate::models::tickets::Tickets;
 
@@ -45,6 +46,15 @@ pub enum StatusChange {
     Refused(OrderDocument),
 }
 
+/// The rules every new order follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderRules {
+    /// `EXPIRATION_WINDOW_SECONDS`: how long a new order waits for payment.
+    pub expiration_window: Duration,
+    /// `MAX_UNPAID_ORDERS`: how many unpaid orders one buyer may hold at once.
+    pub max_unpaid: u64,
+}
+
 /// The orders collection, with the ticket replica and the outbox its changes involve.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -53,21 +63,23 @@ pub struct Orders {
     pub(crate) tickets: Tickets,
     pub(crate) outbox: Outbox,
     pub(crate) expiration_window: Duration,
+    /// The buyers' documents, which serialise each buyer's order creations.
+    pub(crate) buyers: Buyers,
+    /// The most unpaid orders one buyer may hold (`MAX_UNPAID_ORDERS`).
+    pub(crate) max_unpaid: u64,
 }
 
 impl Orders {
-    /// The `orders` collection of `database`; new orders wait `expiration_window` for payment.
-    pub fn new(
-        database: &Database,
-        tickets: Tickets,
-        outbox: Outbox,
-        expiration_window: Duration,
-    ) -> Orders {
+    /// The `orders` collection of `database`; new orders wait `rules.expiration_window` for
+    /// payment, and a buyer holds at most `rules.max_unpaid` unpaid ones.
+    pub fn new(database: &Database, tickets: Tickets, outbox: Outbox, rules: OrderRules) -> Orders {
         Orders {
             collection: database.collection("orders"),
             tickets,
             outbox,
-            expiration_window,
+            expiration_window: rules.expiration_window,
+            buyers: Buyers::new(database),
+            max_unpaid: rules.max_unpaid,
         }
     }
 
@@ -166,7 +178,7 @@ impl Orders {
             .collection
             .update_one(
                 doc! { "_id": current.id, "version": current.version },
-                status_update(changed)?,
+                status_update(changed),
             )
             .await?;
         Ok(updated.matched_count == 1)
@@ -174,10 +186,6 @@ impl Orders {
 }
 
 /// The update writing `changed`'s status and version.
-pub(crate) fn status_update(
-    changed: &OrderDocument,
-) -> mongodb::error::Result<mongodb::bson::Document> {
-    let status = to_bson(&changed.status)
-        .map_err(|error| mongodb::error::Error::custom(format!("order status: {error}")))?;
-    Ok(doc! { "$set": { "status": status, "version": changed.version } })
+pub(crate) fn status_update(changed: &OrderDocument) -> mongodb::bson::Document {
+    doc! { "$set": { "status": changed.status, "version": changed.version } }
 }

@@ -1,11 +1,15 @@
 //! Creating and cancelling orders: the two changes that move a ticket's reservation.
 //!
-//! At most one active order holds a ticket (CONTRACT A.2 #1). The replica's `reservedBy` is
+//! At most one active order holds a ticket (CONTRACT A.2 #1), a buyer holds at most
+//! `MAX_UNPAID_ORDERS` unpaid orders at once, and nobody orders their own ticket. The replica's `reservedBy` is
 //! claimed with a write conditional on it being empty, in the same transaction as the order's
 //! insert and its `order:created` outbox record: of N racing buyers, one transaction claims the
 //! ticket; the others conflict with it, are retried by the driver, and then find it taken.
 //! Cancelling releases the claim (only if this order holds it), in the same transaction as the
-//! status change and its `order:cancelled` record. The expiry listener cancels through the
+//! status change and its `order:cancelled` record. The unpaid orders are counted inside the
+//! create transaction after a write to the buyer's document in `buyers`, so two orders of one
+//! buyer cannot both count the same total: they conflict on that write, and the retried one
+//! counts the other's order. The expiry listener cancels through the
 //! same [`Orders::cancel`] as `DELETE /api/orders/:id`.
 //!
 //! Transaction bodies own clones of what they use: the driver may run a body more than once,
@@ -26,12 +30,28 @@ pub enum CreateOrderError {
     /// The replica has no such ticket.
     #[error("ticket not found")]
     TicketNotFound,
+    /// The ticket is the buyer's own.
+    #[error("the ticket is the buyer's own")]
+    OwnTicket,
+    /// The buyer already holds as many unpaid orders as allowed.
+    #[error("too many unpaid orders")]
+    TooManyUnpaid,
     /// Another active order holds the ticket.
     #[error("ticket is already reserved")]
     AlreadyReserved,
     /// The database failed.
     #[error(transparent)]
     Database(#[from] mongodb::error::Error),
+}
+
+/// What one run of the create transaction found.
+enum Claim {
+    /// The ticket, now held by the new order.
+    Claimed(crate::models::ticket::TicketDocument),
+    /// Another active order holds it.
+    Reserved,
+    /// The buyer holds the most unpaid orders allowed.
+    TooManyUnpaid,
 }
 
 /// What one run of the cancel transaction found.
@@ -51,12 +71,19 @@ impl Orders {
         user_id: &str,
         ticket_id: ObjectId,
     ) -> Result<OrderTicket, CreateOrderError> {
-        if self.tickets.find(ticket_id).await?.is_none() {
-            return Err(CreateOrderError::TicketNotFound);
+        let ticket = self
+            .tickets
+            .find(ticket_id)
+            .await?
+            .ok_or(CreateOrderError::TicketNotFound)?;
+        if ticket.user_id.as_deref() == Some(user_id) {
+            return Err(CreateOrderError::OwnTicket);
         }
         let order = OrderDocument::new(user_id.to_owned(), ticket_id, self.expiry()?);
+        self.buyers.ensure(user_id).await?;
         let (orders, tickets) = (self.collection.clone(), self.tickets.collection().clone());
-        let outbox = self.outbox.clone();
+        let (outbox, buyers) = (self.outbox.clone(), self.buyers.clone());
+        let max_unpaid = self.max_unpaid;
         let document = order.clone();
         let mut session = self.collection.client().start_session().await?;
         let claimed = session
@@ -64,6 +91,20 @@ impl Orders {
             .and_run2(async move |session| {
                 let (orders, tickets, outbox) = (orders.clone(), tickets.clone(), outbox.clone());
                 let order = document.clone();
+                // One such transaction per buyer at a time: two conflict on the buyer's
+                // document, and the one retried counts the other's order.
+                buyers.touch(session, &order.user_id).await?;
+                let unpaid = orders
+                    .count_documents(doc! {
+                        "userId": &order.user_id,
+                        "status": OrderStatus::Created,
+                        "expiresAt": { "$gt": mongodb::bson::DateTime::now() },
+                    })
+                    .session(&mut *session)
+                    .await?;
+                if unpaid >= max_unpaid {
+                    return Ok(Claim::TooManyUnpaid);
+                }
                 let Some(ticket) = tickets
                     .find_one_and_update(
                         doc! { "_id": order.ticket, "reservedBy": null },
@@ -73,18 +114,20 @@ impl Orders {
                     .session(&mut *session)
                     .await?
                 else {
-                    // Nothing written: committing the empty transaction is harmless.
-                    return Ok(None);
+                    // Only the buyer's touch was written: committing it is harmless.
+                    return Ok(Claim::Reserved);
                 };
                 orders.insert_one(&order).session(&mut *session).await?;
                 outbox
                     .add(session, &order.created_event(ticket.price))
                     .await?;
-                Ok(Some(ticket))
+                Ok(Claim::Claimed(ticket))
             })
             .await?;
-        let Some(ticket) = claimed else {
-            return Err(CreateOrderError::AlreadyReserved);
+        let ticket = match claimed {
+            Claim::Claimed(ticket) => ticket,
+            Claim::Reserved => return Err(CreateOrderError::AlreadyReserved),
+            Claim::TooManyUnpaid => return Err(CreateOrderError::TooManyUnpaid),
         };
         self.outbox.wake();
         Ok(OrderTicket {
@@ -141,7 +184,7 @@ impl Orders {
                     let updated = orders
                         .update_one(
                             doc! { "_id": id, "version": order.version },
-                            status_update(&cancelled)?,
+                            status_update(&cancelled),
                         )
                         .session(&mut *session)
                         .await?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A ticket as stored in the `tickets` collection of the orders database.
 ///
-/// `_id`, `title`, `price` and `version` are copied from the tickets service's events;
+/// `_id`, `title`, `price`, `version` and `userId` are copied from the tickets service's events;
 /// `reservedBy` is this service's own: the order holding the ticket (created or complete), set
 /// and cleared only by the orders service, never by a replicated update.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +25,10 @@ pub struct TicketDocument {
     /// The active order holding it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_by: Option<ObjectId>,
+    /// Its seller (from the events), who may not order it; absent in replicas made before it
+    /// was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 impl TicketDocument {
@@ -36,6 +40,7 @@ impl TicketDocument {
             price: event.price,
             version: event.version,
             reserved_by: None,
+            user_id: Some(event.user_id.clone()),
         }
     }
 }

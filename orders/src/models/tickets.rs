@@ -64,8 +64,8 @@ impl Tickets {
         }
     }
 
-    /// Applies `ticket:updated` under the version rules: the next version sets title, price
-    /// and version; an already applied one is a duplicate (done); a later one, or one for a
+    /// Applies `ticket:updated` under the version rules: the next version sets title, price,
+    /// seller and version; an already applied one is a duplicate (done); a later one, or one for a
     /// ticket not replicated yet, waits for the events before it (not yet).
     pub async fn update_from_event(
         &self,
@@ -87,6 +87,7 @@ impl Tickets {
                         "title": &event.title,
                         "price": event.price,
                         "version": event.version,
+                        "userId": &event.user_id,
                     } },
                 )
                 .await?;

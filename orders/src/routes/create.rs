@@ -31,9 +31,14 @@ impl Validate for CreateOrderBody {
     }
 }
 
+/// A buyer's own ticket.
+const OWN_TICKET: &str = "You cannot order your own ticket";
+/// A buyer holding `MAX_UNPAID_ORDERS` unpaid orders.
+const TOO_MANY_UNPAID: &str = "You have too many unpaid orders: pay for or cancel one first";
+
 /// 201 with the new order (ticket embedded), which expires after the configured window.
 /// 404 when the ticket is unknown; 400 `"Ticket is already reserved"` when an active order
-/// holds it.
+/// holds it, [`OWN_TICKET`] for the seller, [`TOO_MANY_UNPAID`] past the buyer's limit.
 pub async fn create_order(
     CurrentUser(user): CurrentUser,
     State(state): State<AppState>,
@@ -49,6 +54,8 @@ pub async fn create_order(
             CreateOrderError::AlreadyReserved => {
                 ApiError::bad_request("Ticket is already reserved")
             }
+            CreateOrderError::OwnTicket => ApiError::bad_request(OWN_TICKET),
+            CreateOrderError::TooManyUnpaid => ApiError::bad_request(TOO_MANY_UNPAID),
             CreateOrderError::Database(error) => error.into(),
         })?;
     Ok((StatusCode::CREATED, Json(Order::from(&order))))

@@ -215,3 +215,96 @@ async fn a_cancelled_order_frees_the_ticket_for_a_new_order() {
         again["id"].as_str()
     );
 }
+
+const OWN_TICKET: &str = "You cannot order your own ticket";
+const TOO_MANY_UNPAID: &str = "You have too many unpaid orders: pay for or cancel one first";
+
+#[tokio::test]
+async fn a_seller_cannot_order_their_own_ticket() {
+    let app = spawn_app().await;
+    let ticket = app.backing.seed_ticket("concert", 20.0).await;
+    let seller = common::testing::session_cookie(&ticket.user_id, "seller@test.com");
+    let response = app
+        .post_order(Some(&seller), json!({ "ticketId": ticket.id }))
+        .await;
+    assert_message(response, 400, OWN_TICKET).await;
+    let replica = app.backing.replica(&ticket.id).await.unwrap();
+    assert_eq!(replica.reserved_by, None);
+    // Anyone else may.
+    let (_, buyer) = signed_in_user();
+    let response = app
+        .post_order(Some(&buyer), json!({ "ticketId": ticket.id }))
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn twenty_orders_of_one_buyer_at_once_make_at_most_five_unpaid() {
+    let app = spawn_app().await;
+    let mut tickets = Vec::new();
+    for index in 0..20 {
+        tickets.push(
+            app.backing
+                .seed_ticket(&format!("show {index}"), 20.0)
+                .await,
+        );
+    }
+    let (buyer, cookie) = signed_in_user();
+    let attempts = tickets.iter().map(|ticket| {
+        let (client, url, cookie) = (app.client.clone(), app.url("/api/orders"), cookie.clone());
+        let body = json!({ "ticketId": ticket.id });
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .header("cookie", cookie)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        })
+    });
+    let mut created = Vec::new();
+    for response in futures::future::join_all(attempts).await {
+        let response = response.unwrap();
+        match response.status().as_u16() {
+            201 => created.push(response.json::<Value>().await.unwrap()["id"].clone()),
+            400 => assert_message(response, 400, TOO_MANY_UNPAID).await,
+            other => panic!(
+                "unexpected status {other}: {}",
+                response.text().await.unwrap()
+            ),
+        }
+    }
+    assert_eq!(created.len(), 5);
+    let unpaid = app
+        .backing
+        .database
+        .collection::<mongodb::bson::Document>("orders")
+        .count_documents(mongodb::bson::doc! { "userId": &buyer, "status": "created" })
+        .await
+        .unwrap();
+    assert_eq!(unpaid, 5);
+
+    // Paying for one, or cancelling one, makes room for exactly one more each.
+    let paid = created[0].as_str().unwrap();
+    app.complete(paid).await;
+    let cancelled = created[1].as_str().unwrap();
+    let response = app.cancel_order(Some(&cookie), cancelled).await;
+    assert_eq!(response.status().as_u16(), 204);
+    let mut more = 0;
+    for index in 0..4 {
+        let ticket = app
+            .backing
+            .seed_ticket(&format!("more {index}"), 20.0)
+            .await;
+        let response = app
+            .post_order(Some(&cookie), json!({ "ticketId": ticket.id }))
+            .await;
+        if response.status().as_u16() == 201 {
+            more += 1;
+        } else {
+            assert_message(response, 400, TOO_MANY_UNPAID).await;
+        }
+    }
+    assert_eq!(more, 2);
+}

@@ -14,8 +14,9 @@ use common::testing::events::{Backlog, backlog, eventually};
 use common::testing::signed_in_user;
 use mongodb::bson::oid::ObjectId;
 use orders::Config;
+use orders::config::DEFAULT_MAX_UNPAID_ORDERS;
 use orders::events::QUEUE_GROUP;
-use orders::models::{OrderDocument, Orders, TicketDocument, Tickets};
+use orders::models::{OrderDocument, OrderRules, Orders, TicketDocument, Tickets};
 use reqwest::{RequestBuilder, Response};
 use serde_json::{Value, json};
 
@@ -50,7 +51,10 @@ impl Backing {
             &database,
             tickets.clone(),
             Outbox::new(&database),
-            EXPIRATION_WINDOW,
+            OrderRules {
+                expiration_window: EXPIRATION_WINDOW,
+                max_unpaid: DEFAULT_MAX_UNPAID_ORDERS,
+            },
         );
         Backing {
             mongo_uri,
@@ -70,6 +74,7 @@ impl Backing {
             sessions: common::testing::session_settings(),
             bus: self.bus_settings.clone(),
             expiration_window: EXPIRATION_WINDOW,
+            max_unpaid_orders: DEFAULT_MAX_UNPAID_ORDERS,
             listener: ListenerOptions {
                 first_retry: Duration::from_millis(20),
                 max_retry: Duration::from_millis(200),

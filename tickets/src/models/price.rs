@@ -23,6 +23,26 @@ pub fn parse_price(text: &str) -> Option<f64> {
         .filter(|price| price.is_finite() && *price > 0.0)
 }
 
+/// The smallest price: Stripe's smallest charge in US dollars.
+pub const MIN_PRICE: f64 = 0.50;
+/// The largest price: Stripe's largest single charge.
+pub const MAX_PRICE: f64 = 999_999.99;
+
+/// `Ok` if `price` (greater than 0) can be charged as it is: whole cents, within
+/// [`MIN_PRICE`]..=[`MAX_PRICE`]; else the message saying why not.
+pub fn chargeable(price: f64) -> Result<(), &'static str> {
+    let cents = price * 100.0;
+    if price < MIN_PRICE {
+        Err("Price must be at least 0.50")
+    } else if price > MAX_PRICE {
+        Err("Price must be at most 999999.99")
+    } else if (cents - cents.round()).abs() > 1e-6 {
+        Err("Price must have at most two decimal places")
+    } else {
+        Ok(())
+    }
+}
+
 /// `^[-+]?[0-9]*(\.[0-9]*)?([eE][-+]?[0-9]+)?$`, and at least one digit before the exponent.
 fn is_float(text: &str) -> bool {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -51,6 +71,20 @@ mod tests {
 
     fn price_of(json: &str) -> Option<f64> {
         serde_json::from_str::<Body>(json).unwrap().price
+    }
+
+    #[test]
+    fn chargeable_prices_are_whole_cents_within_stripes_limits() {
+        for price in [0.5, 1.0, 12.34, 19.99, 999_999.99, 1e3] {
+            assert_eq!(chargeable(price), Ok(()), "{price}");
+        }
+        assert_eq!(chargeable(0.49), Err("Price must be at least 0.50"));
+        assert_eq!(chargeable(0.001), Err("Price must be at least 0.50"));
+        assert_eq!(chargeable(1e7), Err("Price must be at most 999999.99"));
+        assert_eq!(
+            chargeable(12.345),
+            Err("Price must have at most two decimal places")
+        );
     }
 
     #[test]

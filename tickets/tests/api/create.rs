@@ -91,6 +91,58 @@ async fn returns_an_error_if_an_invalid_price_is_provided() {
 }
 
 #[tokio::test]
+async fn refuses_what_could_never_be_shown_or_paid() {
+    let app = spawn_app().await;
+    let (_, cookie) = signed_in_user();
+    let field = |field: &str, message: &str| json!([{ "message": message, "field": field }]);
+    let cases = [
+        (
+            json!({ "title": "x".repeat(121), "price": 10 }),
+            field("title", "Title must be at most 120 characters"),
+        ),
+        (
+            json!({ "title": "   ", "price": 10 }),
+            field("title", TITLE_REQUIRED),
+        ),
+        (
+            json!({ "title": "t", "price": 0.001 }),
+            field("price", "Price must be at least 0.50"),
+        ),
+        (
+            json!({ "title": "t", "price": 0.49 }),
+            field("price", "Price must be at least 0.50"),
+        ),
+        (
+            json!({ "title": "t", "price": 1e7 }),
+            field("price", "Price must be at most 999999.99"),
+        ),
+        (
+            json!({ "title": "t", "price": "12.345" }),
+            field("price", "Price must have at most two decimal places"),
+        ),
+    ];
+    for (body, errors) in cases {
+        let response = app.post_ticket(Some(&cookie), body.clone()).await;
+        assert_errors(response, 400, errors).await;
+    }
+    assert!(app.list_tickets().await.is_empty());
+
+    // The limits themselves are allowed; a title is stored trimmed, and counted in characters.
+    for (title, price) in [
+        (format!("  {}  ", "é".repeat(120)), json!(0.5)),
+        ("concert".to_owned(), json!(999_999.99)),
+        ("concert".to_owned(), json!("19.99")),
+    ] {
+        let response = app
+            .post_ticket(Some(&cookie), json!({ "title": title, "price": price }))
+            .await;
+        assert_eq!(response.status().as_u16(), 201, "{title} {price}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["title"], json!(title.trim()));
+    }
+}
+
+#[tokio::test]
 async fn reports_every_failed_field_in_declaration_order() {
     let app = spawn_app().await;
     let (_, cookie) = signed_in_user();

@@ -91,6 +91,18 @@ async fn returns_a_400_if_the_user_provides_an_invalid_title_or_price() {
                 { "message": PRICE_INVALID, "field": "price" },
             ]),
         ),
+        // The same limits as on create.
+        (
+            json!({ "title": "t".repeat(121), "price": 1e7 }),
+            json!([
+                { "message": "Title must be at most 120 characters", "field": "title" },
+                { "message": "Price must be at most 999999.99", "field": "price" },
+            ]),
+        ),
+        (
+            json!({ "title": "concert", "price": 0.001 }),
+            json!([{ "message": "Price must be at least 0.50", "field": "price" }]),
+        ),
     ];
     for (body, errors) in cases {
         let response = app.put_ticket(Some(&cookie), id, body).await;
