@@ -80,7 +80,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     );
     background
         .spawn(move |stop| common::rate_limit::prune_until_stopped(move || limits.prune(), stop));
-    Ok(Server::bind(&config.listen.host, config.listen.port, app)
+    Ok(Server::bind(&config.listen, app)
         .await?
         .with_background(background))
 }

@@ -40,6 +40,8 @@ const FORWARDED_HEADERS: [HeaderName; 6] = [
 pub struct Api {
     http: reqwest::Client,
     base: Url,
+    /// The largest answer read (`API_ANSWER_MAX_BYTES`); a longer one is a failure.
+    max_answer_bytes: usize,
 }
 
 /// The headers of the browser's request that an API call carries.
@@ -131,15 +133,20 @@ struct EnvelopeEntry {
 }
 
 impl Api {
-    /// A client for the API at `base` (the ingress).
-    pub fn new(base: Url) -> anyhow::Result<Api> {
+    /// A client for the API at `base` (the ingress), reading answers of at most
+    /// `max_answer_bytes`.
+    pub fn new(base: Url, max_answer_bytes: usize) -> anyhow::Result<Api> {
         let http = reqwest::Client::builder()
             // A redirect is the API's to give to the browser, not ours to follow.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(API_TIMEOUT)
             .build()
             .context("building the API client")?;
-        Ok(Api { http, base })
+        Ok(Api {
+            http,
+            base,
+            max_answer_bytes,
+        })
     }
 
     /// The signed-in user, if any.
@@ -204,8 +211,7 @@ impl Api {
             .iter()
             .cloned()
             .collect();
-        let bytes = response
-            .bytes()
+        let bytes = read_capped(response, self.max_answer_bytes)
             .await
             .with_context(|| format!("reading the answer to {method} {path}"))?;
         if status.is_success() {
@@ -222,6 +228,26 @@ impl Api {
         }
         Err(anyhow!("{method} {path} answered {status}").into())
     }
+}
+
+/// The body of `response`, unless it is longer than `limit` bytes: then an error, after reading
+/// no more than the limit (a page's memory does not grow with what the API sends).
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> anyhow::Result<Vec<u8>> {
+    let too_long = || anyhow!("the answer is longer than {limit} bytes (API_ANSWER_MAX_BYTES)");
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The messages of an error envelope; a 4xx without one (a proxy's page, say) gets a generic one.

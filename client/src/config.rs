@@ -15,7 +15,13 @@ pub struct Config {
     /// the order page offers "Pay with test card" (`tok_visa`) and no page loads anything from
     /// another site.
     pub stripe_publishable_key: Option<String>,
+    /// `API_ANSWER_MAX_BYTES` (default 8 MiB): the longest API answer a page reads; a longer
+    /// one is the error page, not a page that holds it all in memory.
+    pub max_answer_bytes: usize,
 }
+
+/// [`Config::max_answer_bytes`] by default.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
 impl Config {
     /// Reads the settings; a missing `API_BASE_URL` is `API_BASE_URL must be defined`.
@@ -29,6 +35,7 @@ impl Config {
             listen: Listen::from_env()?,
             api_base_url,
             stripe_publishable_key,
+            max_answer_bytes: config::parsed_or("API_ANSWER_MAX_BYTES", DEFAULT_MAX_ANSWER_BYTES)?,
         })
     }
 }

@@ -22,10 +22,10 @@ pub struct AppState {
 /// Binds the client's port; `run_until_stopped` serves it.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     let state = AppState {
-        api: Api::new(config.api_base_url.clone())?,
+        api: Api::new(config.api_base_url.clone(), config.max_answer_bytes)?,
         stripe_publishable_key: config.stripe_publishable_key.clone(),
     };
-    Ok(Server::bind(&config.listen.host, config.listen.port, app(state)).await?)
+    Ok(Server::bind(&config.listen, app(state)).await?)
 }
 
 /// The whole application: pages, assets and health checks, with the HTTP stack.

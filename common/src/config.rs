@@ -17,19 +17,33 @@ pub enum ConfigError {
 }
 
 /// Where a service listens: `HOST` (default all interfaces) and `PORT` (default 3000, the
-/// original's; 0 picks a free port).
+/// original's; 0 picks a free port), and how long it lets a request take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listen {
     pub host: String,
     pub port: u16,
+    /// `REQUEST_TIMEOUT_SECONDS` (default 30): a request not answered by then gets 503; its
+    /// work still runs to its end (see `common::server`).
+    pub request_timeout: std::time::Duration,
 }
 
+/// [`Listen::request_timeout`] by default, in seconds.
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+
 impl Listen {
-    /// Reads `HOST` and `PORT`.
+    /// Reads `HOST`, `PORT` and `REQUEST_TIMEOUT_SECONDS` (at least 1).
     pub fn from_env() -> Result<Listen, ConfigError> {
+        let timeout = parsed_or("REQUEST_TIMEOUT_SECONDS", DEFAULT_REQUEST_TIMEOUT_SECONDS)?;
+        if timeout == 0 {
+            return Err(ConfigError::Invalid {
+                name: "REQUEST_TIMEOUT_SECONDS",
+                reason: "at least 1 second".to_owned(),
+            });
+        }
         Ok(Listen {
             host: parsed_or("HOST", "0.0.0.0".to_owned())?,
             port: parsed_or("PORT", 3000)?,
+            request_timeout: std::time::Duration::from_secs(timeout),
         })
     }
 
@@ -38,6 +52,7 @@ impl Listen {
         Listen {
             host: "127.0.0.1".to_owned(),
             port: 0,
+            request_timeout: std::time::Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECONDS),
         }
     }
 }

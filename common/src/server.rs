@@ -80,6 +80,27 @@ async fn run_to_completion(mut request: Request, next: Next) -> axum::response::
     response
 }
 
+/// `app`, answering 503 in the envelope for a request not answered within `limit`.
+fn with_request_timeout(app: Router, limit: Duration) -> Router {
+    app.layer(middleware::from_fn_with_state(limit, answer_within))
+}
+
+/// The request's answer, or 503 in the envelope once `limit` has passed without one.
+async fn answer_within(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable(anyhow::anyhow!(
+            "{method} {path} was not answered within {limit:?}"
+        ))
+        .into_response(),
+    }
+}
+
 /// The 500 in the envelope for a handler that did not return (it panicked, or its task was
 /// cancelled): `what` goes to the log only.
 fn handler_failed(what: impl std::fmt::Display) -> axum::response::Response {
@@ -267,9 +288,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `host:port` (port 0 picks a free one) for `app`.
-    pub async fn bind(host: &str, port: u16, app: Router) -> std::io::Result<Server> {
-        let listener = TcpListener::bind((host, port)).await?;
+    /// Binds `listen`'s host and port (port 0 picks a free one) for `app`, answering 503 in
+    /// the envelope for a request not answered within `listen.request_timeout`. Such a
+    /// request's work is not cut: its handler runs on in its own task to its end, as when a
+    /// client hangs up (see [`app`]), so its effects stay all or nothing.
+    pub async fn bind(listen: &crate::config::Listen, app: Router) -> std::io::Result<Server> {
+        let app = with_request_timeout(app, listen.request_timeout);
+        let listener = TcpListener::bind((listen.host.as_str(), listen.port)).await?;
         if let Ok(address) = listener.local_addr() {
             tracing::info!(%address, "listening");
         }
@@ -355,6 +380,40 @@ mod tests {
         let call = tokio::spawn(app(routes, Readiness::new()).oneshot(request));
         started.await.unwrap();
         call.abort();
+    }
+
+    #[tokio::test]
+    async fn a_request_over_its_time_is_503_and_its_work_still_ends() {
+        let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
+        let finished = std::sync::Arc::new(std::sync::Mutex::new(Some(finished)));
+        let handler = move || {
+            let finished = finished.lock().unwrap().take();
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = finished.map(|finished| finished.send(()));
+                "done"
+            }
+        };
+        let routes = Router::new()
+            .route("/slow", get(handler))
+            .route("/quick", get(|| async { "quick" }));
+        let stack = with_request_timeout(app(routes, Readiness::new()), Duration::from_millis(50));
+        let call = |path: &str| {
+            let request = axum::http::Request::get(path).body(Body::empty()).unwrap();
+            stack.clone().oneshot(request)
+        };
+        let response = call("/slow").await.unwrap();
+        assert_eq!(response.status(), 503);
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(
+            body,
+            r#"{"errors":[{"message":"Service unavailable, please try again"}]}"#
+        );
+        tokio::time::timeout(Duration::from_secs(5), finished_rx)
+            .await
+            .expect("the handler was cut off at the timeout")
+            .unwrap();
+        assert_eq!(call("/quick").await.unwrap().status(), 200);
     }
 
     #[tokio::test]

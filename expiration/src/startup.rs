@@ -37,7 +37,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             &ListenerOptions::default(),
         )
         .spawn(|shutdown| worker::run(queue, bus, name, shutdown));
-    Ok(Server::bind(&config.listen.host, config.listen.port, app)
+    Ok(Server::bind(&config.listen, app)
         .await?
         .with_background(background))
 }

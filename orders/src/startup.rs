@@ -78,7 +78,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
             options,
         )
         .listen(&bus, PaymentCreatedListener::new(orders), options);
-    Ok(Server::bind(&config.listen.host, config.listen.port, app)
+    Ok(Server::bind(&config.listen, app)
         .await?
         .with_background(background))
 }

@@ -77,7 +77,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         )
         .spawn(move |stop| crate::reconciler::run(checkout, reconciler, stop))
         .spawn(move |stop| common::rate_limit::prune_until_stopped(move || limits.prune(), stop));
-    Ok(Server::bind(&config.listen.host, config.listen.port, app)
+    Ok(Server::bind(&config.listen, app)
         .await?
         .with_background(background))
 }

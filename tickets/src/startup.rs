@@ -57,7 +57,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .relay(outbox, bus.clone())
         .listen(&bus, OrderCreatedListener::new(tickets.clone()), &options)
         .listen(&bus, OrderCancelledListener::new(tickets), &options);
-    Ok(Server::bind(&config.listen.host, config.listen.port, app)
+    Ok(Server::bind(&config.listen, app)
         .await?
         .with_background(background))
 }

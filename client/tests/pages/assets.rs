@@ -168,3 +168,35 @@ async fn an_unreachable_api_is_a_friendly_500_page() {
         .unwrap();
     assert_eq!(stylesheet.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn an_api_answer_over_the_limit_is_the_error_page_not_held_in_memory() {
+    // An API with a catalogue of about 64 KiB.
+    let ticket =
+        r#"{"id":"6b0000000000000000000000","title":"t","price":1,"userId":"u","version":0}"#;
+    let catalogue = format!("[{}]", vec![ticket; 1000].join(","));
+    assert!(catalogue.len() > 64 * 1024);
+    let api =
+        crate::helpers::spawn_router(axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let catalogue = catalogue.clone();
+            async move {
+                let body = if uri.path() == "/api/tickets" {
+                    catalogue
+                } else {
+                    r#"{"currentUser":null}"#.to_owned()
+                };
+                ([("content-type", "application/json")], body)
+            }
+        }))
+        .await;
+    // Within the limit, the landing page lists it all.
+    let roomy = crate::helpers::spawn_client_of(&api, 1024 * 1024).await;
+    let response = browser().get(format!("{roomy}/")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // Over it, the error page.
+    let tight = crate::helpers::spawn_client_of(&api, 16 * 1024).await;
+    let response = browser().get(format!("{tight}/")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let page = html_of(response).await;
+    assert_eq!(texts(&page, "h1"), ["Something went wrong"]);
+}

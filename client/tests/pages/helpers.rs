@@ -12,6 +12,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use client::config::DEFAULT_MAX_ANSWER_BYTES;
 use common::bus::listener::ListenerOptions;
 use common::config::Listen;
 use common::testing::events::eventually;
@@ -127,6 +128,7 @@ pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
         listen: Listen::loopback_any_port(),
         api_base_url: Url::parse(&ingress).unwrap(),
         stripe_publishable_key: options.stripe_key,
+        max_answer_bytes: client::config::DEFAULT_MAX_ANSWER_BYTES,
     })
     .await
     .expect("the client builds");
@@ -144,10 +146,20 @@ pub(crate) async fn spawn_client_without_api() -> String {
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = unused.local_addr().unwrap().port();
     drop(unused);
+    spawn_client_of(
+        &format!("http://127.0.0.1:{port}"),
+        DEFAULT_MAX_ANSWER_BYTES,
+    )
+    .await
+}
+
+/// A client of the API at `api`, reading answers of at most `max_answer_bytes`.
+pub(crate) async fn spawn_client_of(api: &str, max_answer_bytes: usize) -> String {
     let client = client::build(client::Config {
         listen: Listen::loopback_any_port(),
-        api_base_url: Url::parse(&format!("http://127.0.0.1:{port}")).unwrap(),
+        api_base_url: Url::parse(api).unwrap(),
         stripe_publishable_key: None,
+        max_answer_bytes,
     })
     .await
     .unwrap();
@@ -162,7 +174,7 @@ pub(crate) fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-async fn spawn_router(router: Router) -> String {
+pub(crate) async fn spawn_router(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });

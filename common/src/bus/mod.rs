@@ -149,6 +149,43 @@ pub struct BusSettings {
     /// `NATS_USER` and `NATS_PASSWORD`: the service's user (see [`access`]). None connects
     /// anonymously, which only a server without authorization (a test's) accepts.
     pub credentials: Option<Credentials>,
+    /// `EVENTS_MAX_BYTES`, `EVENTS_MAX_MESSAGE_BYTES`: the streams' bounds.
+    pub limits: StreamLimits,
+}
+
+/// How large the streams may grow. A stream at its limit refuses new messages rather than
+/// dropping ones not consumed yet: the outbox keeps what it could not publish and retries, so
+/// nothing is lost, and the backlog shows in the relay's logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// `EVENTS_MAX_BYTES` (default 768 MiB, below the 1 Gi volume of the cluster's NATS): the
+    /// events stream's size; the parked stream gets an eighth of it.
+    pub max_bytes: i64,
+    /// `EVENTS_MAX_MESSAGE_BYTES` (default 64 KiB, a request body's limit): one event's size.
+    pub max_message_bytes: i32,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits {
+            max_bytes: 768 * 1024 * 1024,
+            max_message_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl StreamLimits {
+    /// Reads `EVENTS_MAX_BYTES` and `EVENTS_MAX_MESSAGE_BYTES`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = StreamLimits::default();
+        Ok(StreamLimits {
+            max_bytes: config::parsed_or("EVENTS_MAX_BYTES", defaults.max_bytes)?,
+            max_message_bytes: config::parsed_or(
+                "EVENTS_MAX_MESSAGE_BYTES",
+                defaults.max_message_bytes,
+            )?,
+        })
+    }
 }
 
 /// A NATS user name and its password.
@@ -179,6 +216,7 @@ impl BusSettings {
             client_id,
             namespace: Namespace::none(),
             credentials,
+            limits: StreamLimits::from_env()?,
         })
     }
 }
@@ -189,6 +227,7 @@ pub struct Bus {
     client: async_nats::Client,
     jetstream: jetstream::Context,
     namespace: Namespace,
+    limits: StreamLimits,
 }
 
 impl std::fmt::Debug for Bus {
@@ -212,6 +251,7 @@ impl Bus {
             client_id: client_name.to_owned(),
             namespace,
             credentials: None,
+            limits: StreamLimits::default(),
         })
         .await
     }
@@ -237,6 +277,7 @@ impl Bus {
             jetstream: jetstream::new(client.clone()),
             client,
             namespace: settings.namespace.clone(),
+            limits: settings.limits,
         };
         bus.ensure_streams().await?;
         Ok(bus)
@@ -268,6 +309,9 @@ impl Bus {
             retention: stream::RetentionPolicy::Limits,
             max_age: RETENTION,
             duplicate_window: DUPLICATE_WINDOW,
+            max_bytes: self.limits.max_bytes,
+            max_message_size: self.limits.max_message_bytes,
+            discard: stream::DiscardPolicy::New,
             ..Default::default()
         };
         let parked = stream::Config {
@@ -275,6 +319,9 @@ impl Bus {
             subjects: vec![self.namespace.parked_wildcard()],
             storage: stream::StorageType::File,
             max_age: RETENTION,
+            max_bytes: (self.limits.max_bytes / 8).max(1),
+            max_message_size: self.limits.max_message_bytes,
+            discard: stream::DiscardPolicy::New,
             ..Default::default()
         };
         for config in [events, parked] {

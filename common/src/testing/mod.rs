@@ -79,6 +79,7 @@ pub fn bus_settings() -> crate::bus::BusSettings {
         client_id: format!("test-{}", ObjectId::new().to_hex()),
         namespace: crate::bus::Namespace::prefixed(format!("t{}", ObjectId::new().to_hex())),
         credentials: None,
+        limits: crate::bus::StreamLimits::default(),
     }
 }
 

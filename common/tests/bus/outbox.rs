@@ -159,3 +159,50 @@ async fn the_relay_flushes_what_is_pending_when_it_stops() {
     assert_eq!(outbox.pending().await.unwrap(), 0);
     assert_eq!(stream_messages(&bus, &bus.namespace().stream()).await, 1);
 }
+
+#[tokio::test]
+async fn a_full_stream_refuses_events_the_outbox_keeps_them_and_loses_none() {
+    // A stream of 2 KiB: a dozen events fill it.
+    let mut settings = common::testing::bus_settings();
+    settings.limits.max_bytes = 2048;
+    let bus = common::bus::Bus::connect_with(&settings).await.unwrap();
+    let database = test_database().await;
+    let outbox = Outbox::new(&database);
+    tokio::spawn(run_relay(
+        outbox.clone(),
+        bus.clone(),
+        CancellationToken::new(),
+    ));
+    for index in 0..30 {
+        write_with_event(&database, &outbox, &format!("o{index}"), true).await;
+    }
+    // The stream fills and stops growing; what it refused stays in the outbox.
+    let name = bus.namespace().stream();
+    let mut stored = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = stream_messages(&bus, &name).await;
+        if now == stored && now > 0 {
+            break;
+        }
+        stored = now;
+    }
+    assert!(stored > 0 && stored < 30, "{stored} of 30 stored");
+    let pending = outbox.pending().await.unwrap();
+    assert_eq!(stored + pending, 30, "{stored} stored, {pending} pending");
+
+    // Space again (the operator raises the limit): every event gets through, once.
+    let mut stream = bus.jetstream().get_stream(&name).await.unwrap();
+    let mut config = stream.info().await.unwrap().config.clone();
+    config.max_bytes = 1024 * 1024;
+    bus.jetstream().update_stream(config).await.unwrap();
+    wait_for_messages(&bus, 30).await;
+    for _ in 0..500 {
+        if outbox.pending().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(stream_messages(&bus, &name).await, 30);
+}
