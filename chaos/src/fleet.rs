@@ -230,6 +230,9 @@ impl Fleet {
                 // Raised: the input tests' users hold many unpaid orders at once (each cell of
                 // the matrix makes its own); the limit itself is tested by the orders service.
                 ("MAX_UNPAID_ORDERS", "100000".to_owned()),
+                // Streams of 64 MiB: each fleet's NATS server reserves them in full, and a
+                // test machine's disk may be small.
+                ("EVENTS_MAX_BYTES", (64 * 1024 * 1024).to_string()),
                 // The one user who may ban others: [`ADMIN_EMAIL`].
                 ("ADMIN_EMAILS", ADMIN_EMAIL.to_owned()),
                 // Warnings, each expiry as it fires (a line per order), and the line that

@@ -84,6 +84,35 @@ pub struct Answer<T> {
     pub body: T,
     /// Its `Set-Cookie` headers, to relay to the browser.
     pub set_cookies: Vec<HeaderValue>,
+    /// Its `Link` header (RFC 8288) as `(rel, target)` pairs: the neighbouring pages of a list.
+    pub links: Vec<(String, String)>,
+}
+
+impl<T> Answer<T> {
+    /// The target of the link with relation `rel`, if the answer has one.
+    pub fn link(&self, rel: &str) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|(name, _)| name == rel)
+            .map(|(_, target)| target.as_str())
+    }
+}
+
+/// The `(rel, target)` pairs of `Link` headers written as `<target>; rel="name", ...`; anything
+/// else is skipped.
+fn links_of(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::LINK)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|link| {
+            let (target, params) = link.trim().split_once(';')?;
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            let rel = params.trim().strip_prefix("rel=")?.trim_matches('"');
+            Some((rel.to_owned(), target.to_owned()))
+        })
+        .collect()
 }
 
 /// The API said no (4xx).
@@ -211,6 +240,7 @@ impl Api {
             .iter()
             .cloned()
             .collect();
+        let links = links_of(response.headers());
         let bytes = read_capped(response, self.max_answer_bytes)
             .await
             .with_context(|| format!("reading the answer to {method} {path}"))?;
@@ -218,7 +248,11 @@ impl Api {
             let body = serde_json::from_slice(&bytes).with_context(|| {
                 format!("{method} {path} answered {status} with unexpected JSON")
             })?;
-            return Ok(Answer { body, set_cookies });
+            return Ok(Answer {
+                body,
+                set_cookies,
+                links,
+            });
         }
         if status.is_client_error() {
             return Err(ApiFailure::Rejected(Rejection {
@@ -265,6 +299,27 @@ fn messages_of(body: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_are_read_by_relation() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static(
+                r#"</api/tickets?limit=3&after=b>; rel="next", </api/tickets?limit=3&before=a>; rel="prev", junk"#,
+            ),
+        );
+        assert_eq!(
+            links_of(&headers),
+            [
+                ("next".to_owned(), "/api/tickets?limit=3&after=b".to_owned()),
+                (
+                    "prev".to_owned(),
+                    "/api/tickets?limit=3&before=a".to_owned()
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn envelopes_become_one_message_per_entry() {

@@ -43,6 +43,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .context("reading the revocations bucket")?;
     let outbox = Outbox::new(&database);
     let tickets = Tickets::new(&database, outbox.clone());
+    tickets
+        .ensure_indexes()
+        .await
+        .context("creating the tickets indexes (is MongoDB reachable at MONGO_URI?)")?;
     let state = AppState {
         tickets: tickets.clone(),
         sessions,

@@ -50,7 +50,8 @@ async fn tickets_are_listed_with_two_decimal_prices_and_a_view_link() {
         let landing = platform.page("/", cookie).await;
         assert_eq!(
             texts(&landing, "tbody tr"),
-            ["Concert 12.50 View", "Match <b>&</b> 20.00 View"]
+            ["Match <b>&</b> 20.00 View", "Concert 12.50 View"],
+            "newest first"
         );
         let id = ticket_id_on_landing(&landing, "Concert");
         let selector = format!("a[href='/tickets/{id}']");
@@ -72,4 +73,38 @@ async fn the_api_gets_the_browsers_host_header() {
     let hosts = platform.hosts.lock().unwrap().clone();
     // The current user and the tickets: both through the ingress, as ticketing.dev.
     assert_eq!(hosts, ["ticketing.dev", "ticketing.dev"]);
+}
+
+#[tokio::test]
+async fn the_catalogue_pages_with_previous_and_next_links() {
+    let platform = spawn_platform().await;
+    let seller = platform.new_user().await;
+    for index in 0..101 {
+        let title = format!("Show {index}");
+        let response = platform
+            .post_form(
+                "/tickets/new",
+                Some(&seller),
+                &[("title", title.as_str()), ("price", "10")],
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 303);
+    }
+    let first = platform.page("/", None).await;
+    let rows = texts(&first, "tbody tr");
+    assert_eq!(rows.len(), 100);
+    assert_eq!(rows[0], "Show 100 10.00 View", "newest first");
+    assert_eq!(texts(&first, "nav.pager a"), ["Next"]);
+    let next = attribute(&first, "nav.pager a[rel='next']", "href").unwrap();
+
+    let second = platform.page(&next, None).await;
+    assert_eq!(texts(&second, "tbody tr"), ["Show 0 10.00 View"]);
+    assert_eq!(texts(&second, "nav.pager a"), ["Previous"]);
+    let previous = attribute(&second, "nav.pager a[rel='prev']", "href").unwrap();
+    let back = platform.page(&previous, None).await;
+    assert_eq!(texts(&back, "tbody tr"), rows);
+
+    // A cursor that is no ticket id is the first page.
+    let odd = platform.page("/?after=%22%3E%3Cscript%3E", None).await;
+    assert_eq!(texts(&odd, "tbody tr"), rows);
 }

@@ -158,8 +158,9 @@ pub struct BusSettings {
 /// nothing is lost, and the backlog shows in the relay's logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamLimits {
-    /// `EVENTS_MAX_BYTES` (default 768 MiB, below the 1 Gi volume of the cluster's NATS): the
-    /// events stream's size; the parked stream gets an eighth of it.
+    /// `EVENTS_MAX_BYTES` (default 512 MiB): the events stream's size; the parked stream gets
+    /// an eighth of it. The server reserves both at creation, so they must fit its store: by
+    /// default three quarters of the free space of the cluster's 1 Gi NATS volume.
     pub max_bytes: i64,
     /// `EVENTS_MAX_MESSAGE_BYTES` (default 64 KiB, a request body's limit): one event's size.
     pub max_message_bytes: i32,
@@ -168,7 +169,18 @@ pub struct StreamLimits {
 impl Default for StreamLimits {
     fn default() -> Self {
         StreamLimits {
-            max_bytes: 768 * 1024 * 1024,
+            max_bytes: 512 * 1024 * 1024,
+            max_message_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl StreamLimits {
+    /// Small streams, for tests: a shared test server holds a pair per test, and reserves each
+    /// pair's bytes whether or not they are used.
+    pub fn for_tests() -> Self {
+        StreamLimits {
+            max_bytes: 1024 * 1024,
             max_message_bytes: 64 * 1024,
         }
     }
@@ -239,8 +251,8 @@ impl std::fmt::Debug for Bus {
 }
 
 impl Bus {
-    /// Connects anonymously as `client_name` and makes sure the streams exist: for a server
-    /// without authorization (tests). Services connect with [`Bus::connect_with`].
+    /// Connects anonymously as `client_name` and makes sure the streams exist, with
+    /// [`StreamLimits::for_tests`]: for a server without authorization (tests). Services connect with [`Bus::connect_with`].
     pub async fn connect(
         url: &str,
         client_name: &str,
@@ -251,7 +263,7 @@ impl Bus {
             client_id: client_name.to_owned(),
             namespace,
             credentials: None,
-            limits: StreamLimits::default(),
+            limits: StreamLimits::for_tests(),
         })
         .await
     }

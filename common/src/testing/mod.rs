@@ -36,7 +36,8 @@ pub fn session_settings() -> SessionSettings {
         jwt_key: Secret::new(JWT_KEY),
         ttl: std::time::Duration::from_secs(3600),
         cookie_secure: false,
-        revocations: crate::revocation::RevocationSettings::default(),
+        // Small: a shared test server reserves each namespace's bucket in full.
+        revocations: crate::revocation::RevocationSettings { max_entries: 1_000 },
     }
 }
 
@@ -79,7 +80,7 @@ pub fn bus_settings() -> crate::bus::BusSettings {
         client_id: format!("test-{}", ObjectId::new().to_hex()),
         namespace: crate::bus::Namespace::prefixed(format!("t{}", ObjectId::new().to_hex())),
         credentials: None,
-        limits: crate::bus::StreamLimits::default(),
+        limits: crate::bus::StreamLimits::for_tests(),
     }
 }
 

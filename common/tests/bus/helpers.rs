@@ -186,6 +186,6 @@ pub(crate) fn settings(port: u16, passwords: &BusPasswords, user: &str) -> BusSe
         client_id: format!("{user}-test"),
         namespace: Namespace::none(),
         credentials: Some(passwords.credentials(user)),
-        limits: common::bus::StreamLimits::default(),
+        limits: common::bus::StreamLimits::for_tests(),
     }
 }

@@ -29,7 +29,7 @@ async fn an_expiry_during_a_nats_outage_is_published_when_nats_is_back() {
         client_id: "expiration-test".to_owned(),
         namespace: Namespace::none(),
         credentials: None,
-        limits: Default::default(),
+        limits: common::bus::StreamLimits::for_tests(),
     })
     .await;
     backing.spawn_app().await;

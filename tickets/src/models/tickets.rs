@@ -21,6 +21,39 @@ use common::outbox::Outbox;
 
 use crate::models::ticket::TicketDocument;
 
+/// One page of the catalogue: up to `limit` tickets from a place in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// At most this many (1 to [`MAX_PAGE`]).
+    pub limit: u8,
+    /// Where the page starts.
+    pub cursor: Cursor,
+}
+
+/// The largest page, and the page when none is asked for.
+pub const MAX_PAGE: u8 = 100;
+
+/// Where a page of the catalogue starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// The newest tickets.
+    Start,
+    /// The tickets older than this one.
+    After(ObjectId),
+    /// The tickets newer than this one (the page before it).
+    Before(ObjectId),
+}
+
+/// A page of tickets, newest first, and whether there are more either side of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub tickets: Vec<TicketDocument>,
+    /// Older tickets follow the last one.
+    pub older: bool,
+    /// Newer tickets precede the first one.
+    pub newer: bool,
+}
+
 /// How many times [`Tickets::change`] re-reads a ticket that someone else saved meanwhile.
 /// Each lost race means another writer won, so this many concurrent writers all get through.
 const MAX_ATTEMPTS: usize = 100;
@@ -105,14 +138,65 @@ impl Tickets {
     }
 
     /// Every ticket no order holds, oldest first.
-    pub async fn list_available(&self) -> mongodb::error::Result<Vec<TicketDocument>> {
+    pub async fn list_available(&self, page: Page) -> mongodb::error::Result<Listed> {
         // `null` matches a missing field, as the original's `find({orderId: undefined})` did.
-        self.collection
-            .find(doc! { "orderId": null })
-            .sort(doc! { "_id": 1 })
+        let mut filter = doc! { "orderId": null };
+        // Newest first: going on (`after`) reads down from the cursor, going back (`before`)
+        // reads up from it and turns the result around.
+        let (bound, order) = match page.cursor {
+            Cursor::Start => (None, -1),
+            Cursor::After(id) => (Some(doc! { "$lt": id }), -1),
+            Cursor::Before(id) => (Some(doc! { "$gt": id }), 1),
+        };
+        if let Some(bound) = bound {
+            filter.insert("_id", bound);
+        }
+        // One more than the page, to know whether there is more in that direction.
+        let mut tickets: Vec<TicketDocument> = self
+            .collection
+            .find(filter)
+            .sort(doc! { "_id": order })
+            .limit(i64::from(page.limit) + 1)
             .await?
             .try_collect()
-            .await
+            .await?;
+        let more = tickets.len() > usize::from(page.limit);
+        tickets.truncate(usize::from(page.limit));
+        if order == 1 {
+            tickets.reverse();
+        }
+        Ok(match page.cursor {
+            Cursor::Before(_) => Listed {
+                tickets,
+                older: true,
+                newer: more,
+            },
+            Cursor::After(_) => Listed {
+                tickets,
+                older: more,
+                newer: true,
+            },
+            Cursor::Start => Listed {
+                tickets,
+                older: more,
+                newer: false,
+            },
+        })
+    }
+
+    /// Creates the index the catalogue's pages read through (idempotent): unreserved tickets,
+    /// newest first, so a page costs the same however many tickets there are.
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let catalogue = mongodb::IndexModel::builder()
+            .keys(doc! { "orderId": 1, "_id": -1 })
+            .options(
+                mongodb::options::IndexOptions::builder()
+                    .name("catalogue".to_owned())
+                    .build(),
+            )
+            .build();
+        self.collection.create_index(catalogue).await?;
+        Ok(())
     }
 
     /// Stores a new ticket at version 0 and records `ticket:created`, in one transaction.

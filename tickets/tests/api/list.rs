@@ -13,7 +13,8 @@ async fn can_fetch_a_list_of_tickets() {
     }
     let listed = app.list_tickets().await;
     assert_eq!(listed.len(), 3);
-    assert_eq!(listed, created, "every ticket, in insertion order");
+    created.reverse();
+    assert_eq!(listed, created, "every ticket, newest first");
 }
 
 #[tokio::test]
@@ -36,7 +37,7 @@ async fn lists_only_unreserved_tickets() {
         .into_iter()
         .map(|ticket| ticket["id"].clone())
         .collect();
-    assert_eq!(ids, [first["id"].clone(), third["id"].clone()]);
+    assert_eq!(ids, [third["id"].clone(), first["id"].clone()]);
 
     // Released, it is for sale again.
     app.backing
@@ -46,4 +47,126 @@ async fn lists_only_unreserved_tickets() {
         app.list_tickets().await.len() == 3
     })
     .await;
+}
+
+/// `GET path`: the status, the ids listed, and the `Link` header's targets by `rel`.
+async fn page(
+    app: &crate::helpers::TestApp,
+    path: &str,
+) -> (u16, Vec<String>, Vec<(String, String)>) {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    let links = response
+        .headers()
+        .get("link")
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let links = links
+        .split(", ")
+        .filter(|link| !link.is_empty())
+        .map(|link| {
+            let (target, rel) = link.split_once("; rel=").unwrap();
+            let target = target.trim_start_matches('<').trim_end_matches('>');
+            (rel.trim_matches('"').to_owned(), target.to_owned())
+        })
+        .collect();
+    let body: Value = response.json().await.unwrap();
+    let ids = body
+        .as_array()
+        .map(|tickets| {
+            tickets
+                .iter()
+                .map(|ticket| ticket["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (status, ids, links)
+}
+
+fn link<'a>(links: &'a [(String, String)], rel: &str) -> Option<&'a str> {
+    links
+        .iter()
+        .find(|(name, _)| name == rel)
+        .map(|(_, target)| target.as_str())
+}
+
+#[tokio::test]
+async fn pages_through_the_catalogue_newest_first_with_links_both_ways() {
+    let app = spawn_app().await;
+    let (_, cookie) = signed_in_user();
+    let mut ids = Vec::new();
+    for index in 0..7 {
+        let ticket = app.create_ticket(&cookie, &format!("t{index}"), 10.0).await;
+        ids.push(ticket["id"].as_str().unwrap().to_owned());
+    }
+    ids.reverse();
+
+    let (status, first, links) = page(&app, "/api/tickets?limit=3").await;
+    assert_eq!(status, 200);
+    assert_eq!(first, ids[0..3]);
+    assert_eq!(link(&links, "prev"), None);
+    let next = link(&links, "next").unwrap().to_owned();
+    assert_eq!(next, format!("/api/tickets?limit=3&after={}", ids[2]));
+
+    let (_, second, links) = page(&app, &next).await;
+    assert_eq!(second, ids[3..6]);
+    let next = link(&links, "next").unwrap().to_owned();
+    let back = link(&links, "prev").unwrap().to_owned();
+
+    let (_, last, links) = page(&app, &next).await;
+    assert_eq!(last, ids[6..7]);
+    assert_eq!(link(&links, "next"), None);
+    assert!(link(&links, "prev").is_some());
+
+    let (_, again, links) = page(&app, &back).await;
+    assert_eq!(again, ids[0..3], "the page before the second is the first");
+    assert_eq!(link(&links, "prev"), None);
+    assert!(link(&links, "next").is_some());
+
+    // Without a limit, a page is 100 (here: all of them, and no links).
+    let (_, all, links) = page(&app, "/api/tickets").await;
+    assert_eq!(all, ids);
+    assert!(links.is_empty());
+}
+
+#[tokio::test]
+async fn a_bad_page_is_a_field_error() {
+    let app = spawn_app().await;
+    for (query, field, message) in [
+        (
+            "limit=0",
+            "limit",
+            "Limit must be a whole number from 1 to 100",
+        ),
+        (
+            "limit=101",
+            "limit",
+            "Limit must be a whole number from 1 to 100",
+        ),
+        (
+            "limit=ten",
+            "limit",
+            "Limit must be a whole number from 1 to 100",
+        ),
+        ("after=nope", "after", "After must be a ticket id"),
+        ("before=%24ne", "before", "Before must be a ticket id"),
+        (
+            "after=6b0000000000000000000000&before=6b0000000000000000000001",
+            "before",
+            "Give after or before, not both",
+        ),
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/api/tickets?{query}")))
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::assert_errors(
+            response,
+            400,
+            serde_json::json!([{ "message": message, "field": field }]),
+        )
+        .await;
+    }
 }
