@@ -11,6 +11,7 @@
 //! - [`background`]: a service's listeners and relay, stopped in an order that loses nothing;
 //! - [`mongo`]: connecting, ids, and driver errors;
 //! - [`outbox`]: events written in the same transaction as the change, relayed to the bus;
+//! - [`paging`]: lists answered a page at a time, with `Link` headers;
 //! - [`config`]: reading settings from the environment;
 //! - [`provision`]: the users of servers that require credentials (local stack, tests);
 //! - [`rate_limit`] and [`client_address`]: keyed request limits (429) and who a request is from;
@@ -29,6 +30,7 @@ pub mod health;
 pub mod json;
 pub mod mongo;
 pub mod outbox;
+pub mod paging;
 pub mod provision;
 pub mod rate_limit;
 pub mod revocation;

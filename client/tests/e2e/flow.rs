@@ -23,6 +23,18 @@ pub(crate) async fn purchase(base: &str, artifacts: &Path) {
     sell(&mut browser, &title, "12.5", "12.50").await;
     sign_out(&mut browser).await;
     sign_up(&mut browser, &format!("buyer-{tag}@test.com"), "buyer").await;
+    // The buyer finds it with the search box: the tag is one of its title's words.
+    browser.fill("#q", &tag).await;
+    browser.click("form.search button").await;
+    let (browser_ref, title_ref) = (&browser, &title);
+    browser
+        .until(
+            "the search shows only that ticket",
+            STEP_TIMEOUT,
+            || async move { row_titles(browser_ref).await == [title_ref.clone()] },
+        )
+        .await;
+    browser.screenshot("search").await;
     buy(&mut browser, &title, "12.50").await;
 
     let first = seconds_left(&browser.text("#countdown").await);

@@ -108,3 +108,29 @@ async fn the_catalogue_pages_with_previous_and_next_links() {
     let odd = platform.page("/?after=%22%3E%3Cscript%3E", None).await;
     assert_eq!(texts(&odd, "tbody tr"), rows);
 }
+
+#[tokio::test]
+async fn the_search_box_finds_tickets_by_their_words() {
+    let platform = spawn_platform().await;
+    let seller = platform.new_user().await;
+    platform.sell(&seller, "Rock night", "10").await;
+    platform.sell(&seller, "Jazz night", "12").await;
+
+    let found = platform.page("/?q=ROCK", None).await;
+    assert_eq!(texts(&found, "tbody tr"), ["Rock night 10.00 View"]);
+    assert_eq!(
+        attribute(&found, "form.search input[name='q']", "value").as_deref(),
+        Some("ROCK")
+    );
+    let both = platform.page("/?q=night", None).await;
+    assert_eq!(
+        texts(&both, "tbody tr"),
+        ["Jazz night 12.00 View", "Rock night 10.00 View"]
+    );
+    let none = platform.page("/?q=opera+%3Cscript%3E", None).await;
+    assert!(texts(&none, "tbody tr").is_empty());
+    assert_eq!(
+        texts(&none, "p.text-muted"),
+        ["No tickets match your search."]
+    );
+}

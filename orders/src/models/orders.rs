@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::events::OrderStatus;
 use common::outbox::Outbox;
+use common::paging::{Listed, Page};
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
@@ -114,16 +115,27 @@ impl Orders {
         Ok(Some(OrderTicket { order, ticket }))
     }
 
-    /// Every order of `user_id`, whatever its status, oldest first, each with its ticket.
-    pub async fn list_for_user(&self, user_id: &str) -> mongodb::error::Result<Vec<OrderTicket>> {
+    /// A page of `user_id`'s orders, whatever their status, newest first, each with its ticket.
+    pub async fn list_for_user(
+        &self,
+        user_id: &str,
+        page: &Page,
+    ) -> mongodb::error::Result<Listed<OrderTicket>> {
+        let mut filter = doc! { "userId": user_id };
+        let (range, sort) = page.range();
+        if let Some(range) = range {
+            filter.insert("_id", range);
+        }
         let orders: Vec<OrderDocument> = self
             .collection
-            .find(doc! { "userId": user_id })
-            .sort(doc! { "_id": 1 })
+            .find(filter)
+            .sort(sort)
+            .limit(page.read_limit())
             .await?
             .try_collect()
             .await?;
-        let mut ticket_ids: Vec<ObjectId> = orders.iter().map(|order| order.ticket).collect();
+        let orders = page.finish(orders);
+        let mut ticket_ids: Vec<ObjectId> = orders.items.iter().map(|order| order.ticket).collect();
         ticket_ids.sort_unstable();
         ticket_ids.dedup();
         let tickets: HashMap<ObjectId, _> = self
@@ -133,13 +145,18 @@ impl Orders {
             .into_iter()
             .map(|ticket| (ticket.id, ticket))
             .collect();
-        Ok(orders
-            .into_iter()
-            .map(|order| OrderTicket {
-                ticket: tickets.get(&order.ticket).cloned(),
-                order,
-            })
-            .collect())
+        Ok(Listed {
+            items: orders
+                .items
+                .into_iter()
+                .map(|order| OrderTicket {
+                    ticket: tickets.get(&order.ticket).cloned(),
+                    order,
+                })
+                .collect(),
+            older: orders.older,
+            newer: orders.newer,
+        })
     }
 
     /// Marks the order paid (`payment:created`): version + 1, no event (as the original).

@@ -7,6 +7,4 @@ pub mod tickets;
 
 pub use changes::{EditRefusal, HeldBy};
 pub use ticket::{Ticket, TicketDocument};
-pub use tickets::{
-    ChangeError, Changed, Cursor, Decision, Listed, MAX_PAGE, Page, SaveError, Tickets,
-};
+pub use tickets::{ChangeError, Changed, Decision, SaveError, Tickets};

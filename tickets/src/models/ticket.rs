@@ -30,6 +30,26 @@ pub struct TicketDocument {
     /// a redelivered creation after) the reservation it undoes. Internal: never shown or sent.
     #[serde(default)]
     pub cancelled_order_ids: Vec<String>,
+    /// The title's words, lower-cased ([`words_of`]), for search; kept in step with the
+    /// title on every save. Internal: never shown or sent.
+    #[serde(default)]
+    pub words: Vec<String>,
+}
+
+/// The longest word kept for search, in characters.
+const MAX_WORD_CHARS: usize = 40;
+
+/// The searchable words of `text`: runs of letters and digits, lower-cased, each once, at most
+/// [`MAX_WORD_CHARS`] characters, in order of first appearance.
+pub fn words_of(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !c.is_alphanumeric()) {
+        let word: String = word.to_lowercase().chars().take(MAX_WORD_CHARS).collect();
+        if !word.is_empty() && !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    words
 }
 
 impl TicketDocument {
@@ -37,6 +57,7 @@ impl TicketDocument {
     pub fn new(title: String, price: f64, user_id: String) -> Self {
         TicketDocument {
             id: ObjectId::new(),
+            words: words_of(&title),
             title,
             price,
             user_id,
@@ -111,6 +132,16 @@ impl From<TicketDocument> for Ticket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_words_of_a_title_are_its_letters_and_digits_lower_cased_once() {
+        assert_eq!(
+            words_of("Rock & Roll: ROCK night 2026, Zürich!"),
+            ["rock", "roll", "night", "2026", "zürich"]
+        );
+        assert!(words_of("  -- !! ").is_empty());
+        assert_eq!(words_of(&"a".repeat(100))[0].len(), 40);
+    }
     use serde_json::json;
 
     #[test]

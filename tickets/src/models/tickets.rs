@@ -18,41 +18,9 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::{Collection, Database};
 
 use common::outbox::Outbox;
+use common::paging::{Listed, Page};
 
 use crate::models::ticket::TicketDocument;
-
-/// One page of the catalogue: up to `limit` tickets from a place in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    /// At most this many (1 to [`MAX_PAGE`]).
-    pub limit: u8,
-    /// Where the page starts.
-    pub cursor: Cursor,
-}
-
-/// The largest page, and the page when none is asked for.
-pub const MAX_PAGE: u8 = 100;
-
-/// Where a page of the catalogue starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cursor {
-    /// The newest tickets.
-    Start,
-    /// The tickets older than this one.
-    After(ObjectId),
-    /// The tickets newer than this one (the page before it).
-    Before(ObjectId),
-}
-
-/// A page of tickets, newest first, and whether there are more either side of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listed {
-    pub tickets: Vec<TicketDocument>,
-    /// Older tickets follow the last one.
-    pub older: bool,
-    /// Newer tickets precede the first one.
-    pub newer: bool,
-}
 
 /// How many times [`Tickets::change`] re-reads a ticket that someone else saved meanwhile.
 /// Each lost race means another writer won, so this many concurrent writers all get through.
@@ -137,55 +105,36 @@ impl Tickets {
         self.collection.find_one(doc! { "_id": id }).await
     }
 
-    /// Every ticket no order holds, oldest first.
-    pub async fn list_available(&self, page: Page) -> mongodb::error::Result<Listed> {
+    /// A page of the tickets no order holds, newest first, whose titles have every one of
+    /// `words` (lower-cased, as [`crate::models::ticket::words_of`] makes them; none: any).
+    pub async fn list_available(
+        &self,
+        page: &Page,
+        words: &[String],
+    ) -> mongodb::error::Result<Listed<TicketDocument>> {
         // `null` matches a missing field, as the original's `find({orderId: undefined})` did.
         let mut filter = doc! { "orderId": null };
-        // Newest first: going on (`after`) reads down from the cursor, going back (`before`)
-        // reads up from it and turns the result around.
-        let (bound, order) = match page.cursor {
-            Cursor::Start => (None, -1),
-            Cursor::After(id) => (Some(doc! { "$lt": id }), -1),
-            Cursor::Before(id) => (Some(doc! { "$gt": id }), 1),
-        };
-        if let Some(bound) = bound {
-            filter.insert("_id", bound);
+        if !words.is_empty() {
+            filter.insert("words", doc! { "$all": words });
         }
-        // One more than the page, to know whether there is more in that direction.
-        let mut tickets: Vec<TicketDocument> = self
+        let (range, sort) = page.range();
+        if let Some(range) = range {
+            filter.insert("_id", range);
+        }
+        let tickets = self
             .collection
             .find(filter)
-            .sort(doc! { "_id": order })
-            .limit(i64::from(page.limit) + 1)
+            .sort(sort)
+            .limit(page.read_limit())
             .await?
             .try_collect()
             .await?;
-        let more = tickets.len() > usize::from(page.limit);
-        tickets.truncate(usize::from(page.limit));
-        if order == 1 {
-            tickets.reverse();
-        }
-        Ok(match page.cursor {
-            Cursor::Before(_) => Listed {
-                tickets,
-                older: true,
-                newer: more,
-            },
-            Cursor::After(_) => Listed {
-                tickets,
-                older: more,
-                newer: true,
-            },
-            Cursor::Start => Listed {
-                tickets,
-                older: more,
-                newer: false,
-            },
-        })
+        Ok(page.finish(tickets))
     }
 
-    /// Creates the index the catalogue's pages read through (idempotent): unreserved tickets,
-    /// newest first, so a page costs the same however many tickets there are.
+    /// Creates the indexes the catalogue's pages read through (idempotent): unreserved tickets
+    /// newest first, and by title word, so a page costs the same however many tickets there
+    /// are.
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
         let catalogue = mongodb::IndexModel::builder()
             .keys(doc! { "orderId": 1, "_id": -1 })
@@ -195,7 +144,16 @@ impl Tickets {
                     .build(),
             )
             .build();
+        let search = mongodb::IndexModel::builder()
+            .keys(doc! { "words": 1, "_id": -1 })
+            .options(
+                mongodb::options::IndexOptions::builder()
+                    .name("search".to_owned())
+                    .build(),
+            )
+            .build();
         self.collection.create_index(catalogue).await?;
+        self.collection.create_index(search).await?;
         Ok(())
     }
 
@@ -241,6 +199,8 @@ impl Tickets {
     ) -> Result<TicketDocument, SaveError> {
         let saved = TicketDocument {
             version: ticket.version + 1,
+            // A ticket stored before its words were kept gets them now.
+            words: crate::models::ticket::words_of(&ticket.title),
             ..ticket.clone()
         };
         let event = saved.updated_event();

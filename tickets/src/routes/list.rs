@@ -1,112 +1,61 @@
 //! `GET /api/tickets`: the tickets still for sale, one page at a time.
 //!
 //! The answer keeps the original's shape, a JSON array of tickets, so its client still works;
-//! it holds at most one page, newest first. `limit` (1 to 100, default 100) sizes the page,
-//! `after=<id>` continues below a ticket and `before=<id>` goes back above one. Where more
-//! tickets exist, an RFC 8288 `Link` header names the next (`rel="next"`) and previous
-//! (`rel="prev"`) pages.
+//! it holds one page, newest first, with a `Link` header to its neighbours (see
+//! [`common::paging`]). `q` keeps the tickets whose titles have every word of it.
 
 use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
+use common::paging::{Page, query_value};
 use common::validation::Checks;
 use common::{ApiError, Json};
-use mongodb::bson::oid::ObjectId;
 
-use crate::models::{Cursor, MAX_PAGE, Page, Ticket};
+use crate::models::Ticket;
+use crate::models::ticket::words_of;
 use crate::startup::AppState;
 
+/// The longest search, in characters.
+const MAX_SEARCH_CHARS: usize = 100;
+/// The most words a search may have.
+const MAX_SEARCH_WORDS: usize = 8;
+
 /// 200 with a page of unreserved tickets, newest first, and a `Link` header to its
-/// neighbours; 400 with a field error for a bad `limit`, `after` or `before`.
+/// neighbours; 400 with a field error for a bad `limit`, `after`, `before` or `q`.
 pub async fn list_tickets(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<(HeaderMap, Json<Vec<Ticket>>), ApiError> {
     let Query(query) = query.map_err(|_| ApiError::malformed())?;
-    let page = page_of(&query)?;
-    let listed = state.tickets.list_available(page).await?;
-    let mut links = Vec::new();
-    let link = |cursor: &str, id: ObjectId, rel: &str| {
-        format!(
-            "</api/tickets?limit={}&{cursor}={}>; rel=\"{rel}\"",
-            page.limit,
-            id.to_hex()
-        )
-    };
-    if listed.older
-        && let Some(last) = listed.tickets.last()
-    {
-        links.push(link("after", last.id, "next"));
-    }
-    if listed.newer {
-        let first = listed.tickets.first().map(|ticket| ticket.id);
-        let anchor = first.or(match page.cursor {
-            Cursor::After(id) => Some(id),
-            _ => None,
-        });
-        if let Some(id) = anchor {
-            links.push(link("before", id, "prev"));
-        }
-    }
-    let mut headers = HeaderMap::new();
-    if !links.is_empty()
-        && let Ok(value) = HeaderValue::try_from(links.join(", "))
-    {
-        headers.insert(header::LINK, value);
-    }
-    let tickets = listed.tickets.into_iter().map(Ticket::from).collect();
-    Ok((headers, Json(tickets)))
-}
-
-/// The page the query asks for; every problem is a field error, in the order limit, after,
-/// before.
-fn page_of(query: &HashMap<String, String>) -> Result<Page, ApiError> {
-    let limit = match query.get("limit") {
-        None => Some(MAX_PAGE),
-        Some(text) => text
-            .trim()
-            .parse::<u8>()
-            .ok()
-            .filter(|limit| (1..=MAX_PAGE).contains(limit)),
-    };
-    let id = |name: &str| {
-        query
-            .get(name)
-            .map(|text| ObjectId::parse_str(text.trim()).ok())
-    };
-    let (after, before) = (id("after"), id("before"));
     let mut checks = Checks::default();
+    let page = Page::from_query(&query, &mut checks);
+    let search = query.get("q").map(|text| text.trim()).unwrap_or_default();
+    let words = words_of(search);
     checks
         .check(
-            "limit",
-            limit.is_some(),
-            "Limit must be a whole number from 1 to 100",
+            "q",
+            search.chars().count() <= MAX_SEARCH_CHARS,
+            "Search must be at most 100 characters",
         )
         .check(
-            "after",
-            !matches!(after, Some(None)),
-            "After must be a ticket id",
-        )
-        .check(
-            "before",
-            !matches!(before, Some(None)),
-            "Before must be a ticket id",
-        )
-        .check(
-            "before",
-            !(matches!(after, Some(Some(_))) && matches!(before, Some(Some(_)))),
-            "Give after or before, not both",
+            "q",
+            words.len() <= MAX_SEARCH_WORDS,
+            "Search must be at most 8 words",
         );
     checks.finish()?;
-    let cursor = match (after.flatten(), before.flatten()) {
-        (Some(id), _) => Cursor::After(id),
-        (None, Some(id)) => Cursor::Before(id),
-        (None, None) => Cursor::Start,
+    let page = page.ok_or_else(ApiError::malformed)?;
+    let listed = state.tickets.list_available(&page, &words).await?;
+    let extra = if words.is_empty() {
+        String::new()
+    } else {
+        format!("&q={}", query_value(&words.join(" ")))
     };
-    Ok(Page {
-        limit: limit.unwrap_or(MAX_PAGE),
-        cursor,
-    })
+    let mut headers = HeaderMap::new();
+    if let Some(links) = listed.link_header("/api/tickets", &page, &extra, |ticket| ticket.id) {
+        headers.insert(header::LINK, links);
+    }
+    let tickets = listed.items.into_iter().map(Ticket::from).collect();
+    Ok((headers, Json(tickets)))
 }

@@ -148,8 +148,8 @@ async fn a_bad_page_is_a_field_error() {
             "limit",
             "Limit must be a whole number from 1 to 100",
         ),
-        ("after=nope", "after", "After must be a ticket id"),
-        ("before=%24ne", "before", "Before must be a ticket id"),
+        ("after=nope", "after", "After must be an id"),
+        ("before=%24ne", "before", "Before must be an id"),
         (
             "after=6b0000000000000000000000&before=6b0000000000000000000001",
             "before",
@@ -169,4 +169,60 @@ async fn a_bad_page_is_a_field_error() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn finds_tickets_by_every_word_of_a_search_and_pages_through_them() {
+    let app = spawn_app().await;
+    let (_, cookie) = signed_in_user();
+    let id = |ticket: Value| ticket["id"].as_str().unwrap().to_owned();
+    let night = id(app.create_ticket(&cookie, "Rock night", 10.0).await);
+    let jazz = id(app.create_ticket(&cookie, "Jazz night", 10.0).await);
+    let roll = id(app
+        .create_ticket(&cookie, "ROCK & Roll, Zürich", 10.0)
+        .await);
+
+    let (status, found, _) = page(&app, "/api/tickets?q=rock").await;
+    assert_eq!(status, 200);
+    assert_eq!(found, [roll.clone(), night.clone()], "newest first");
+    let (_, found, _) = page(&app, "/api/tickets?q=Rock+NIGHT").await;
+    assert_eq!(found, std::slice::from_ref(&night), "every word");
+    let (_, found, _) = page(&app, "/api/tickets?q=z%C3%BCrich").await;
+    assert_eq!(found, std::slice::from_ref(&roll));
+    let (_, found, _) = page(&app, "/api/tickets?q=opera").await;
+    assert!(found.is_empty());
+
+    // The links keep the search.
+    let (_, first, links) = page(&app, "/api/tickets?q=rock&limit=1").await;
+    assert_eq!(first, std::slice::from_ref(&roll));
+    let next = link(&links, "next").unwrap().to_owned();
+    assert_eq!(next, format!("/api/tickets?limit=1&q=rock&after={roll}"));
+    let (_, second, _) = page(&app, &next).await;
+    assert_eq!(second, std::slice::from_ref(&night));
+
+    // An edit changes what the title is found by.
+    let response = app
+        .put_ticket(
+            Some(&cookie),
+            &jazz,
+            serde_json::json!({ "title": "Rock jazz", "price": 10 }),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, found, _) = page(&app, "/api/tickets?q=rock").await;
+    assert_eq!(found, [roll, jazz, night]);
+
+    let long = "a".repeat(101);
+    let response = app
+        .client
+        .get(app.url(&format!("/api/tickets?q={long}")))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_errors(
+        response,
+        400,
+        serde_json::json!([{ "message": "Search must be at most 100 characters", "field": "q" }]),
+    )
+    .await;
 }
