@@ -184,7 +184,7 @@ pub async fn run<L: Listener>(
                     if let Some(key) = held
                         && let Some((message, event)) = in_order.finished(&key)
                     {
-                        in_flight.push(handle(&bus, &listener, &options, message, event));
+                        in_flight.push(handle(&bus, &listener, &options, &shutdown, message, event));
                     }
                     continue;
                 }
@@ -205,7 +205,8 @@ pub async fn run<L: Listener>(
                         Err(_) => Some((message, event)),
                     };
                     if let Some((message, event)) = admitted {
-                        in_flight.push(handle(&bus, &listener, &options, message, event));
+                        in_flight
+                            .push(handle(&bus, &listener, &options, &shutdown, message, event));
                     }
                 }
                 Some(Err(error)) => {
@@ -299,6 +300,7 @@ async fn handle<L: Listener>(
     bus: &Bus,
     listener: &L,
     options: &ListenerOptions,
+    shutdown: &CancellationToken,
     message: Message,
     event: serde_json::Result<L::Event>,
 ) -> Option<String> {
@@ -307,7 +309,8 @@ async fn handle<L: Listener>(
     let event = match event {
         Ok(event) => event,
         Err(error) => {
-            park::<L>(bus, &message, &format!("unreadable payload: {error}")).await;
+            let reason = format!("unreadable payload: {error}");
+            park::<L>(bus, &message, &reason, shutdown).await;
             return None;
         }
     };
@@ -323,7 +326,7 @@ async fn handle<L: Listener>(
         Err(error) => format!("{error:#}"),
     };
     if delivered >= options.max_deliver {
-        park::<L>(bus, &message, &problem).await;
+        park::<L>(bus, &message, &problem, shutdown).await;
         return Some(key);
     }
     tracing::debug!(%subject, delivered, problem, "event not applied, will be redelivered");
@@ -337,7 +340,17 @@ async fn handle<L: Listener>(
 }
 
 /// Logs the message with its payload, copies it to the parked stream, and ends its delivery.
-async fn park<L: Listener>(bus: &Bus, message: &Message, reason: &str) {
+///
+/// A copy the parked stream does not take (the bus away, the stream full) is tried again until
+/// it is taken: the message may be on its last delivery, and then nothing would bring it back.
+/// Only a stop ends the trying, leaving the message unacknowledged; the log names its place in
+/// the events stream, where it stays.
+async fn park<L: Listener>(
+    bus: &Bus,
+    message: &Message,
+    reason: &str,
+    shutdown: &CancellationToken,
+) {
     let subject = L::Event::SUBJECT;
     let payload = String::from_utf8_lossy(&message.payload);
     tracing::error!(%subject, queue_group = L::QUEUE_GROUP, reason, %payload, "parking an event");
@@ -347,17 +360,28 @@ async fn park<L: Listener>(bus: &Bus, message: &Message, reason: &str) {
         .map(|info| info.stream_sequence)
         .unwrap_or_default();
     let parked_id = format!("{}-{sequence}", L::QUEUE_GROUP);
-    match bus
-        .publish_raw(&parked_subject, message.payload.clone(), &parked_id)
-        .await
-    {
-        Ok(_) => {
-            if let Err(error) = message.ack_with(AckKind::Term).await {
-                tracing::warn!(%subject, error = %error, "could not end delivery of a parked event");
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match bus
+            .publish_raw(&parked_subject, message.payload.clone(), &parked_id)
+            .await
+        {
+            Ok(_) => {
+                if let Err(error) = message.ack_with(AckKind::Term).await {
+                    tracing::warn!(%subject, error = %error, "could not end delivery of a parked event");
+                }
+                return;
+            }
+            Err(error) => {
+                if shutdown.is_cancelled() {
+                    tracing::error!(%subject, sequence, error = %error, "stopping with an event not parked: it stays in the events stream");
+                    return;
+                }
+                tracing::error!(%subject, sequence, error = %error, "parking failed, trying again");
+                pause(shutdown, backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
-        // Not parked: leave it unacknowledged, so it is delivered again (until max_deliver).
-        Err(error) => tracing::error!(%subject, error = %error, "parking failed"),
     }
 }
 

@@ -138,6 +138,36 @@ async fn a_message_failing_every_delivery_is_parked_not_dropped() {
 }
 
 #[tokio::test]
+async fn an_event_on_its_last_delivery_is_parked_once_the_parked_stream_takes_it() {
+    let settings = common::testing::bus_settings();
+    let bus = common::bus::Bus::connect_with(&settings).await.unwrap();
+    // No parked stream: every copy is refused until it is back.
+    let parked = bus.namespace().parked_stream();
+    bus.jetstream().delete_stream(&parked).await.unwrap();
+    let recorder = Recorder::new("a", Script::AlwaysFail);
+    tokio::spawn(listener::run(
+        bus.clone(),
+        recorder.clone(),
+        quick_options(2),
+        CancellationToken::new(),
+    ));
+    bus.publish(&event(7), "m7").await.unwrap();
+    eventually("both deliveries failed", || {
+        recorder.deliveries_of("order-7") == 2
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // The stream back (made again as every service makes it at start): the event is parked,
+    // though it will never be delivered again.
+    common::bus::Bus::connect_with(&settings).await.unwrap();
+    wait_for_stream(&bus, &parked, 1).await;
+    assert_eq!(recorder.deliveries_of("order-7"), 2);
+    let (pending, unacked) = consumer_backlog(&bus).await;
+    assert_eq!((pending, unacked), (0, 0));
+}
+
+#[tokio::test]
 async fn an_unreadable_payload_is_parked_and_the_next_event_still_flows() {
     let bus = test_bus().await;
     let recorder = Recorder::new("a", Script::Apply);
@@ -425,3 +455,4 @@ async fn events_queued_behind_one_key_leave_room_for_other_keys() {
     .await;
     shutdown.cancel();
 }
+
