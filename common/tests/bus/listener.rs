@@ -455,4 +455,3 @@ async fn events_queued_behind_one_key_leave_room_for_other_keys() {
     .await;
     shutdown.cancel();
 }
-

@@ -156,18 +156,7 @@ async fn forty_concurrent_orders_for_one_ticket_make_exactly_one() {
     let ticket = app.backing.seed_ticket("concert", 20.0).await;
     let attempts = (0..40).map(|_| {
         let (_, cookie) = signed_in_user();
-        let client = app.client.clone();
-        let url = app.url("/api/orders");
-        let body = json!({ "ticketId": ticket.id });
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .header("cookie", cookie)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        })
+        order_at_once(&app, &cookie, &ticket.id)
     });
     let responses = futures::future::join_all(attempts).await;
     let mut created = 0;
@@ -250,19 +239,9 @@ async fn twenty_orders_of_one_buyer_at_once_make_at_most_five_unpaid() {
         );
     }
     let (buyer, cookie) = signed_in_user();
-    let attempts = tickets.iter().map(|ticket| {
-        let (client, url, cookie) = (app.client.clone(), app.url("/api/orders"), cookie.clone());
-        let body = json!({ "ticketId": ticket.id });
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .header("cookie", cookie)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        })
-    });
+    let attempts = tickets
+        .iter()
+        .map(|ticket| order_at_once(&app, &cookie, &ticket.id));
     let mut created = Vec::new();
     for response in futures::future::join_all(attempts).await {
         let response = response.unwrap();
@@ -307,4 +286,24 @@ async fn twenty_orders_of_one_buyer_at_once_make_at_most_five_unpaid() {
         }
     }
     assert_eq!(more, 2);
+}
+
+/// `POST /api/orders` for `ticket` with `cookie`, sent from a task of its own (so many go at
+/// once).
+fn order_at_once(
+    app: &crate::helpers::TestApp,
+    cookie: &str,
+    ticket: &str,
+) -> tokio::task::JoinHandle<reqwest::Response> {
+    let (client, url) = (app.client.clone(), app.url("/api/orders"));
+    let (cookie, body) = (cookie.to_owned(), json!({ "ticketId": ticket }));
+    tokio::spawn(async move {
+        client
+            .post(url)
+            .header("cookie", cookie)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    })
 }

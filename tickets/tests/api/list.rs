@@ -156,18 +156,7 @@ async fn a_bad_page_is_a_field_error() {
             "Give after or before, not both",
         ),
     ] {
-        let response = app
-            .client
-            .get(app.url(&format!("/api/tickets?{query}")))
-            .send()
-            .await
-            .unwrap();
-        crate::helpers::assert_errors(
-            response,
-            400,
-            serde_json::json!([{ "message": message, "field": field }]),
-        )
-        .await;
+        assert_field_error(&app, query, field, message).await;
     }
 }
 
@@ -212,17 +201,19 @@ async fn finds_tickets_by_every_word_of_a_search_and_pages_through_them() {
     let (_, found, _) = page(&app, "/api/tickets?q=rock").await;
     assert_eq!(found, [roll, jazz, night]);
 
-    let long = "a".repeat(101);
-    let response = app
-        .client
-        .get(app.url(&format!("/api/tickets?q={long}")))
-        .send()
-        .await
-        .unwrap();
-    crate::helpers::assert_errors(
-        response,
-        400,
-        serde_json::json!([{ "message": "Search must be at most 100 characters", "field": "q" }]),
-    )
-    .await;
+    let long = format!("q={}", "a".repeat(101));
+    assert_field_error(&app, &long, "q", "Search must be at most 100 characters").await;
+}
+
+/// `GET /api/tickets?query` is 400 with the one field error `(field, message)`.
+async fn assert_field_error(
+    app: &crate::helpers::TestApp,
+    query: &str,
+    field: &str,
+    message: &str,
+) {
+    let url = app.url(&format!("/api/tickets?{query}"));
+    let response = app.client.get(url).send().await.unwrap();
+    let expected = serde_json::json!([{ "message": message, "field": field }]);
+    crate::helpers::assert_errors(response, 400, expected).await;
 }
