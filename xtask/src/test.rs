@@ -12,12 +12,15 @@ use crate::cargo::{self, Workspace};
 use crate::console;
 use crate::tools::{self, Purpose};
 
-/// Runs `cargo test --workspace --locked` plus `cargo_args`, and exits as it does.
+/// Runs `cargo test --workspace --locked` plus `cargo_args`, and exits as it does; a whole run
+/// (no `cargo_args`) also checks the formatting and the lints, and ends with the browser test.
 pub(crate) fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
     tools::locate_or_install(Purpose::Test)?;
     let workspace = Workspace::load()?;
-    // The deployment files first; if they are invalid, the tests still run, and the run fails.
+    // The deployment files and the code's form first; if either is wrong, the tests still run,
+    // and the run fails.
     let infra_valid = crate::infra::validate_and_report(&workspace.root);
+    let code_clean = !cargo_args.is_empty() || check_code(&workspace)?;
     let args: Vec<&str> = ["test", "--workspace", "--locked"]
         .into_iter()
         .chain(cargo_args.iter().map(String::as_str))
@@ -29,11 +32,55 @@ pub(crate) fn run(cargo_args: &[String]) -> anyhow::Result<ExitCode> {
         status = crate::e2e::run(&workspace, &mut |line| tally.add(line))?;
     }
     let _ = writeln!(std::io::stdout(), "{}", tally.summary());
-    Ok(if infra_valid {
+    Ok(if infra_valid && code_clean {
         exit_code(status)
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The code's form, on whole runs: `cargo fmt --check` and clippy with every warning an error
+/// (the workspace's lints are in its `Cargo.toml`). Whether both passed; each says what is
+/// wrong.
+fn check_code(workspace: &Workspace) -> anyhow::Result<bool> {
+    let checks: [(&str, &[&str]); 2] = [
+        ("formatting", &["fmt", "--all", "--check"]),
+        (
+            "lints",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+    ];
+    let mut clean = true;
+    for (what, args) in checks {
+        console::step(format_args!("{what}: cargo {}", args.join(" ")));
+        let status = cargo::command()
+            .current_dir(&workspace.root)
+            .args(args)
+            .status()
+            .with_context(|| format!("could not run cargo {}", args[0]))?;
+        if !status.success() {
+            let component = if args[0] == "fmt" {
+                "rustfmt"
+            } else {
+                "clippy"
+            };
+            console::detail(format_args!(
+                "{what} failed: see above (if `{component}` is missing: \
+                 `rustup component add {component}`)"
+            ));
+            clean = false;
+        }
+    }
+    Ok(clean)
 }
 
 /// Runs `cargo ARGS` (a `cargo test`) in the workspace with `env` set, passing its output
