@@ -9,8 +9,11 @@
 use std::collections::HashMap;
 
 use axum::http::HeaderValue;
+use futures_util::TryStreamExt as _;
+use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Document, doc};
+use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::validation::Checks;
@@ -56,7 +59,12 @@ impl Page {
                 .map(|text| ObjectId::parse_str(text.trim()).ok())
         };
         let (after, before) = (id("after"), id("before"));
-        let both = matches!((after, before), (Some(Some(_)), Some(Some(_))));
+        let cursor = match (after, before) {
+            (Some(None), _) | (_, Some(None)) | (Some(Some(_)), Some(Some(_))) => None,
+            (Some(Some(id)), None) => Some(Cursor::After(id)),
+            (None, Some(Some(id))) => Some(Cursor::Before(id)),
+            (None, None) => Some(Cursor::Start),
+        };
         checks
             .check(
                 "limit",
@@ -65,16 +73,14 @@ impl Page {
             )
             .check("after", after != Some(None), "After must be an id")
             .check("before", before != Some(None), "Before must be an id")
-            .check("before", !both, "Give after or before, not both");
-        let cursor = match (after.flatten(), before.flatten()) {
-            (Some(id), _) => Cursor::After(id),
-            (None, Some(id)) => Cursor::Before(id),
-            (None, None) => Cursor::Start,
-        };
-        let valid = limit.is_some() && after != Some(None) && before != Some(None) && !both;
-        valid.then(|| Page {
-            limit: limit.unwrap_or(MAX_PAGE),
-            cursor,
+            .check(
+                "before",
+                !matches!((after, before), (Some(Some(_)), Some(Some(_)))),
+                "Give after or before, not both",
+            );
+        Some(Page {
+            limit: limit?,
+            cursor: cursor?,
         })
     }
 
@@ -86,10 +92,33 @@ impl Page {
         page.ok_or_else(ApiError::malformed)
     }
 
+    /// The page of `collection`'s documents that match `filter`: one range of `_id` read
+    /// through an index, so its cost does not grow with the collection.
+    pub async fn read<T>(
+        &self,
+        collection: &Collection<T>,
+        mut filter: Document,
+    ) -> mongodb::error::Result<Listed<T>>
+    where
+        T: DeserializeOwned + Unpin + Send + Sync,
+    {
+        let (range, sort) = self.range();
+        if let Some(range) = range {
+            filter.insert("_id", range);
+        }
+        let items = collection
+            .find(filter)
+            .sort(sort)
+            .limit(self.read_limit())
+            .await?
+            .try_collect()
+            .await?;
+        Ok(self.finish(items))
+    }
+
     /// The `_id` range of the page (to add to a filter) and the sort that reads it: downwards
-    /// from the cursor, or upwards when going back (turn the result around with
-    /// [`Page::finish`]).
-    pub fn range(&self) -> (Option<Document>, Document) {
+    /// from the cursor, or upwards when going back (turned around by [`Page::finish`]).
+    fn range(&self) -> (Option<Document>, Document) {
         match self.cursor {
             Cursor::Start => (None, doc! { "_id": -1 }),
             Cursor::After(id) => (Some(doc! { "$lt": id }), doc! { "_id": -1 }),
@@ -98,13 +127,13 @@ impl Page {
     }
 
     /// How many items to read: one more than the page, to know whether more follow.
-    pub fn read_limit(&self) -> i64 {
+    fn read_limit(&self) -> i64 {
         i64::from(self.limit) + 1
     }
 
     /// The page out of the items read with [`Page::range`] and [`Page::read_limit`]: newest
     /// first, at most `limit`, with whether there are older and newer items around it.
-    pub fn finish<T>(&self, mut items: Vec<T>) -> Listed<T> {
+    fn finish<T>(&self, mut items: Vec<T>) -> Listed<T> {
         let more = items.len() > usize::from(self.limit);
         items.truncate(usize::from(self.limit));
         match self.cursor {
@@ -141,6 +170,15 @@ pub struct Listed<T> {
 }
 
 impl<T> Listed<T> {
+    /// The same page with each item turned into another.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Listed<U> {
+        Listed {
+            items: self.items.into_iter().map(f).collect(),
+            older: self.older,
+            newer: self.newer,
+        }
+    }
+
     /// The `Link` header naming the pages either side of this one, if any: `path?limit=N` plus
     /// `extra` (already encoded, e.g. `&q=rock`) plus the cursor; `id_of` reads an item's id.
     pub fn link_header(

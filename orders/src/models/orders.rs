@@ -14,7 +14,6 @@ use std::time::Duration;
 use common::events::OrderStatus;
 use common::outbox::Outbox;
 use common::paging::{Listed, Page};
-use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
 use mongodb::options::IndexOptions;
@@ -121,20 +120,9 @@ impl Orders {
         user_id: &str,
         page: &Page,
     ) -> mongodb::error::Result<Listed<OrderTicket>> {
-        let mut filter = doc! { "userId": user_id };
-        let (range, sort) = page.range();
-        if let Some(range) = range {
-            filter.insert("_id", range);
-        }
-        let orders: Vec<OrderDocument> = self
-            .collection
-            .find(filter)
-            .sort(sort)
-            .limit(page.read_limit())
-            .await?
-            .try_collect()
+        let orders = page
+            .read(&self.collection, doc! { "userId": user_id })
             .await?;
-        let orders = page.finish(orders);
         let mut ticket_ids: Vec<ObjectId> = orders.items.iter().map(|order| order.ticket).collect();
         ticket_ids.sort_unstable();
         ticket_ids.dedup();
@@ -145,18 +133,10 @@ impl Orders {
             .into_iter()
             .map(|ticket| (ticket.id, ticket))
             .collect();
-        Ok(Listed {
-            items: orders
-                .items
-                .into_iter()
-                .map(|order| OrderTicket {
-                    ticket: tickets.get(&order.ticket).cloned(),
-                    order,
-                })
-                .collect(),
-            older: orders.older,
-            newer: orders.newer,
-        })
+        Ok(orders.map(|order| OrderTicket {
+            ticket: tickets.get(&order.ticket).cloned(),
+            order,
+        }))
     }
 
     /// Marks the order paid (`payment:created`): version + 1, no event (as the original).

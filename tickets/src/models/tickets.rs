@@ -12,7 +12,6 @@
 //! (transient errors), and a body borrowing from the enclosing function makes the handler's
 //! future fail the compiler's `Send` check ("not general enough").
 
-use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
 use mongodb::{Collection, Database};
@@ -117,19 +116,7 @@ impl Tickets {
         if !words.is_empty() {
             filter.insert("words", doc! { "$all": words });
         }
-        let (range, sort) = page.range();
-        if let Some(range) = range {
-            filter.insert("_id", range);
-        }
-        let tickets = self
-            .collection
-            .find(filter)
-            .sort(sort)
-            .limit(page.read_limit())
-            .await?
-            .try_collect()
-            .await?;
-        Ok(page.finish(tickets))
+        page.read(&self.collection, filter).await
     }
 
     /// Creates the indexes the catalogue's pages read through (idempotent): unreserved tickets
