@@ -572,21 +572,17 @@ fn supervise(
     };
     let mut processes: Vec<Option<ServerProcess>> = Vec::new();
     for member in &mut members {
-        let mut attempt = 1;
-        let process = loop {
-            match start_member(member) {
-                Err(error) if error.is_address_in_use() && attempt < 3 => {
-                    attempt += 1;
-                    match devservers::free_port() {
-                        Ok(port) => member.port = port,
-                        Err(error) => break Err(error.to_string()),
-                    }
-                }
-                result => break result.map_err(|error| error.to_string()),
+        let started_at = ServerProcess::start_on_port(member.port, 3, |port| {
+            start_member(&Member {
+                port,
+                ..member.clone()
+            })
+        });
+        match started_at {
+            Ok(process) => {
+                member.port = process.port();
+                processes.push(Some(process));
             }
-        };
-        match process {
-            Ok(process) => processes.push(Some(process)),
             Err(error) => {
                 let _ = started.send(Err(anyhow::anyhow!("starting {}: {error}", member.label())));
                 return;

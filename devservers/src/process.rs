@@ -240,6 +240,33 @@ impl ServerProcess {
         }
     }
 
+    /// Starts a server with `start(port)`: on `port`, or on a free port when it is 0. While a
+    /// start fails because another process took the port in the meantime, tries again on
+    /// another free port, `attempts` times in all.
+    pub fn start_on_port(
+        port: u16,
+        attempts: u32,
+        mut start: impl FnMut(u16) -> Result<ServerProcess, StartError>,
+    ) -> Result<ServerProcess, StartError> {
+        let free_port = || {
+            crate::free_port().map_err(|source| StartError::Spawn {
+                program: "a listener on a free port".to_owned(),
+                source,
+            })
+        };
+        let mut port = if port == 0 { free_port()? } else { port };
+        let mut attempt = 1;
+        loop {
+            match start(port) {
+                Err(error) if error.is_address_in_use() && attempt < attempts => {
+                    attempt += 1;
+                    port = free_port()?;
+                }
+                result => return result,
+            }
+        }
+    }
+
     /// The server's name, as given to [`ServerProcess::start`].
     pub fn name(&self) -> &str {
         &self.name
@@ -391,6 +418,55 @@ mod tests {
             "2026-12-06T13:00:00.000Z  INFO common::server: listening address=127.0.0.1:43210";
         assert_eq!(matcher(other), None);
         assert_eq!(matcher("Error: Address already in use (os error 98)"), None);
+    }
+
+    #[test]
+    fn a_port_taken_meanwhile_is_replaced_by_another_free_one() {
+        let mut tried = Vec::new();
+        let started = ServerProcess::start_on_port(4321, 3, |port| {
+            tried.push(port);
+            let script = if tried.len() == 1 {
+                "echo 'bind: Address already in use' >&2; exit 1".to_owned()
+            } else {
+                format!("echo 'listening on port {port}'; exec sleep 30")
+            };
+            let mut command = Command::new("sh");
+            command.args(["-c", &script]);
+            let readiness = Readiness::LogLine(Box::new(|line: &str| {
+                line.strip_prefix("listening on port ")
+                    .and_then(|port| port.parse().ok())
+            }));
+            ServerProcess::start(
+                "sleeper",
+                command,
+                readiness,
+                discard(),
+                Duration::from_secs(5),
+            )
+        });
+        let mut server = started.unwrap();
+        assert_eq!(tried.len(), 2);
+        assert_eq!(tried[0], 4321);
+        assert_ne!(tried[1], 4321);
+        assert_eq!(server.port(), tried[1]);
+        server.stop(Duration::from_secs(2));
+
+        // Only a taken port is worth another try, and only `attempts` times.
+        let mut calls = 0;
+        let failed = ServerProcess::start_on_port(0, 2, |_| {
+            calls += 1;
+            let mut command = Command::new("sh");
+            command.args(["-c", "echo 'bind: Address already in use' >&2; exit 1"]);
+            ServerProcess::start(
+                "failing",
+                command,
+                Readiness::LogLine(Box::new(|_: &str| None)),
+                discard(),
+                Duration::from_secs(5),
+            )
+        });
+        assert!(failed.unwrap_err().is_address_in_use());
+        assert_eq!(calls, 2);
     }
 
     #[test]

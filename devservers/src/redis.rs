@@ -58,14 +58,7 @@ fn start_with(
         None => None,
     };
     let attempts = if port == 0 { 5 } else { 1 };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let port = if port == 0 {
-            crate::free_port().map_err(spawn_error)?
-        } else {
-            port
-        };
+    ServerProcess::start_on_port(port, attempts, |port| {
         let mut command = Command::new(program);
         // The file, if any, comes first: the flags after it are settings of its own.
         command.args(config.iter());
@@ -78,7 +71,7 @@ fn start_with(
             Durability::Persistent => command.args(["--appendonly", "yes"]),
             Durability::Ephemeral => command.args(["--appendonly", "no"]),
         };
-        let result = ServerProcess::start(
+        ServerProcess::start(
             "redis",
             command,
             // A TCP probe could reach another process holding the port; the log line cannot.
@@ -87,10 +80,6 @@ fn start_with(
             })),
             sink.clone(),
             Duration::from_secs(30),
-        );
-        match result {
-            Err(error) if error.is_address_in_use() && attempt < attempts => continue,
-            other => return other,
-        }
-    }
+        )
+    })
 }

@@ -344,9 +344,8 @@ fn start_service(
         redis_port: redis.port(),
         ingress_port: settings.port,
     };
-    let mut attempt = 1;
-    let mut process = loop {
-        let port = devservers::free_port()?;
+    // Another process may take the free port in the meantime: then another one is tried.
+    let mut process = ServerProcess::start_on_port(0, 3, |port| {
         let mut command = Command::new(binary);
         command.envs(services::environment(service, port, &backends, |name| {
             std::env::var(name).ok()
@@ -359,18 +358,14 @@ fn start_service(
                 .map(|(name, value)| (name, value)),
         );
         let sink = console.sink(service.name);
-        match ServerProcess::start(
+        ServerProcess::start(
             service.name,
             command,
             Readiness::Tcp(port),
             sink,
             SERVICE_START,
-        ) {
-            // Another process took the free port in the meantime: try another one.
-            Err(error) if error.is_address_in_use() && attempt < 3 => attempt += 1,
-            result => break result?,
-        }
-    };
+        )
+    })?;
     wait_until_ready(&mut process, stop)?;
     Ok(process)
 }
