@@ -21,6 +21,7 @@
 //! - `testing` (feature `testing`): the real-server test harness.
 
 pub mod background;
+mod backoff;
 pub mod bus;
 pub mod client_address;
 pub mod config;

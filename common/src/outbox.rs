@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::events::{Event, Subject};
 
@@ -155,17 +156,16 @@ impl Outbox {
 
 /// Publishes the outbox until `shutdown`, then flushes what is left (for a few seconds).
 pub async fn run_relay(outbox: Outbox, bus: Bus, shutdown: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(200), MAX_BACKOFF);
     while !shutdown.is_cancelled() {
         let wait = match outbox.relay_pending(&bus).await {
             Ok(_) => {
-                backoff = Duration::from_millis(100);
+                backoff.reset();
                 POLL_INTERVAL
             }
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "outbox relay failed, retrying");
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                backoff
+                backoff.next_delay()
             }
         };
         tokio::select! {

@@ -30,6 +30,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::events::Event;
 
@@ -360,7 +361,7 @@ async fn park<L: Listener>(
         .map(|info| info.stream_sequence)
         .unwrap_or_default();
     let parked_id = format!("{}-{sequence}", L::QUEUE_GROUP);
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match bus
             .publish_raw(&parked_subject, message.payload.clone(), &parked_id)
@@ -378,8 +379,7 @@ async fn park<L: Listener>(
                     return;
                 }
                 tracing::error!(%subject, sequence, error = %error, "parking failed, trying again");
-                pause(shutdown, backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                pause(shutdown, backoff.next_delay()).await;
             }
         }
     }

@@ -20,6 +20,7 @@ use anyhow::Context;
 use async_nats::jetstream::{self, message::PublishMessage, stream};
 use bytes::Bytes;
 
+use crate::backoff::Backoff;
 use crate::config::{self, ConfigError, Secret};
 use crate::events::{Event, Subject};
 
@@ -51,7 +52,7 @@ async fn connect_patiently(
     url: &str,
 ) -> anyhow::Result<async_nats::Client> {
     use async_nats::ConnectErrorKind as Kind;
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
     loop {
         match options.clone().connect(url).await {
             Ok(client) => return Ok(client),
@@ -70,8 +71,7 @@ async fn connect_patiently(
             }
             Err(error) => {
                 tracing::warn!(%url, %error, "NATS not reachable yet, trying again");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                tokio::time::sleep(backoff.next_delay()).await;
             }
         }
     }
@@ -347,19 +347,19 @@ impl Bus {
     /// tries again, for up to [`STREAMS_PATIENCE`]; an answer that is a refusal fails at once.
     async fn ensure_stream(&self, config: stream::Config) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + STREAMS_PATIENCE;
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
         loop {
             let error = match self.jetstream.get_or_create_stream(config.clone()).await {
                 Ok(_) => return Ok(()),
                 Err(error) => error,
             };
             let name = &config.name;
-            if !is_transient(&error) || tokio::time::Instant::now() + backoff > deadline {
+            let delay = backoff.next_delay();
+            if !is_transient(&error) || tokio::time::Instant::now() + delay > deadline {
                 anyhow::bail!("creating stream {name}: {error}");
             }
             tracing::warn!(stream = %name, %error, "JetStream not answering, trying again");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+            tokio::time::sleep(delay).await;
         }
     }
 
