@@ -100,7 +100,7 @@ struct TokenEntry {
 }
 
 /// The revoked tokens and banned users a service knows of. Cheap to clone.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Revocations(Arc<RwLock<Known>>);
 
 #[derive(Debug, Default)]
@@ -117,12 +117,10 @@ impl Revocations {
     /// A set that nothing feeds: for code that only issues tokens, and for unit tests. A
     /// service that reads sessions gets its set from [`RevocationBucket::follow`].
     pub fn unshared() -> Revocations {
-        Revocations(Arc::new(RwLock::new(Known {
-            cap: u64::MAX,
-            ..Known::default()
-        })))
+        Revocations::with_cap(u64::MAX)
     }
 
+    /// An empty set that holds at most `cap` entries.
     fn with_cap(cap: u64) -> Revocations {
         Revocations(Arc::new(RwLock::new(Known {
             cap,

@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use reqwest::Url;
 
+use super::is_object_id;
 use crate::api::Forwarded;
 use crate::models::Ticket;
 use crate::page::{self, Layout, PageError};
@@ -47,7 +48,7 @@ pub async fn landing(
         let fits = if *name == "q" {
             !value.trim().is_empty()
         } else {
-            is_ticket_id(value)
+            is_object_id(value)
         };
         fits.then_some((*name, value.trim()))
     });
@@ -93,7 +94,7 @@ fn landing_page_of(target: &str) -> Option<String> {
         .collect();
     let has_cursor = pairs
         .iter()
-        .any(|(name, value)| name != "q" && is_ticket_id(value));
+        .any(|(name, value)| name != "q" && is_object_id(value));
     has_cursor.then(|| {
         with_query(
             "/",
@@ -102,11 +103,6 @@ fn landing_page_of(target: &str) -> Option<String> {
                 .map(|(name, value)| (name.as_str(), value.as_str())),
         )
     })
-}
-
-/// 24 hexadecimal digits.
-fn is_ticket_id(text: &str) -> bool {
-    text.len() == 24 && text.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

@@ -58,11 +58,16 @@ pub fn router() -> Router<AppState> {
 
 /// An id from the address, checked before it goes into an API path: 24 hex digits, or 404.
 fn object_id(id: &str) -> Result<&str, PageError> {
-    if id.len() == 24 && id.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+    if is_object_id(id) {
         Ok(id)
     } else {
         Err(PageError::NotFound)
     }
+}
+
+/// Whether `text` is an id as the API writes them: 24 hex digits, safe in a URL as it is.
+fn is_object_id(text: &str) -> bool {
+    text.len() == 24 && text.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
