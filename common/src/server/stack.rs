@@ -1,0 +1,240 @@
+//! The middleware around a service's routes.
+//!
+//! A request's handler runs, once its body is in, to its end in a task of its own: a client
+//! that hangs up (a browser navigating away, a load generator stopping, a proxy timing out)
+//! drops its connection and the answer, never the work half-way. No database operation or
+//! transaction is cut in the middle, which would leave the driver a connection to throw away
+//! and the server a transaction to abort, and which after a burst of abandoned requests stalled
+//! a service for seconds. The handler learns of the hang-up through its [`Client`].
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::Response;
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
+use futures_util::FutureExt as _;
+use tower_http::trace::TraceLayer;
+use tracing::{Instrument as _, Span};
+
+use super::body::{BODY_LIMIT_BYTES, read_body_first};
+use super::client::Client;
+use crate::error::{ApiError, not_found};
+use crate::health::{self, Readiness};
+
+/// Wraps a service's routes (state already applied) with the shared stack.
+pub fn app(routes: Router, readiness: Readiness) -> Router {
+    app_with_instant(routes, Router::new(), readiness)
+}
+
+/// [`app`], with `instant` routes beside `routes`: handlers that do no I/O at all (no database,
+/// no bus, no other service), such as answering from the session cookie. Such a handler ends in
+/// the poll that starts it, so no hang-up can cut it half-way, and it runs in the connection's
+/// task instead of one of its own, which for a request this cheap is a large share of its cost
+/// (`GET /api/users/currentuser`, the platform's most frequent request). A panic is still
+/// answered 500 in the envelope.
+pub fn app_with_instant(routes: Router, instant: Router, readiness: Readiness) -> Router {
+    let instant = if instant.has_routes() {
+        instant.route_layer(middleware::from_fn(run_inline))
+    } else {
+        instant
+    };
+    let routes = routes
+        .merge(health::routes(readiness))
+        .route_layer(middleware::from_fn(run_to_completion))
+        .merge(instant)
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(read_body_first));
+    with_request_logs(routes)
+}
+
+/// Runs a request to its end in a task of its own (see the module's documentation), telling
+/// its [`Client`] when the connection goes. A handler that panics is answered 500 in the
+/// envelope.
+async fn run_to_completion(mut request: Request, next: Next) -> axum::response::Response {
+    let client = Client::default();
+    request.extensions_mut().insert(client.clone());
+    // Dropped with this future when the connection goes, before the handler's task has ended.
+    let hang_up = client.hang_up_guard();
+    let response = match tokio::spawn(next.run(request).in_current_span()).await {
+        Ok(response) => response,
+        Err(error) => handler_failed(error),
+    };
+    hang_up.disarm();
+    response
+}
+
+/// Runs an instant route's handler where it is (see [`app_with_instant`]); a panic is a 500.
+async fn run_inline(request: Request, next: Next) -> axum::response::Response {
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => handler_failed("it panicked"),
+    }
+}
+
+/// The 500 in the envelope for a handler that did not return (it panicked, or its task was
+/// cancelled): `what` goes to the log only.
+fn handler_failed(what: impl std::fmt::Display) -> axum::response::Response {
+    ApiError::Internal(anyhow::anyhow!("request handler failed: {what}")).into_response()
+}
+
+/// `app`, answering 503 in the envelope for a request not answered within `limit`. The
+/// request's work is not cut: its handler runs on in its own task to its end, as when a client
+/// hangs up, so its effects stay all or nothing.
+pub(super) fn with_request_timeout(app: Router, limit: Duration) -> Router {
+    app.layer(middleware::from_fn_with_state(limit, answer_within))
+}
+
+/// The request's answer, or 503 in the envelope once `limit` has passed without one.
+async fn answer_within(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable(anyhow::anyhow!(
+            "{method} {path} was not answered within {limit:?}"
+        ))
+        .into_response(),
+    }
+}
+
+/// Logs one line per request: method, path, status and latency. Never the query string, headers
+/// or cookies: they may hold secrets.
+pub fn with_request_logs(routes: Router) -> Router {
+    routes.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|request: &Request| {
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            })
+            .on_request(())
+            .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
+                tracing::info!(
+                    status = response.status().as_u16(),
+                    latency_ms = latency.as_secs_f64() * 1000.0,
+                    "request handled"
+                );
+            }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::test_stack::{TOO_LARGE, answer, get, hang_up_once_started};
+    use axum::body::{Body, to_bytes};
+    use axum::routing::get as route_get;
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt as _;
+
+    #[tokio::test]
+    async fn a_request_over_its_time_is_503_and_its_work_still_ends() {
+        let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
+        let finished = Arc::new(Mutex::new(Some(finished)));
+        let handler = move || {
+            let finished = finished.lock().unwrap().take();
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = finished.map(|finished| finished.send(()));
+                "done"
+            }
+        };
+        let routes = Router::new()
+            .route("/slow", route_get(handler))
+            .route("/quick", route_get(|| async { "quick" }));
+        let stack = with_request_timeout(app(routes, Readiness::new()), Duration::from_millis(50));
+        let call = |path: &str| stack.clone().oneshot(get(path));
+        let response = call("/slow").await.unwrap();
+        assert_eq!(response.status(), 503);
+        let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert_eq!(
+            body,
+            r#"{"errors":[{"message":"Service unavailable, please try again"}]}"#
+        );
+        tokio::time::timeout(Duration::from_secs(5), finished_rx)
+            .await
+            .expect("the handler was cut off at the timeout")
+            .unwrap();
+        assert_eq!(call("/quick").await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_client_hangs_up_still_runs_to_its_end() {
+        let (started, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (finished, finished_rx) = tokio::sync::oneshot::channel::<()>();
+        let started = Arc::new(Mutex::new(Some(started)));
+        let finished = Arc::new(Mutex::new(Some(finished)));
+        let handler = move || {
+            let started = started.lock().unwrap().take();
+            let finished = finished.lock().unwrap().take();
+            async move {
+                let _ = started.map(|started| started.send(()));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let _ = finished.map(|finished| finished.send(()));
+                "done"
+            }
+        };
+        hang_up_once_started(
+            Router::new().route("/slow", route_get(handler)),
+            "/slow",
+            started_rx,
+        )
+        .await;
+        tokio::time::timeout(Duration::from_secs(5), finished_rx)
+            .await
+            .expect("the handler was cut off with its client")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_in_the_envelope_instant_or_not() {
+        for path in ["/panics", "/instant/panics"] {
+            assert_eq!(
+                answer(get(path)).await,
+                (
+                    500,
+                    r#"{"errors":[{"message":"Something went wrong"}]}"#.to_owned()
+                ),
+                "{path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn instant_routes_run_in_the_callers_task_the_others_in_their_own() {
+        let outcome = tokio::spawn(async {
+            let caller = format!("{:?}", tokio::task::try_id());
+            let instant = answer(get("/instant/task")).await;
+            let other = answer(get("/task")).await;
+            (caller, instant, other)
+        });
+        let (caller, instant, other) = outcome.await.unwrap();
+        assert!(caller.starts_with("Some("), "{caller}");
+        assert_eq!(instant, (200, caller.clone()));
+        assert_eq!(other.0, 200);
+        assert!(
+            other.1.starts_with("Some(") && other.1 != caller,
+            "{other:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn instant_routes_have_the_body_limit_and_the_404s() {
+        let oversized = axum::http::Request::post("/instant/task")
+            .body(Body::from(vec![b'x'; BODY_LIMIT_BYTES + 1]))
+            .unwrap();
+        assert_eq!(answer(oversized).await, (413, TOO_LARGE.to_owned()));
+        let wrong_method = axum::http::Request::delete("/instant/task")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(answer(wrong_method).await.0, 404);
+    }
+}
