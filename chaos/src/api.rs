@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use devservers::routes;
 use rand::seq::IndexedRandom as _;
 use reqwest::Method;
 use serde_json::Value;
@@ -76,18 +77,6 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// The fleet's routes: which service serves a path.
-pub fn service_of(path: &str) -> &'static str {
-    let segment = path.trim_start_matches("/api/").split('/').next();
-    match segment {
-        Some("users") => "auth",
-        Some("tickets") => "tickets",
-        Some("orders") => "orders",
-        Some("payments") => "payments",
-        _ => "auth",
-    }
-}
-
 /// A client of the fleet's APIs.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -120,7 +109,7 @@ impl Api {
     }
 
     /// `method path` with an optional JSON body and session, to a replica of the service the
-    /// path belongs to.
+    /// ingress would route the path to (`devservers::routes`).
     pub async fn call(
         &self,
         method: Method,
@@ -156,7 +145,13 @@ impl Api {
         body: Option<Vec<u8>>,
         content_type: &str,
     ) -> Result<Reply, Failure> {
-        let urls = self.urls(service_of(path));
+        let service = routes::service_for(path);
+        let urls = self.urls(service);
+        if urls.is_empty() {
+            return Err(Failure::Unreachable(format!(
+                "{method} {path}: the fleet runs no {service}"
+            )));
+        }
         let deadline = Instant::now() + UNREACHABLE_FOR;
         loop {
             // A random replica first, then the others.
@@ -200,34 +195,23 @@ impl Api {
         let deadline = Instant::now() + SIGN_UP_FOR;
         let mut lost = Vec::new();
         while Instant::now() < deadline {
-            let reply = match self
+            let signed_up = self
                 .call(Method::POST, "/api/users/signup", None, Some(&credentials))
-                .await
-            {
-                Ok(reply) => reply,
-                Err(Failure::Lost(why)) => {
-                    lost.push(why);
+                .await;
+            let Some(mut reply) = unless_lost(signed_up, &mut lost)? else {
+                continue;
+            };
+            if reply.status == 400 && reply.message() == Some("Email in use") {
+                let signed_in = self
+                    .call(Method::POST, "/api/users/signin", None, Some(&credentials))
+                    .await;
+                let Some(signed_in) = unless_lost(signed_in, &mut lost)? else {
                     continue;
-                }
-                Err(error) => return Err(error.into()),
-            };
-            let reply = match reply.status {
-                201 => reply,
-                400 if reply.message() == Some("Email in use") => {
-                    match self
-                        .call(Method::POST, "/api/users/signin", None, Some(&credentials))
-                        .await
-                    {
-                        Ok(reply) => reply,
-                        Err(Failure::Lost(why)) => {
-                            lost.push(why);
-                            continue;
-                        }
-                        Err(error) => return Err(error.into()),
-                    }
-                }
-                _ => anyhow::bail!("signup of {email}: {} {}", reply.status, reply.text),
-            };
+                };
+                reply = signed_in;
+            } else if reply.status != 201 {
+                anyhow::bail!("signup of {email}: {} {}", reply.status, reply.text);
+            }
             if let (Some(session), Some(id)) = (reply.session.clone(), reply.str("id")) {
                 return Ok((session, id.to_owned()));
             }
@@ -237,6 +221,22 @@ impl Api {
             "signup of {email}: every answer in {} s was lost: {lost:#?}",
             SIGN_UP_FOR.as_secs()
         )
+    }
+}
+
+/// The reply; `None` when its answer was lost (noted in `lost`), for the caller to try again;
+/// or the failure to give up on.
+fn unless_lost(
+    result: Result<Reply, Failure>,
+    lost: &mut Vec<String>,
+) -> Result<Option<Reply>, Failure> {
+    match result {
+        Ok(reply) => Ok(Some(reply)),
+        Err(Failure::Lost(why)) => {
+            lost.push(why);
+            Ok(None)
+        }
+        Err(failure) => Err(failure),
     }
 }
 

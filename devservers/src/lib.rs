@@ -1,22 +1,27 @@
-//! The backing servers of the platform, run as child processes.
+//! The backing servers of the platform, run as child processes, and the ingress's route table.
 //!
 //! Both the test harness (`common::testing`) and the local stack (`cargo xtask up`) need a
 //! MongoDB-compatible server, NATS with JetStream and Redis. This crate is the one place that
 //! knows how to find those programs, start them on a free port, tell when they are ready, and
 //! stop them again. It depends on nothing but `std` and `libc`, so `xtask` stays light.
 //!
+//! The local stack and the chaos fleet also route requests to the services as the ingress does;
+//! both depend on this crate, so the route table lives here ([`routes`]).
+//!
 //! Layout:
 //! - [`locate`]: finding a server program on `PATH` and the usual install places;
 //! - [`process`]: a started server ([`ServerProcess`]), its output, and stopping it;
 //! - [`mongo`], [`nats`], [`redis`]: how each server is started and when it counts as ready,
 //!   open or requiring credentials;
-//! - [`secrets`]: random passwords, and files only their owner may read.
+//! - [`secrets`]: random passwords, and files only their owner may read;
+//! - [`routes`]: which service answers which path, for every ingress.
 
 pub mod locate;
 pub mod mongo;
 pub mod nats;
 pub mod process;
 pub mod redis;
+pub mod routes;
 pub mod secrets;
 
 pub use locate::{MongoServer, find_mongo, find_program};

@@ -12,8 +12,7 @@
 //! - `cargo xtask bench` benchmarks release builds on a fresh local stack ([`bench`]).
 //!
 //! Layout:
-//! - [`routes`]: the ingress route table, which `infra/k8s-dev/ingress-srv.yaml` is tested against;
-//! - [`nginx`]: the local ingress generated from that table;
+//! - [`nginx`]: the local ingress, generated from the route table (`devservers::routes`);
 //! - [`services`]: the platform's services and the environment each one gets;
 //! - [`cargo`]: the workspace's packages and building release binaries;
 //! - [`tools`]: finding, or installing, the server programs;
@@ -30,7 +29,6 @@ mod e2e;
 mod http;
 mod infra;
 mod nginx;
-mod routes;
 mod services;
 mod stop;
 mod stripe;

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use devservers::process::Readiness;
+use devservers::routes::ROUTES;
 use devservers::{LineSink, ServerProcess};
-
-use crate::routes::ROUTES;
 
 /// What the generated configuration depends on.
 #[derive(Debug)]

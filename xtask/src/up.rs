@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use devservers::mongo::Mongo;
 use devservers::process::Readiness;
+use devservers::routes;
 use devservers::{Durability, MongoServer, ServerProcess};
 
 use crate::cargo::{self, Workspace};
@@ -24,7 +25,7 @@ use crate::services::{self, Backends, SERVICES, Service};
 use crate::stop::{Interrupted, Stop};
 use crate::stripe::Stripe;
 use crate::tools::{self, Purpose, Tools};
-use crate::{http, nginx, routes};
+use crate::{http, nginx};
 
 /// Options of `cargo xtask up`.
 #[derive(Debug, clap::Args)]

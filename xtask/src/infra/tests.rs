@@ -2,8 +2,9 @@
 //! environment each service gets and the Secrets it comes from, probes, resources and security
 //! contexts, the one-node replica sets, NATS and Redis ([`cluster`]); who may reach whom under
 //! the NetworkPolicies ([`network`]); the two ingresses, their rate limits, TLS and HSTS
-//! ([`ingresses`]); skaffold's artifacts and the Dockerfiles ([`images`]); the workflows
-//! ([`workflows`]). Here: reading the files, and the validator runner.
+//! ([`ingresses`]); the dev Ingress against the route table ([`route_table`]); skaffold's
+//! artifacts and the Dockerfiles ([`images`]); the workflows ([`workflows`]). Here: reading the
+//! files, and the validator runner.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ mod cluster;
 mod images;
 mod ingresses;
 mod network;
+mod route_table;
 mod workflows;
 
 // ---------------------------------------------------------------------------------------------

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use devservers::routes::{ROUTES, service_for};
 use serde_yaml::Value;
 
 use super::*;
-use crate::routes::ROUTES;
 
 /// The production site's host, from the production ingress.
 fn prod_host(prod: &Manifests) -> String {
@@ -55,7 +55,7 @@ fn the_production_ingresses_route_like_the_dev_ones_on_the_production_host() {
 
     for (name, dev_ingress) in dev_ingresses {
         let prod_ingress = prod_ingresses[name];
-        // The dev ingress-service is tested against the route table (routes.rs), and all of dev
+        // The dev ingress-service is tested against the route table (route_table.rs), and all of dev
         // against it below; prod must route alike.
         let mut expected_rules = dev_ingress["spec"]["rules"].clone();
         for rule in expected_rules.as_sequence_mut().unwrap() {
@@ -362,6 +362,8 @@ fn every_request_reaches_the_service_of_the_route_table_through_its_limits() {
                 .iter()
                 .find(|route| regex::matches(route.pattern, path))
                 .unwrap_or_else(|| panic!("no route for {path}"));
+            // What the chaos fleet's client and anything else routing by path use.
+            assert_eq!(service_for(path), route.service, "{path}");
             let location = pick(&locations, path);
             assert_eq!(
                 location.service,
