@@ -1,7 +1,15 @@
 //! Results as a run would record them, for the tests of the report and the scenarios.
 
-use crate::scenarios::ceilings::{Scrypt, Storm};
+use crate::cpu::ProcessCpu;
+use crate::machine::Machine;
+use crate::report::{Report, StackResults, Timings};
+use crate::scenarios::ceilings::{Scrypt, Signin, Storm};
+use crate::scenarios::expiration::Expiration;
+use crate::scenarios::footprint::Footprint;
 use crate::scenarios::http::{HttpResult, Via};
+use crate::scenarios::pipeline::Pipeline;
+use crate::scenarios::propagation::Propagation;
+use crate::stats::Summary;
 use crate::wrk::Output;
 
 /// A wrk run of `endpoint` with these figures.
@@ -57,5 +65,125 @@ pub(crate) fn storm(signins: f64, currentuser_p99_us: u64) -> Storm {
             currentuser_p99_us,
         ),
         cpu: Vec::new(),
+    }
+}
+
+/// Latencies with this p99, half of it at p50.
+fn summary(p99_ms: f64) -> Summary {
+    Summary {
+        samples: 100,
+        p50_ms: p99_ms / 2.0,
+        p99_ms,
+        max_ms: p99_ms * 2.0,
+    }
+}
+
+/// `storm`, with these processes' CPU.
+fn with_cpu(mut storm: Storm, cpu: &[(&str, f64)]) -> Storm {
+    storm.cpu = cpu
+        .iter()
+        .map(|(name, percent)| ProcessCpu {
+            name: (*name).to_owned(),
+            percent: *percent,
+        })
+        .collect();
+    storm
+}
+
+/// A whole run: its figures, and the targets checked against them.
+pub(crate) fn report() -> Report {
+    let propagation = |load: &str, p99| Propagation {
+        load: load.to_owned(),
+        background: None,
+        ticket_created: summary(p99),
+        order_created: summary(4.0),
+        order_cancelled: summary(4.0),
+        ticket_updated: summary(4.0),
+    };
+    let stack = StackResults {
+        http: vec![
+            http(
+                "GET /api/users/currentuser",
+                Via::Direct,
+                16,
+                12_000.0,
+                3_000,
+            ),
+            http(
+                "GET /api/users/currentuser",
+                Via::Ingress,
+                16,
+                8_000.0,
+                4_000,
+            ),
+        ],
+        hello: vec![http("bare axum GET /", Via::Direct, 16, 30_000.0, 1_000)],
+        signin: Signin {
+            ceilings: [40.0, 50.0, 60.0, 40.0].map(ceiling).to_vec(),
+            // Shares 46/45, 44/55, 40/50: 102%, 80%, 80%.
+            // CPU: none measured in the second (an older report's); nats under 1% in all.
+            storms: vec![
+                with_cpu(
+                    storm(46.0, 3_000),
+                    &[
+                        ("auth: scrypt threads", 180.0),
+                        ("mongo", 4.0),
+                        ("nats", 0.4),
+                    ],
+                ),
+                storm(44.0, 12_000),
+                with_cpu(
+                    storm(40.0, 4_000),
+                    &[("auth: scrypt threads", 170.0), ("mongo", 6.0)],
+                ),
+            ],
+        },
+        propagation: vec![propagation("light", 6.0), propagation("heavy", 30.0)],
+        pipeline: Pipeline {
+            workers: 16,
+            seconds: 15.0,
+            purchases: 1500,
+            per_second: 100.0,
+            failures: 0,
+            cpu: vec![ProcessCpu {
+                name: "mongo".to_owned(),
+                percent: 90.0,
+            }],
+            loaded_rss_kib: vec![("auth".to_owned(), 30_000)],
+        },
+        footprint: vec![Footprint {
+            service: "auth".to_owned(),
+            binary_bytes: 14_000_000,
+            idle_rss_kib: 25_600,
+            loaded_rss_kib: Some(30_000),
+            peak_rss_kib: None,
+            start_to_ready_ms: 120.0,
+            start_to_ready_max_ms: 150.0,
+        }],
+    };
+    let expiration = Expiration {
+        orders: 1000,
+        window_seconds: 20,
+        expiration_complete: Some(summary(500.0)),
+        cancelled: Some(summary(600.0)),
+        missing: 0,
+    };
+    Report {
+        date: "2026-11-24".to_owned(),
+        machine: Machine {
+            cores: 2,
+            memory_gib: 23.4,
+            cpu: "Test CPU".to_owned(),
+            kernel: "6.1".to_owned(),
+            load_average: [1.0, 2.0, 3.0],
+        },
+        commands: vec!["cargo xtask bench".to_owned()],
+        timings: Timings {
+            build_seconds: 300.0,
+            total_seconds: 700.0,
+        },
+        checks: crate::report::checks(&stack, &expiration),
+        stack,
+        expiration,
     }
 }

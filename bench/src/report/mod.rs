@@ -1,0 +1,81 @@
+//! The results of a run: what each part measured, and the targets checked against them.
+//!
+//! Layout:
+//! - here: the results as `bench/results/<date>.json` holds them;
+//! - `checks`: the targets, checked against the figures ([`checks`]);
+//! - `markdown`: the summary `bench/results/<date>.md` and the targets table ([`markdown`],
+//!   [`targets_table`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Machine;
+use crate::scenarios::ceilings::Signin;
+use crate::scenarios::expiration::Expiration;
+use crate::scenarios::footprint::Footprint;
+use crate::scenarios::http::HttpResult;
+use crate::scenarios::pipeline::Pipeline;
+use crate::scenarios::propagation::Propagation;
+
+mod checks;
+mod markdown;
+
+pub use checks::checks;
+pub use markdown::{markdown, targets_table};
+
+/// What `ticketing-bench stack` measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackResults {
+    /// Each endpoint at each level, direct and through the ingress.
+    pub http: Vec<HttpResult>,
+    /// The bare axum handler at each level.
+    pub hello: Vec<HttpResult>,
+    /// Sign-in storms between scrypt ceilings, `currentuser` meanwhile.
+    pub signin: Signin,
+    /// Event propagation at light and heavy load.
+    pub propagation: Vec<Propagation>,
+    /// The purchase pipeline.
+    pub pipeline: Pipeline,
+    /// Each service's footprint.
+    pub footprint: Vec<Footprint>,
+}
+
+/// How long the run took.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Building the release binaries, in seconds.
+    pub build_seconds: f64,
+    /// The whole `cargo xtask bench`, up to writing the report, in seconds.
+    pub total_seconds: f64,
+}
+
+/// One of the benchmark's targets, checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// What is measured.
+    pub what: String,
+    /// The target, in words.
+    pub target: String,
+    /// What was measured, in words.
+    pub measured: String,
+    /// Whether the target is met.
+    pub met: bool,
+}
+
+/// A whole run: `bench/results/<date>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The day of the run (UTC), `YYYY-MM-DD`.
+    pub date: String,
+    /// What it ran on.
+    pub machine: Machine,
+    /// The commands that produced it.
+    pub commands: Vec<String>,
+    /// How long it took.
+    pub timings: Timings,
+    /// The measurements on the main stack.
+    pub stack: StackResults,
+    /// The expiration measurement on its own stack.
+    pub expiration: Expiration,
+    /// The targets.
+    pub checks: Vec<Check>,
+}
