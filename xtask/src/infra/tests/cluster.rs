@@ -24,7 +24,8 @@ fn has_service(service: &Service) -> bool {
     service.name != "expiration"
 }
 
-/// The environment of CONTRACT A.1 and the README's configuration table, per service.
+/// The environment each service gets: the original's settings (docs/decisions.md) and the
+/// README's configuration table.
 fn expected_environment(service: &Service) -> BTreeMap<String, String> {
     let name = service.name;
     let mut env: BTreeMap<&str, String> = [
