@@ -125,8 +125,7 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     progress("event propagation");
     quiet_machine("propagation").await?;
     let propagation = propagation::run(stack).await?;
-    // Each ceiling right before what it bounds: this machine's speed drifts by a fifth over
-    // minutes (one scrypt hash took 46 ms, then 62 ms, in runs of the same day).
+    // Each ceiling right before what it bounds: a shared machine's speed drifts within minutes.
     progress("ceiling: bare axum");
     quiet_machine("the bare axum ceiling").await?;
     let hello = ceilings::hello(stack).await?;

@@ -32,8 +32,8 @@ const EXPIRATION_WINDOW_SECONDS: u64 = 20;
 const EXPIRING_ORDERS: usize = 1000;
 
 /// How long each wrk run lasts by default: 2 s is thousands of requests for all but sign-in
-/// (40 and more for it), and keeps the whole run within its 15 minutes on two cores (3 s runs
-/// made it 15 min 20 s on a fresh clone).
+/// (40 and more for it), and keeps a whole run on a fresh clone within its 15 minutes on two
+/// cores (bench/README.md).
 const DEFAULT_SECONDS: u64 = 2;
 
 /// The bench's own package and its binary.

@@ -47,7 +47,8 @@ impl Options {
 
 /// The test command: the chaos crate's fault-injection tests, figures shown. Selected by name
 /// within the whole workspace, so that features resolve as in `cargo xtask test` and its
-/// artifacts serve (`--package chaos` rebuilt most of the graph after it: 4 min on two cores).
+/// artifacts serve (with `--package chaos`, features resolved otherwise and most of the graph
+/// was rebuilt).
 const ARGS: [&str; 17] = [
     "test",
     "--workspace",

@@ -3,8 +3,8 @@
 //! Without a key, `up` runs the `stripe-fake` program (built with the services) on a free
 //! loopback port (test tokens such as `tok_visa` succeed, `tok_chargeDeclined` is declined) and
 //! points payments at it, so the whole purchase works offline. It is a process of its own so that
-//! xtask, built before anything else on a fresh clone, links no web stack (xtask's own build was
-//! 134 s of a fresh `cargo xtask bench`). With a key, `STRIPE_KEY` and `STRIPE_API_BASE` (if any)
+//! xtask, built before anything else on a fresh clone, links no web stack: its build is time spent
+//! before any command can start. With a key, `STRIPE_KEY` and `STRIPE_API_BASE` (if any)
 //! reach payments unchanged.
 
 use std::path::Path;

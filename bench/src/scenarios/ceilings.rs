@@ -46,9 +46,9 @@ pub struct Scrypt {
 /// How many sign-in storms run.
 const STORMS: usize = 3;
 
-/// Sign-in storms, each between two scrypt ceilings. This machine's speed drifts by a quarter
-/// within seconds (one hash took 37.7 ms and 50.3 ms a minute apart): a storm set against a
-/// single ceiling measured before it compares two different machines. Each storm is set
+/// Sign-in storms, each between two scrypt ceilings. A shared machine's speed drifts by as much
+/// as a quarter within a minute (bench/README.md), so a storm set against a single ceiling
+/// measured before it compares two different machines. Each storm is set
 /// against the mean of the ceilings on either side of it, and the median storm counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signin {

@@ -308,10 +308,10 @@ async fn order_pool(
 /// the runs before it: at most half what `POST /api/tickets` did at that level (an order reads
 /// the ticket and its orders, then writes the order and its event, in a transaction: twice a
 /// ticket's work at least), at most five times the direct run one level down (sixteen times the
-/// connections made 4.4 times the orders once, and three times ran out of tickets), and through the
-/// ingress at most half as much again as the direct run at the same level. Sized from tickets
-/// alone, the pools were five to ten times too big, and orders spent up to 45 s digesting their
-/// `ticket:created` after each run.
+/// connections can make over four times the orders: a bound of three ran out of tickets), and
+/// through the ingress at most half as much again as the direct run at the same level. Sized
+/// from tickets alone, the pools were several times too big, and orders spent long after each
+/// run digesting their `ticket:created`.
 pub fn expected_order_rate(results: &[HttpResult], via: Via, connections: u32) -> f64 {
     let rate_of = |endpoint: Endpoint, via: Via, connections: u32| {
         results
