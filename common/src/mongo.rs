@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use mongodb::bson::Document;
 use mongodb::bson::oid::ObjectId;
 use mongodb::error::{ErrorKind, WriteFailure};
-use mongodb::options::ClientOptions;
-use mongodb::{Client, Database};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Database, IndexModel};
 
 use crate::error::ApiError;
 
@@ -114,6 +115,22 @@ pub fn parse_object_id(text: &str) -> Result<ObjectId, ApiError> {
 /// [`parse_object_id`], as they did in the original.
 pub fn is_valid_object_id(text: &str) -> bool {
     ObjectId::parse_str(text).is_ok() || text.encode_utf16().count() == 12
+}
+
+/// The index `name` on `keys`, for `create_index` at start-up (idempotent: the server finds it
+/// there on every later start).
+pub fn index(name: &str, keys: Document) -> IndexModel {
+    let options = IndexOptions::builder().name(name.to_owned()).build();
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// [`index`], refusing a second document with the same keys ([`is_duplicate_key`]).
+pub fn unique_index(name: &str, keys: Document) -> IndexModel {
+    let options = IndexOptions::builder()
+        .name(name.to_owned())
+        .unique(true)
+        .build();
+    IndexModel::builder().keys(keys).options(options).build()
 }
 
 /// Whether `error` is a unique-index violation (code 11000).

@@ -1,9 +1,9 @@
 //! The transactional outbox: no event is lost between a database write and its publish.
 //!
-//! A service writes its state change and the event it implies in one MongoDB transaction: the
-//! event goes into the `outbox` collection ([`Outbox::add`]). A relay ([`run_relay`]) publishes
-//! pending records oldest first, each with the record's id as `Nats-Msg-Id`, and deletes a
-//! record only after JetStream acknowledged it. So:
+//! A service writes its state change and the event it implies in one MongoDB transaction
+//! ([`Outbox::transaction`]): the event goes into the `outbox` collection. A relay
+//! ([`run_relay`]) publishes pending records oldest first, each with the record's id as
+//! `Nats-Msg-Id`, and deletes a record only after JetStream acknowledged it. So:
 //! - a crash after the commit and before the publish leaves the record, which the relay (of
 //!   this replica after a restart, or of another) publishes later;
 //! - a crash after the publish and before the delete publishes the record again, and the
@@ -68,10 +68,8 @@ impl Outbox {
         }
     }
 
-    /// Records `event` inside the caller's transaction on `session`.
-    ///
-    /// Returns the driver's error type, so it composes inside
-    /// `session.start_transaction().and_run2(..)`, which retries transient failures.
+    /// Records `event` inside the caller's transaction on `session`. Services record through
+    /// [`Outbox::transaction`], which calls this and wakes the relay after the commit.
     pub async fn add<E: Event>(
         &self,
         session: &mut ClientSession,
@@ -93,6 +91,45 @@ impl Outbox {
     /// Tells the relay there is something to publish (call after the commit).
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Runs `body` in one transaction of this outbox's database (the service's: its changes and
+    /// their events commit together), and returns what it returns. The one way a service
+    /// writes a change and its events.
+    ///
+    /// The driver runs the body again when the transaction fails transiently (a write conflict
+    /// with a concurrent transaction, a lost primary), so every run gets its own clone of
+    /// `context`: the collections and values it works on. The body owns what it uses this way;
+    /// one borrowing from its caller makes the caller's future fail the compiler's `Send`
+    /// check ("implementation of `Send` is not general enough"). The events the body records
+    /// through [`Transaction::add`] commit with its writes, and the relay is woken after the
+    /// commit; a run that records none (it found nothing to change) wakes nobody.
+    pub async fn transaction<C, R>(
+        &self,
+        context: C,
+        mut body: impl AsyncFnMut(&mut Transaction<'_>, C) -> mongodb::error::Result<R>,
+    ) -> mongodb::error::Result<R>
+    where
+        C: Clone,
+    {
+        let outbox = self.clone();
+        let mut session = self.records.client().start_session().await?;
+        let (value, recorded) = session
+            .start_transaction()
+            .and_run2(async move |session| {
+                let mut transaction = Transaction {
+                    session,
+                    outbox: &outbox,
+                    recorded: false,
+                };
+                let value = body(&mut transaction, context.clone()).await?;
+                Ok((value, transaction.recorded))
+            })
+            .await?;
+        if recorded {
+            self.wake();
+        }
+        Ok(value)
     }
 
     /// How many records wait to be published.
@@ -151,6 +188,27 @@ impl Outbox {
                 return Err(error);
             }
         }
+    }
+}
+
+/// One run of an [`Outbox::transaction`] body: its session, and the outbox its events go to.
+pub struct Transaction<'a> {
+    session: &'a mut ClientSession,
+    outbox: &'a Outbox,
+    recorded: bool,
+}
+
+impl Transaction<'_> {
+    /// The session every write of the change goes through (`.session(transaction.session())`).
+    pub fn session(&mut self) -> &mut ClientSession {
+        self.session
+    }
+
+    /// Records `event`, to be published once the transaction commits.
+    pub async fn add<E: Event>(&mut self, event: &E) -> mongodb::error::Result<()> {
+        self.outbox.add(self.session, event).await?;
+        self.recorded = true;
+        Ok(())
     }
 }
 

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::bus::Bus;
+use crate::config::{self, ConfigError};
 use crate::events::Event;
 
 /// What a handler made of an event.
@@ -57,6 +58,14 @@ impl Outcome {
             Some(Outcome::NotYet)
         }
     }
+}
+
+/// The id of the `what` (`"order"`, `"ticket"`) an event names. A malformed one is an error, so
+/// the event is never applied: it is retried and then parked, seen rather than lost.
+pub fn event_id(what: &str, text: &str) -> anyhow::Result<mongodb::bson::oid::ObjectId> {
+    use anyhow::Context;
+    mongodb::bson::oid::ObjectId::parse_str(text)
+        .with_context(|| format!("malformed {what} id {text:?}"))
 }
 
 /// Handles one kind of event for one service.
@@ -110,6 +119,17 @@ impl Default for ListenerOptions {
 }
 
 impl ListenerOptions {
+    /// Reads `LISTENER_CONCURRENCY` (at least 1); the rest keep their defaults. The ack wait
+    /// and the deliveries are not settings: a durable consumer keeps the ones it was made with,
+    /// and a replica counting other deliveries than its consumer would leave events unparked.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = ListenerOptions::default();
+        Ok(ListenerOptions {
+            concurrency: config::positive("LISTENER_CONCURRENCY", defaults.concurrency)?,
+            ..defaults
+        })
+    }
+
     fn retry_delay(&self, delivered: i64) -> Duration {
         let exponent = u32::try_from(delivered.saturating_sub(1))
             .unwrap_or(u32::MAX)
@@ -388,6 +408,24 @@ async fn park<L: Listener>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_are_24_hex_digits_and_a_malformed_one_is_named() {
+        let id = "5f1c9a7e2d4b3a0012345678";
+        assert_eq!(
+            event_id("order", id).map(|id| id.to_hex()).ok(),
+            Some(id.to_owned())
+        );
+        let error = event_id("ticket", "nope")
+            .err()
+            .map(|error| error.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|error| error.starts_with("malformed ticket id \"nope\"")),
+            "{error:?}"
+        );
+    }
 
     #[test]
     fn version_rules() {
