@@ -1,9 +1,9 @@
 //! `expiration:complete`: an order's time to pay is up.
 
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::ExpirationComplete;
 
-use crate::events::{QUEUE_GROUP, object_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::{Orders, StatusChange};
 
 /// Cancels the order exactly as `DELETE /api/orders/:id` does (ticket released,
@@ -26,7 +26,7 @@ impl Listener for ExpirationCompleteListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: ExpirationComplete) -> anyhow::Result<Outcome> {
-        let id = object_id("order", &event.order_id)?;
+        let id = event_id("order", &event.order_id)?;
         match self.orders.cancel(id).await? {
             StatusChange::NotFound => anyhow::bail!("order {id} not found"),
             StatusChange::Changed(_) | StatusChange::Unchanged(_) | StatusChange::Refused(_) => {

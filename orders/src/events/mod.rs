@@ -4,9 +4,6 @@
 //! What it says (`order:created`, `order:cancelled`) is recorded by [`crate::models::Orders`]
 //! in the outbox, in the same transaction as the change, and published by the relay.
 
-use anyhow::Context;
-use mongodb::bson::oid::ObjectId;
-
 mod expiration_complete;
 mod payment_created;
 mod ticket_created;
@@ -19,9 +16,3 @@ pub use ticket_updated::TicketUpdatedListener;
 
 /// The durable consumers every replica of this service shares.
 pub const QUEUE_GROUP: &str = "orders-service";
-
-/// The id an event names. A malformed one never applies: the event is retried and then
-/// parked, so it is seen rather than lost.
-fn object_id(what: &str, text: &str) -> anyhow::Result<ObjectId> {
-    ObjectId::parse_str(text).with_context(|| format!("malformed {what} id {text:?}"))
-}

@@ -1,9 +1,9 @@
 //! `payment:created`: an order is paid.
 
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::PaymentCreated;
 
-use crate::events::{QUEUE_GROUP, object_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::{Orders, StatusChange};
 
 /// Completes the order (version + 1, no event, the ticket stays held: it is sold). Already
@@ -26,7 +26,7 @@ impl Listener for PaymentCreatedListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: PaymentCreated) -> anyhow::Result<Outcome> {
-        let id = object_id("order", &event.order_id)?;
+        let id = event_id("order", &event.order_id)?;
         match self.orders.complete(id).await? {
             StatusChange::NotFound => anyhow::bail!("order {id} not found"),
             StatusChange::Refused(_) => {

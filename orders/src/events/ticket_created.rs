@@ -1,10 +1,10 @@
 //! `ticket:created`: a new ticket enters the replica.
 
 use anyhow::Context;
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::TicketCreated;
 
-use crate::events::{QUEUE_GROUP, object_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::Tickets;
 
 /// Stores the ticket at the event's version (CONTRACT A.2 #13); a redelivered event finds it
@@ -25,7 +25,7 @@ impl Listener for TicketCreatedListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: TicketCreated) -> anyhow::Result<Outcome> {
-        let id = object_id("ticket", &event.id)?;
+        let id = event_id("ticket", &event.id)?;
         self.tickets
             .create_from_event(id, &event)
             .await

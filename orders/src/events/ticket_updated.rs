@@ -1,10 +1,10 @@
 //! `ticket:updated`: a ticket's title and price change in the replica.
 
 use anyhow::Context;
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::TicketUpdated;
 
-use crate::events::{QUEUE_GROUP, object_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::Tickets;
 
 /// Applies the next version, acks an already applied one, and leaves one that skips a version
@@ -26,7 +26,7 @@ impl Listener for TicketUpdatedListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: TicketUpdated) -> anyhow::Result<Outcome> {
-        let id = object_id("ticket", &event.id)?;
+        let id = event_id("ticket", &event.id)?;
         self.tickets
             .update_from_event(id, &event)
             .await

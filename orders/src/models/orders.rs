@@ -3,34 +3,26 @@
 //!
 //! Versioning is the original's mongoose-update-if-current (CONTRACT B.2.3): every change
 //! writes version + 1 only if the stored order still has the version it was read at. A change
-//! that loses that race re-reads the order and decides again, so concurrent changes (a payment
-//! and an expiry, say) serialize: the second one sees what the first did.
+//! that loses that race re-reads the order and decides again ([`LostRaces`]), so concurrent
+//! changes (a payment and an expiry, say) serialize: the second one sees what the first did.
 //! Creating and cancelling orders, which move a ticket's reservation and record an event, are
 //! in [`crate::models::reservation`].
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use common::contention::LostRaces;
 use common::events::OrderStatus;
+use common::mongo::index;
 use common::outbox::Outbox;
 use common::paging::{Listed, Page};
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{Collection, Database};
 
 use crate::models::buyers::Buyers;
 use crate::models::order::{OrderDocument, OrderTicket};
 use crate::models::tickets::Tickets;
-
-/// How many times a status change re-reads an order that someone else changed meanwhile.
-/// Each lost race means another change won, so this many concurrent changes all get through.
-pub(crate) const MAX_ATTEMPTS: usize = 5;
-
-/// The error payload (see `mongodb::error::Error::get_custom`) of a change that lost the race
-/// for an order [`MAX_ATTEMPTS`] times.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Contended;
 
 /// What a status change (cancel, complete) did.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,14 +77,7 @@ impl Orders {
 
     /// Creates the index listing a user's orders uses (idempotent).
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
-        let by_user = IndexModel::builder()
-            .keys(doc! { "userId": 1, "_id": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("user_orders".to_owned())
-                    .build(),
-            )
-            .build();
+        let by_user = index("user_orders", doc! { "userId": 1, "_id": 1 });
         self.collection.create_index(by_user).await?;
         Ok(())
     }
@@ -143,7 +128,8 @@ impl Orders {
     /// Already complete is a duplicate; a cancelled order stays cancelled ([`StatusChange::Refused`]).
     /// The ticket stays reserved by the order: it is sold.
     pub async fn complete(&self, id: ObjectId) -> mongodb::error::Result<StatusChange> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut races = LostRaces::default();
+        loop {
             let Some(order) = self.find(id).await? else {
                 return Ok(StatusChange::NotFound);
             };
@@ -160,8 +146,8 @@ impl Orders {
             if self.save_status(&order, &completed).await? {
                 return Ok(StatusChange::Changed(completed));
             }
+            races.lost()?;
         }
-        Err(mongodb::error::Error::custom(Contended))
     }
 
     /// Writes `changed`'s status and version if the stored order is still at `current`'s

@@ -11,18 +11,16 @@
 //! buyer cannot both count the same total: they conflict on that write, and the retried one
 //! counts the other's order. The expiry listener cancels through the
 //! same [`Orders::cancel`] as `DELETE /api/orders/:id`.
-//!
-//! Transaction bodies own clones of what they use: the driver may run a body more than once,
-//! and borrowing from the enclosing function trips the compiler's `Send` check.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use common::contention::LostRaces;
 use common::events::OrderStatus;
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
 use mongodb::options::ReturnDocument;
 
 use crate::models::order::{OrderDocument, OrderTicket};
-use crate::models::orders::{Contended, MAX_ATTEMPTS, Orders, StatusChange, status_update};
+use crate::models::orders::{Orders, StatusChange, status_update};
 
 /// Why an order could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -81,55 +79,58 @@ impl Orders {
         }
         let order = OrderDocument::new(user_id.to_owned(), ticket_id, self.expiry()?);
         self.buyers.ensure(user_id).await?;
-        let (orders, tickets) = (self.collection.clone(), self.tickets.collection().clone());
-        let (outbox, buyers) = (self.outbox.clone(), self.buyers.clone());
-        let max_unpaid = self.max_unpaid;
-        let document = order.clone();
-        let mut session = self.collection.client().start_session().await?;
-        let claimed = session
-            .start_transaction()
-            .and_run2(async move |session| {
-                let (orders, tickets, outbox) = (orders.clone(), tickets.clone(), outbox.clone());
-                let order = document.clone();
-                // One such transaction per buyer at a time: two conflict on the buyer's
-                // document, and the one retried counts the other's order.
-                buyers.touch(session, &order.user_id).await?;
-                let unpaid = orders
-                    .count_documents(doc! {
-                        "userId": &order.user_id,
-                        "status": OrderStatus::Created,
-                        "expiresAt": { "$gt": mongodb::bson::DateTime::now() },
-                    })
-                    .session(&mut *session)
-                    .await?;
-                if unpaid >= max_unpaid {
-                    return Ok(Claim::TooManyUnpaid);
-                }
-                let Some(ticket) = tickets
-                    .find_one_and_update(
-                        doc! { "_id": order.ticket, "reservedBy": null },
-                        doc! { "$set": { "reservedBy": order.id } },
-                    )
-                    .return_document(ReturnDocument::After)
-                    .session(&mut *session)
-                    .await?
-                else {
-                    // Only the buyer's touch was written: committing it is harmless.
-                    return Ok(Claim::Reserved);
-                };
-                orders.insert_one(&order).session(&mut *session).await?;
-                outbox
-                    .add(session, &order.created_event(ticket.price))
-                    .await?;
-                Ok(Claim::Claimed(ticket))
-            })
+        let context = (
+            self.collection.clone(),
+            self.tickets.collection().clone(),
+            self.buyers.clone(),
+            order.clone(),
+            self.max_unpaid,
+        );
+        let claimed = self
+            .outbox
+            .transaction(
+                context,
+                async |transaction, (orders, tickets, buyers, order, max_unpaid)| {
+                    // One such transaction per buyer at a time: two conflict on the buyer's
+                    // document, and the one retried counts the other's order.
+                    buyers.touch(transaction.session(), &order.user_id).await?;
+                    let unpaid = orders
+                        .count_documents(doc! {
+                            "userId": &order.user_id,
+                            "status": OrderStatus::Created,
+                            "expiresAt": { "$gt": mongodb::bson::DateTime::now() },
+                        })
+                        .session(transaction.session())
+                        .await?;
+                    if unpaid >= max_unpaid {
+                        return Ok(Claim::TooManyUnpaid);
+                    }
+                    let Some(ticket) = tickets
+                        .find_one_and_update(
+                            doc! { "_id": order.ticket, "reservedBy": null },
+                            doc! { "$set": { "reservedBy": order.id } },
+                        )
+                        .return_document(ReturnDocument::After)
+                        .session(transaction.session())
+                        .await?
+                    else {
+                        // Only the buyer's touch was written: committing it is harmless.
+                        return Ok(Claim::Reserved);
+                    };
+                    orders
+                        .insert_one(&order)
+                        .session(transaction.session())
+                        .await?;
+                    transaction.add(&order.created_event(ticket.price)).await?;
+                    Ok(Claim::Claimed(ticket))
+                },
+            )
             .await?;
         let ticket = match claimed {
             Claim::Claimed(ticket) => ticket,
             Claim::Reserved => return Err(CreateOrderError::AlreadyReserved),
             Claim::TooManyUnpaid => return Err(CreateOrderError::TooManyUnpaid),
         };
-        self.outbox.wake();
         Ok(OrderTicket {
             order,
             ticket: Some(ticket),
@@ -151,18 +152,19 @@ impl Orders {
     /// ([`StatusChange::Unchanged`], no event) and a complete one is refused (CONTRACT A.2 #8,
     /// #9).
     pub async fn cancel(&self, id: ObjectId) -> mongodb::error::Result<StatusChange> {
-        for _ in 0..MAX_ATTEMPTS {
-            let (orders, tickets) = (self.collection.clone(), self.tickets.collection().clone());
-            let outbox = self.outbox.clone();
-            let mut session = self.collection.client().start_session().await?;
-            let attempt = session
-                .start_transaction()
-                .and_run2(async move |session| {
-                    let (orders, tickets, outbox) =
-                        (orders.clone(), tickets.clone(), outbox.clone());
+        let mut races = LostRaces::default();
+        loop {
+            let context = (
+                self.collection.clone(),
+                self.tickets.collection().clone(),
+                id,
+            );
+            let attempt = self
+                .outbox
+                .transaction(context, async |transaction, (orders, tickets, id)| {
                     let Some(order) = orders
                         .find_one(doc! { "_id": id })
-                        .session(&mut *session)
+                        .session(transaction.session())
                         .await?
                     else {
                         return Ok(CancelAttempt::Decided(StatusChange::NotFound));
@@ -186,7 +188,7 @@ impl Orders {
                             doc! { "_id": id, "version": order.version },
                             status_update(&cancelled),
                         )
-                        .session(&mut *session)
+                        .session(transaction.session())
                         .await?;
                     if updated.matched_count == 0 {
                         return Ok(CancelAttempt::Stale);
@@ -196,22 +198,16 @@ impl Orders {
                             doc! { "_id": order.ticket, "reservedBy": id },
                             doc! { "$unset": { "reservedBy": "" } },
                         )
-                        .session(&mut *session)
+                        .session(transaction.session())
                         .await?;
-                    outbox.add(session, &cancelled.cancelled_event()).await?;
+                    transaction.add(&cancelled.cancelled_event()).await?;
                     Ok(CancelAttempt::Decided(StatusChange::Changed(cancelled)))
                 })
                 .await?;
             match attempt {
-                CancelAttempt::Stale => continue,
-                CancelAttempt::Decided(change) => {
-                    if matches!(change, StatusChange::Changed(_)) {
-                        self.outbox.wake();
-                    }
-                    return Ok(change);
-                }
+                CancelAttempt::Decided(change) => return Ok(change),
+                CancelAttempt::Stale => races.lost()?,
             }
         }
-        Err(mongodb::error::Error::custom(Contended))
     }
 }

@@ -1,11 +1,11 @@
 //! `order:cancelled`: an order can no longer be paid, and a payment kept for it is refunded.
 
 use anyhow::Context;
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::OrderCancelled;
 
 use crate::checkout::Checkout;
-use crate::events::{QUEUE_GROUP, object_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::{Cancellation, Orders};
 
 /// Cancels the replica under the version rules (CONTRACT A.2 #12): the next version applies,
@@ -30,7 +30,7 @@ impl Listener for OrderCancelledListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: OrderCancelled) -> anyhow::Result<Outcome> {
-        let id = object_id(&event.id)?;
+        let id = event_id("order", &event.id)?;
         let cancellation = self
             .orders
             .cancel_from_event(id, event.version)

@@ -1,10 +1,10 @@
 //! `order:created`: a new order enters the replica.
 
 use anyhow::Context;
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::OrderCreated;
 
-use crate::events::{QUEUE_GROUP, object_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::Orders;
 
 /// Stores the order (price, owner, status, version and expiry as the event says); a
@@ -25,7 +25,7 @@ impl Listener for OrderCreatedListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: OrderCreated) -> anyhow::Result<Outcome> {
-        let id = object_id(&event.id)?;
+        let id = event_id("order", &event.id)?;
         self.orders
             .create_from_event(id, &event)
             .await

@@ -2,6 +2,7 @@
 //! attempts that precede them.
 
 pub mod attempt;
+pub mod attempts;
 pub mod order;
 pub mod orders;
 pub mod payment;

@@ -3,9 +3,6 @@
 //! What it says (`ticket:created`, `ticket:updated`) is recorded by [`crate::models::Tickets`]
 //! in the outbox, in the same transaction as the change, and published by the relay.
 
-use anyhow::Context;
-use mongodb::bson::oid::ObjectId;
-
 mod order_cancelled;
 mod order_created;
 
@@ -14,9 +11,3 @@ pub use order_created::OrderCreatedListener;
 
 /// The durable consumers every replica of this service shares.
 pub const QUEUE_GROUP: &str = "tickets-service";
-
-/// The id of the ticket an order event names. A malformed one never applies: the event is
-/// retried and then parked, so it is seen rather than lost.
-fn ticket_id(text: &str) -> anyhow::Result<ObjectId> {
-    ObjectId::parse_str(text).with_context(|| format!("malformed ticket id {text:?}"))
-}

@@ -1,10 +1,10 @@
 //! `order:cancelled`: the ticket that order held is free again.
 
 use anyhow::Context;
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::OrderCancelled;
 
-use crate::events::{QUEUE_GROUP, ticket_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::Tickets;
 
 /// Removes the ticket's `orderId` (version + 1) and records `ticket:updated` without it, but
@@ -26,7 +26,7 @@ impl Listener for OrderCancelledListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: OrderCancelled) -> anyhow::Result<Outcome> {
-        let ticket_id = ticket_id(&event.ticket.id)?;
+        let ticket_id = event_id("ticket", &event.ticket.id)?;
         self.tickets
             .release(ticket_id, &event.id)
             .await

@@ -1,10 +1,10 @@
 //! `order:created`: the ordered ticket becomes reserved.
 
 use anyhow::Context;
-use common::bus::listener::{Listener, Outcome};
+use common::bus::listener::{Listener, Outcome, event_id};
 use common::events::OrderCreated;
 
-use crate::events::{QUEUE_GROUP, ticket_id};
+use crate::events::QUEUE_GROUP;
 use crate::models::{ChangeError, HeldBy, Tickets};
 
 /// Sets the ticket's `orderId` (version + 1) and records `ticket:updated` with it. While
@@ -29,7 +29,7 @@ impl Listener for OrderCreatedListener {
     const QUEUE_GROUP: &'static str = QUEUE_GROUP;
 
     async fn on_message(&self, event: OrderCreated) -> anyhow::Result<Outcome> {
-        let ticket_id = ticket_id(&event.ticket.id)?;
+        let ticket_id = event_id("ticket", &event.ticket.id)?;
         match self.tickets.reserve(ticket_id, &event.id).await {
             Ok(_) => Ok(Outcome::Done),
             // One of the two orders was cancelled: wait for that cancellation to say which.

@@ -7,23 +7,17 @@
 //! with [`SaveError::Stale`]; nothing is written and no event recorded. [`Tickets::change`]
 //! wraps this in a re-read-and-retry loop for callers that should win eventually (the owner's
 //! edit, the listeners), re-deciding from the fresh state each time.
-//!
-//! Transaction bodies own clones of what they use: the driver may run a body more than once
-//! (transient errors), and a body borrowing from the enclosing function makes the handler's
-//! future fail the compiler's `Send` check ("not general enough").
 
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
 use mongodb::{Collection, Database};
 
+use common::contention::{Contended, LostRaces, MAX_ATTEMPTS};
+use common::mongo::index;
 use common::outbox::Outbox;
 use common::paging::{Listed, Page};
 
 use crate::models::ticket::TicketDocument;
-
-/// How many times [`Tickets::change`] re-reads a ticket that someone else saved meanwhile.
-/// Each lost race means another writer won, so this many concurrent writers all get through.
-const MAX_ATTEMPTS: usize = 100;
 
 /// Why a save did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -75,12 +69,18 @@ pub enum ChangeError<E> {
     /// The change refused the ticket it was shown.
     #[error("the change was refused: {0:?}")]
     Refused(E),
-    /// Other writers won the race every time.
+    /// Other writers won the race every time ([`Contended`]).
     #[error("the ticket kept changing; gave up after {MAX_ATTEMPTS} attempts")]
     Contended,
     /// The database failed.
     #[error(transparent)]
     Database(#[from] mongodb::error::Error),
+}
+
+impl<E> From<Contended> for ChangeError<E> {
+    fn from(_: Contended) -> Self {
+        ChangeError::Contended
+    }
 }
 
 /// The tickets collection, and the outbox its events go to. Cheap to clone.
@@ -123,22 +123,8 @@ impl Tickets {
     /// newest first, and by title word, so a page costs the same however many tickets there
     /// are.
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
-        let catalogue = mongodb::IndexModel::builder()
-            .keys(doc! { "orderId": 1, "_id": -1 })
-            .options(
-                mongodb::options::IndexOptions::builder()
-                    .name("catalogue".to_owned())
-                    .build(),
-            )
-            .build();
-        let search = mongodb::IndexModel::builder()
-            .keys(doc! { "words": 1, "_id": -1 })
-            .options(
-                mongodb::options::IndexOptions::builder()
-                    .name("search".to_owned())
-                    .build(),
-            )
-            .build();
+        let catalogue = index("catalogue", doc! { "orderId": 1, "_id": -1 });
+        let search = index("search", doc! { "words": 1, "_id": -1 });
         self.collection.create_index(catalogue).await?;
         self.collection.create_index(search).await?;
         Ok(())
@@ -152,23 +138,16 @@ impl Tickets {
         user_id: String,
     ) -> mongodb::error::Result<TicketDocument> {
         let ticket = TicketDocument::new(title, price, user_id);
-        let event = ticket.created_event();
-        let (collection, outbox) = (self.collection.clone(), self.outbox.clone());
-        let document = ticket.clone();
-        let mut session = self.collection.client().start_session().await?;
-        session
-            .start_transaction()
-            .and_run2(async move |session| {
-                let (collection, outbox) = (collection.clone(), outbox.clone());
-                let (document, event) = (document.clone(), event.clone());
+        let context = (self.collection.clone(), ticket.clone());
+        self.outbox
+            .transaction(context, async |transaction, (collection, ticket)| {
                 collection
-                    .insert_one(document)
-                    .session(&mut *session)
+                    .insert_one(&ticket)
+                    .session(transaction.session())
                     .await?;
-                outbox.add(session, &event).await
+                transaction.add(&ticket.created_event()).await
             })
             .await?;
-        self.outbox.wake();
         Ok(ticket)
     }
 
@@ -190,32 +169,28 @@ impl Tickets {
             words: crate::models::ticket::words_of(&ticket.title),
             ..ticket.clone()
         };
-        let event = saved.updated_event();
-        let (collection, outbox) = (self.collection.clone(), self.outbox.clone());
-        let document = saved.clone();
-        let mut session = self.collection.client().start_session().await?;
-        let applied = session
-            .start_transaction()
-            .and_run2(async move |session| {
-                let (collection, outbox) = (collection.clone(), outbox.clone());
-                let (current, document) = (current.clone(), document.clone());
-                let event = event.clone();
-                let replaced = collection
-                    .replace_one(current, document)
-                    .session(&mut *session)
-                    .await?;
-                if replaced.matched_count == 0 {
-                    // Nothing written: committing the empty transaction is harmless.
-                    return Ok(false);
-                }
-                outbox.add(session, &event).await?;
-                Ok(true)
-            })
+        let context = (self.collection.clone(), current, saved.clone());
+        let applied = self
+            .outbox
+            .transaction(
+                context,
+                async |transaction, (collection, current, saved)| {
+                    let replaced = collection
+                        .replace_one(current, &saved)
+                        .session(transaction.session())
+                        .await?;
+                    if replaced.matched_count == 0 {
+                        // Nothing written: committing the empty transaction is harmless.
+                        return Ok(false);
+                    }
+                    transaction.add(&saved.updated_event()).await?;
+                    Ok(true)
+                },
+            )
             .await?;
         if !applied {
             return Err(SaveError::Stale);
         }
-        self.outbox.wake();
         Ok(saved)
     }
 
@@ -234,32 +209,32 @@ impl Tickets {
     }
 
     /// Reads the ticket, lets `decide` change it (or refuse, or keep it), and saves; when
-    /// another writer saved first, re-reads and decides again.
+    /// another writer saved first, re-reads and decides again ([`LostRaces`]).
     pub async fn change<E>(
         &self,
         id: ObjectId,
         mut decide: impl FnMut(&mut TicketDocument) -> Result<Decision, E>,
     ) -> Result<Changed, ChangeError<E>> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut races = LostRaces::default();
+        loop {
             let Some(mut ticket) = self.find(id).await? else {
                 return Err(ChangeError::NotFound);
             };
             let current = unchanged_since_read(&ticket);
-            match decide(&mut ticket).map_err(ChangeError::Refused)? {
+            let written = match decide(&mut ticket).map_err(ChangeError::Refused)? {
                 Decision::Keep => return Ok(Changed::Kept(ticket)),
-                Decision::Note => match self.note_where(&ticket, current).await {
-                    Ok(()) => return Ok(Changed::Kept(ticket)),
-                    Err(SaveError::Stale) => continue,
-                    Err(SaveError::Database(error)) => return Err(error.into()),
-                },
-                Decision::Save => match self.save_where(&ticket, current).await {
-                    Ok(saved) => return Ok(Changed::Saved(saved)),
-                    Err(SaveError::Stale) => continue,
-                    Err(SaveError::Database(error)) => return Err(error.into()),
-                },
+                Decision::Note => self
+                    .note_where(&ticket, current)
+                    .await
+                    .map(|()| Changed::Kept(ticket)),
+                Decision::Save => self.save_where(&ticket, current).await.map(Changed::Saved),
+            };
+            match written {
+                Ok(changed) => return Ok(changed),
+                Err(SaveError::Stale) => races.lost()?,
+                Err(SaveError::Database(error)) => return Err(error.into()),
             }
         }
-        Err(ChangeError::Contended)
     }
 }
 
