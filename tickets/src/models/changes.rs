@@ -1,5 +1,16 @@
 //! The three ways a ticket changes after its creation: its owner edits it, an order reserves
 //! it, and that order's cancellation releases it.
+//!
+//! Cancellations are noted on the ticket so that a creation of a cancelled order, arriving
+//! late or again, cannot reserve it; only the last [`CANCELLATIONS_KEPT`] are kept, as only
+//! recent orders can still send one. The orders service lets one order at a time hold a
+//! ticket, so each cancellation noted after order X's is one more order-and-cancel cycle of
+//! the same ticket, while an event of X is on its way only until it is acknowledged or parked
+//! (`max_deliver` deliveries, about 45 minutes, plus any backlog while this service is down).
+//! Forgetting X too early takes more than [`CANCELLATIONS_KEPT`] cycles of one ticket within
+//! that time; a creation of X arriving after them would reserve the ticket again.
+//!
+//! [`CANCELLATIONS_KEPT`]: crate::models::ticket::CANCELLATIONS_KEPT
 
 use std::convert::Infallible;
 
@@ -62,9 +73,7 @@ impl Tickets {
         order_id: &str,
     ) -> Result<Changed, ChangeError<HeldBy>> {
         self.change(id, |ticket| {
-            if ticket.order_id.as_deref() == Some(order_id)
-                || ticket.cancelled_order_ids.iter().any(|id| id == order_id)
-            {
+            if ticket.order_id.as_deref() == Some(order_id) || ticket.knows_cancelled(order_id) {
                 return Ok(Decision::Keep);
             }
             if let Some(holder) = &ticket.order_id {
@@ -87,18 +96,15 @@ impl Tickets {
         order_id: &str,
     ) -> Result<Changed, ChangeError<Infallible>> {
         self.change(id, |ticket| {
-            let noted = ticket.cancelled_order_ids.iter().any(|id| id == order_id);
-            if !noted {
-                ticket.cancelled_order_ids.push(order_id.to_owned());
-            }
+            let newly_noted = ticket.note_cancelled(order_id);
             if ticket.order_id.as_deref() == Some(order_id) {
                 ticket.order_id = None;
                 return Ok(Decision::Save);
             }
-            Ok(if noted {
-                Decision::Keep
-            } else {
+            Ok(if newly_noted {
                 Decision::Note
+            } else {
+                Decision::Keep
             })
         })
         .await

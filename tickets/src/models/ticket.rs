@@ -25,16 +25,26 @@ pub struct TicketDocument {
     pub order_id: Option<String>,
     /// Bumped by exactly one on every save.
     pub version: i64,
-    /// Orders known to be cancelled that may still ask to reserve it: `order:created` and
-    /// `order:cancelled` travel on different subjects, so a cancellation can arrive before (or
-    /// a redelivered creation after) the reservation it undoes. Internal: never shown or sent.
+    /// The last [`CANCELLATIONS_KEPT`] orders known to be cancelled, oldest first, that may
+    /// still ask to reserve it: `order:created` and `order:cancelled` travel on different
+    /// subjects, so a cancellation can arrive before (or a redelivered creation after) the
+    /// reservation it undoes. Why the recent ones are enough: [`crate::models::changes`].
+    /// Internal: never shown or sent.
     #[serde(default)]
     pub cancelled_order_ids: Vec<String>,
+    /// How many cancellations were ever noted. Noting one bumps no version, so every write is
+    /// conditional on this count too: the list's length stops telling once it is full.
+    /// Internal: never shown or sent.
+    #[serde(default)]
+    pub cancellations_noted: i64,
     /// The title's words, lower-cased ([`words_of`]), for search; kept in step with the
     /// title on every save. Internal: never shown or sent.
     #[serde(default)]
     pub words: Vec<String>,
 }
+
+/// How many cancelled orders a ticket remembers (see [`crate::models::changes`]).
+pub const CANCELLATIONS_KEPT: usize = 100;
 
 /// The longest word kept for search, in characters.
 const MAX_WORD_CHARS: usize = 40;
@@ -64,7 +74,29 @@ impl TicketDocument {
             order_id: None,
             version: 0,
             cancelled_order_ids: Vec::new(),
+            cancellations_noted: 0,
         }
+    }
+
+    /// Whether `order_id` is one of the cancelled orders it remembers.
+    pub fn knows_cancelled(&self, order_id: &str) -> bool {
+        self.cancelled_order_ids.iter().any(|id| id == order_id)
+    }
+
+    /// Remembers that `order_id` was cancelled (unless it already does), forgetting the oldest
+    /// beyond [`CANCELLATIONS_KEPT`]; whether it was new.
+    pub fn note_cancelled(&mut self, order_id: &str) -> bool {
+        if self.knows_cancelled(order_id) {
+            return false;
+        }
+        self.cancelled_order_ids.push(order_id.to_owned());
+        let excess = self
+            .cancelled_order_ids
+            .len()
+            .saturating_sub(CANCELLATIONS_KEPT);
+        self.cancelled_order_ids.drain(..excess);
+        self.cancellations_noted += 1;
+        true
     }
 
     /// Whether an order holds it.
@@ -162,6 +194,25 @@ mod tests {
         let reserved = serde_json::to_value(Ticket::from(document)).unwrap();
         assert_eq!(reserved["orderId"], "o1");
         assert_eq!(reserved["price"], 12.5);
+    }
+
+    #[test]
+    fn only_the_last_cancellations_are_remembered_and_every_one_is_counted() {
+        let mut document = TicketDocument::new("concert".into(), 20.0, "u1".into());
+        let orders: Vec<String> = (0..CANCELLATIONS_KEPT + 5)
+            .map(|n| format!("o{n}"))
+            .collect();
+        for order in &orders {
+            assert!(document.note_cancelled(order));
+        }
+        assert!(!document.note_cancelled(&orders[CANCELLATIONS_KEPT + 4]));
+        assert_eq!(document.cancelled_order_ids, orders[5..]);
+        assert_eq!(document.cancellations_noted, 105);
+        assert!(document.knows_cancelled(&orders[5]));
+        assert!(
+            !document.knows_cancelled(&orders[4]),
+            "the oldest are forgotten"
+        );
     }
 
     #[test]

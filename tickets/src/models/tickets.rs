@@ -239,18 +239,18 @@ impl Tickets {
 }
 
 /// Matches the stored ticket only if nothing was written to it since `read` was read: the same
-/// version, and the same number of noted cancellations (which only grow, and are written
-/// without a version bump).
+/// version, and the same count of noted cancellations (which are written without a version
+/// bump).
 fn unchanged_since_read(read: &TicketDocument) -> mongodb::bson::Document {
-    let noted = read.cancelled_order_ids.len();
+    let noted = read.cancellations_noted;
     let cancellations = if noted == 0 {
-        // Also a document written before the field existed.
+        // Also a document written before the count was kept.
         doc! { "$or": [
-            { "cancelledOrderIds": { "$exists": false } },
-            { "cancelledOrderIds": { "$size": 0 } },
+            { "cancellationsNoted": { "$exists": false } },
+            { "cancellationsNoted": 0_i64 },
         ] }
     } else {
-        doc! { "cancelledOrderIds": { "$size": noted as i64 } }
+        doc! { "cancellationsNoted": noted }
     };
     let mut filter = doc! { "_id": read.id, "version": read.version };
     filter.extend(cancellations);

@@ -3,6 +3,7 @@
 //! outbox across a crash.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cancellations_kept;
 mod config;
 mod create;
 mod helpers;
