@@ -1,9 +1,17 @@
 //! Reading settings from the environment, once, at start-up.
 //!
 //! A service refuses to start without a setting it needs, saying `<NAME> must be defined`.
+//! This module reads single settings; [`service`] holds the ones every service with a database
+//! reads alike.
+
+mod service;
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
+use std::time::Duration;
+
+pub use service::{Connections, ServiceSettings};
 
 /// A missing or unreadable setting.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -24,7 +32,7 @@ pub struct Listen {
     pub port: u16,
     /// `REQUEST_TIMEOUT_SECONDS` (default 30): a request not answered by then gets 503; its
     /// work still runs to its end (see `common::server`).
-    pub request_timeout: std::time::Duration,
+    pub request_timeout: Duration,
 }
 
 /// [`Listen::request_timeout`] by default, in seconds.
@@ -43,7 +51,7 @@ impl Listen {
         Ok(Listen {
             host: parsed_or("HOST", "0.0.0.0".to_owned())?,
             port: parsed_or("PORT", 3000)?,
-            request_timeout: std::time::Duration::from_secs(timeout),
+            request_timeout: Duration::from_secs(timeout),
         })
     }
 
@@ -52,7 +60,7 @@ impl Listen {
         Listen {
             host: "127.0.0.1".to_owned(),
             port: 0,
-            request_timeout: std::time::Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECONDS),
+            request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECONDS),
         }
     }
 }
@@ -83,6 +91,46 @@ where
         }
         _ => Ok(default),
     }
+}
+
+/// The value of `name` parsed as a number of at least 1, or `default` when it is not set.
+pub fn positive<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr + PartialOrd + From<u8>,
+    T::Err: fmt::Display,
+{
+    let value = parsed_or(name, default)?;
+    if value < T::from(1) {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "at least 1".to_owned(),
+        });
+    }
+    Ok(value)
+}
+
+/// The value of `name`, trimmed, if it is set and not empty.
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// `name` as whole seconds within `range`, or `default` seconds when it is not set.
+pub fn seconds(
+    name: &'static str,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    let value = parsed_or(name, default)?;
+    if !range.contains(&value) {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("between {} and {} seconds", range.start(), range.end()),
+        });
+    }
+    Ok(Duration::from_secs(value))
 }
 
 /// A boolean flag: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`, `default` when unset.
@@ -137,6 +185,12 @@ mod tests {
         );
         assert_eq!(parsed_or("TICKETING_TEST_SURELY_UNSET", 7_u16), Ok(7));
         assert_eq!(flag("TICKETING_TEST_SURELY_UNSET", true), Ok(true));
+        assert_eq!(optional("TICKETING_TEST_SURELY_UNSET"), None);
+        assert_eq!(positive("TICKETING_TEST_SURELY_UNSET", 3_usize), Ok(3));
+        assert_eq!(
+            seconds("TICKETING_TEST_SURELY_UNSET", 5, 1..=10),
+            Ok(Duration::from_secs(5))
+        );
     }
 
     #[test]
