@@ -6,7 +6,10 @@ use async_nats::jetstream::stream::RawMessageErrorKind;
 
 use crate::bus::Bus;
 use crate::bus::listener::{ListenerOptions, durable_consumer};
-use crate::events::Event;
+use crate::events::{
+    Event, ExpirationComplete, OrderCancelled, OrderCreated, PaymentCreated, Subject,
+    TicketCreated, TicketUpdated,
+};
 
 /// Publishes `event` with a fresh message id, as another service's relay would, and asserts
 /// the stream stored it.
@@ -148,5 +151,17 @@ pub async fn backlog<E: Event>(bus: &Bus, group: &str) -> Backlog {
         pending: info.num_pending,
         unacked: info.num_ack_pending,
         redelivered: info.num_redelivered,
+    }
+}
+
+/// [`backlog`] of queue group `group`'s consumer for `subject`, whichever event it carries.
+pub async fn backlog_of(bus: &Bus, group: &str, subject: Subject) -> Backlog {
+    match subject {
+        Subject::TicketCreated => backlog::<TicketCreated>(bus, group).await,
+        Subject::TicketUpdated => backlog::<TicketUpdated>(bus, group).await,
+        Subject::OrderCreated => backlog::<OrderCreated>(bus, group).await,
+        Subject::OrderCancelled => backlog::<OrderCancelled>(bus, group).await,
+        Subject::ExpirationComplete => backlog::<ExpirationComplete>(bus, group).await,
+        Subject::PaymentCreated => backlog::<PaymentCreated>(bus, group).await,
     }
 }

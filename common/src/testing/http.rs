@@ -1,10 +1,79 @@
-//! Running a built service in a test, and checking its answers.
+//! Running a built service in a test, calling it, and checking its answers.
 
 use std::future::Future;
 
+use reqwest::{RequestBuilder, Response};
 use serde_json::{Value, json};
 
 use crate::server::Server;
+
+/// One running replica of a service, and what backs it (`B`: a service's [`super::Backing`]
+/// with its models). Each service's test helpers add its requests.
+pub struct TestApp<B> {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// A client that follows no redirect: a test sees each answer as it is.
+    pub client: reqwest::Client,
+    /// What the replica shares with the test and with the other replicas.
+    pub backing: B,
+}
+
+impl<B> TestApp<B> {
+    /// Runs `server` in the background until the test ends.
+    pub fn spawn(server: Server, backing: B) -> TestApp<B> {
+        let client = match reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
+            Ok(client) => client,
+            Err(error) => panic!("test harness: no HTTP client: {error}"),
+        };
+        TestApp {
+            address: spawn(server),
+            client,
+            backing,
+        }
+    }
+
+    /// The address of `path` on this replica.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends `request`, signed in with `cookie` if given; a request not answered fails the test.
+    pub async fn send(&self, request: RequestBuilder, cookie: Option<&str>) -> Response {
+        let request = match cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        match request.send().await {
+            Ok(response) => response,
+            Err(error) => panic!("the request was not answered: {error}"),
+        }
+    }
+
+    /// `GET path`, signed in with `cookie` if given.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        self.send(self.client.get(self.url(path)), cookie).await
+    }
+
+    /// `POST path` with the JSON `body`, signed in with `cookie` if given.
+    pub async fn post(&self, path: &str, cookie: Option<&str>, body: &Value) -> Response {
+        self.send(self.client.post(self.url(path)).json(body), cookie)
+            .await
+    }
+
+    /// `PUT path` with the JSON `body`, signed in with `cookie` if given.
+    pub async fn put(&self, path: &str, cookie: Option<&str>, body: &Value) -> Response {
+        self.send(self.client.put(self.url(path)).json(body), cookie)
+            .await
+    }
+
+    /// `DELETE path`, signed in with `cookie` if given.
+    pub async fn delete(&self, path: &str, cookie: Option<&str>) -> Response {
+        self.send(self.client.delete(self.url(path)), cookie).await
+    }
+}
 
 /// Runs `server` in the background until the test ends; its base URL (`http://127.0.0.1:PORT`).
 pub fn spawn(server: Server) -> String {

@@ -9,13 +9,21 @@
 //! the kernel kills them if it crashes. (testcontainers is not used: these machines have no
 //! Docker daemon, and child processes work everywhere the servers are installed.)
 //!
+//! A test of a service starts its replicas on a [`Backing`] (a database and a bus namespace of
+//! the test's own, and probes of the service's consumers and outbox) and calls each through a
+//! [`TestApp`]; the service's own helpers add its models, seeders and requests.
+//!
 //! `TICKETING_TEST_SERVER_LOGS=1` prints the servers' output to stderr.
 
+mod backing;
 pub mod events;
 pub mod http;
 mod keeper;
 pub mod process;
 pub mod secured;
+
+pub use backing::Backing;
+pub use http::TestApp;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -23,6 +31,7 @@ use std::sync::OnceLock;
 use devservers::{Durability, LineSink};
 use mongodb::bson::oid::ObjectId;
 
+use crate::bus::listener::ListenerOptions;
 use crate::config::Secret;
 use crate::session::{SessionSettings, Sessions};
 
@@ -38,6 +47,16 @@ pub fn session_settings() -> SessionSettings {
         cookie_secure: false,
         // Small: a shared test server reserves each namespace's bucket in full.
         revocations: crate::revocation::RevocationSettings { max_entries: 1_000 },
+    }
+}
+
+/// Delivery settings for a test's listeners: the defaults, but an event refused is delivered
+/// again within a fifth of a second, so a test never waits long for a redelivery.
+pub fn listener_options() -> ListenerOptions {
+    ListenerOptions {
+        first_retry: std::time::Duration::from_millis(20),
+        max_retry: std::time::Duration::from_millis(200),
+        ..ListenerOptions::default()
     }
 }
 
