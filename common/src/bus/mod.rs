@@ -149,7 +149,8 @@ pub struct BusSettings {
     /// `NATS_USER` and `NATS_PASSWORD`: the service's user (see [`access`]). None connects
     /// anonymously, which only a server without authorization (a test's) accepts.
     pub credentials: Option<Credentials>,
-    /// `EVENTS_MAX_BYTES`, `EVENTS_MAX_MESSAGE_BYTES`: the streams' bounds.
+    /// `EVENTS_MAX_BYTES`, `EVENTS_MAX_MESSAGE_BYTES`, `EVENTS_REPLICAS`: the streams' bounds
+    /// and copies.
     pub limits: StreamLimits,
 }
 
@@ -164,13 +165,22 @@ pub struct StreamLimits {
     pub max_bytes: i64,
     /// `EVENTS_MAX_MESSAGE_BYTES` (default 64 KiB, a request body's limit): one event's size.
     pub max_message_bytes: i32,
+    /// `EVENTS_REPLICAS` (default 1, at most [`MAX_REPLICAS`]): how many servers of a JetStream
+    /// cluster keep each stream. 1 for a single server (dev, tests); 3 in production's
+    /// three-node cluster, where a stream then survives the loss of one node. A stream keeps
+    /// the count it was created with, so every service must say the same.
+    pub replicas: usize,
 }
+
+/// The most copies JetStream keeps of a stream.
+pub const MAX_REPLICAS: usize = 5;
 
 impl Default for StreamLimits {
     fn default() -> Self {
         StreamLimits {
             max_bytes: 512 * 1024 * 1024,
             max_message_bytes: 64 * 1024,
+            replicas: 1,
         }
     }
 }
@@ -182,20 +192,29 @@ impl StreamLimits {
         StreamLimits {
             max_bytes: 1024 * 1024,
             max_message_bytes: 64 * 1024,
+            replicas: 1,
         }
     }
 }
 
 impl StreamLimits {
-    /// Reads `EVENTS_MAX_BYTES` and `EVENTS_MAX_MESSAGE_BYTES`.
+    /// Reads `EVENTS_MAX_BYTES`, `EVENTS_MAX_MESSAGE_BYTES` and `EVENTS_REPLICAS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = StreamLimits::default();
+        let replicas = config::positive("EVENTS_REPLICAS", defaults.replicas)?;
+        if replicas > MAX_REPLICAS {
+            return Err(ConfigError::Invalid {
+                name: "EVENTS_REPLICAS",
+                reason: format!("JetStream keeps at most {MAX_REPLICAS} copies of a stream"),
+            });
+        }
         Ok(StreamLimits {
             max_bytes: config::parsed_or("EVENTS_MAX_BYTES", defaults.max_bytes)?,
             max_message_bytes: config::parsed_or(
                 "EVENTS_MAX_MESSAGE_BYTES",
                 defaults.max_message_bytes,
             )?,
+            replicas,
         })
     }
 }
@@ -305,6 +324,12 @@ impl Bus {
         &self.jetstream
     }
 
+    /// How many servers keep each stream (`EVENTS_REPLICAS`): what other streams of the
+    /// service's, such as a key-value bucket, should be created with too.
+    pub fn stream_replicas(&self) -> usize {
+        self.limits.replicas
+    }
+
     /// Whether the connection is up (for `/readyz`).
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
@@ -324,6 +349,7 @@ impl Bus {
             max_bytes: self.limits.max_bytes,
             max_message_size: self.limits.max_message_bytes,
             discard: stream::DiscardPolicy::New,
+            num_replicas: self.limits.replicas,
             ..Default::default()
         };
         let parked = stream::Config {
@@ -334,6 +360,7 @@ impl Bus {
             max_bytes: (self.limits.max_bytes / 8).max(1),
             max_message_size: self.limits.max_message_bytes,
             discard: stream::DiscardPolicy::New,
+            num_replicas: self.limits.replicas,
             ..Default::default()
         };
         for config in [events, parked] {
