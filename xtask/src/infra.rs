@@ -2,14 +2,20 @@
 //! `cargo xtask infra` (and `cargo xtask test`, before the tests) runs the validators that need
 //! none of them.
 //!
-//! - `kubernetes-validate --strict` checks every manifest under `infra/` against the schemas of
-//!   Kubernetes [`KUBERNETES_VERSION`]: unknown fields, wrong types, missing required fields, and
-//!   kinds it has no schema for (which it would only warn about). Custom resources, which it
-//!   cannot know, live in files of their own ([`CUSTOM_RESOURCE_GROUPS`]) that it skips;
-//! - `check-jsonschema` checks `skaffold.yaml` against skaffold's schema (vendored in
-//!   `infra/schemas/`, since skaffold itself cannot be installed here) and the GitHub workflows
-//!   against theirs (bundled with it);
-//! - `yamllint` checks all of them for YAML mistakes (duplicate keys, indentation, ...).
+//! The manifests are Kustomize overlays (`infra/k8s/base`, `infra/k8s/overlays/{dev,prod}`), so
+//! what is validated is each overlay rendered by `kubectl kustomize` ([`kustomize`]), one object
+//! at a time:
+//!
+//! - `kubernetes-validate --strict` checks the built-in kinds against the schemas of Kubernetes
+//!   [`KUBERNETES_VERSION`]: unknown fields, wrong types, missing required fields, and kinds it
+//!   has no schema for (which it would only warn about);
+//! - `check-jsonschema` checks the Gateway API objects against the schemas derived from the
+//!   Gateway API's CRDs ([`gateway`], vendored in `infra/schemas/`), `skaffold.yaml` against
+//!   skaffold's schema (vendored there too, since skaffold itself cannot be installed here) and
+//!   the GitHub workflows against theirs (bundled with it). The other custom resources
+//!   (cert-manager's, Cilium's: [`kustomize::UNCHECKED_GROUPS`]) are left to the unit tests;
+//! - `yamllint` checks every YAML file of them for YAML mistakes (duplicate keys, indentation,
+//!   ...).
 //!
 //! They come from PyPI at pinned versions, installed once into a virtualenv under the target
 //! directory. What no schema can say (names that must agree across files, the environment each
@@ -21,7 +27,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};
 
 use anyhow::{Context as _, bail};
-use serde::Deserialize as _;
 
 use crate::cargo::Workspace;
 use crate::console;
@@ -35,13 +40,7 @@ const REQUIREMENTS: &str =
 const KUBERNETES_VERSION: &str = "1.31";
 
 /// skaffold's config schema for the `apiVersion` of `skaffold.yaml`.
-const SKAFFOLD_SCHEMA: &str = "infra/schemas/skaffold-v4beta13.json";
-
-/// The API groups of the custom resources among the manifests (cert-manager's `ClusterIssuer`).
-/// kubernetes-validate bundles Kubernetes' own schemas only, so files holding these are left to
-/// yamllint, and the unit tests check what they say. Such a file holds nothing else, so that no
-/// built-in object escapes the schemas by sharing it.
-const CUSTOM_RESOURCE_GROUPS: [&str; 1] = ["cert-manager.io"];
+const SKAFFOLD_SCHEMA: &str = "infra/schemas/skaffold-v4beta14.json";
 
 /// What kubernetes-validate says of a kind it has no schema for, before passing the file.
 const NO_SCHEMA: &str = "Couldn't find schema";
@@ -75,11 +74,13 @@ pub(crate) fn validate_and_report(root: &Path) -> bool {
 pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
     let files = DeploymentFiles::find(root)?;
     let all = files.all();
-    let venv = Venv::ready(&target_dir(root, std::env::var_os("CARGO_TARGET_DIR")))?;
+    let target = target_dir(root, std::env::var_os("CARGO_TARGET_DIR"));
+    let rendered = kustomize::RenderedFiles::write(root, &target.join("infra-rendered"))?;
+    let venv = Venv::ready(&target)?;
     let mut failed = Vec::new();
-    let checks: [(&str, &str, Vec<&OsStr>); 4] = [
+    let mut checks: Vec<(String, &str, Vec<&OsStr>)> = vec![
         (
-            "Kubernetes manifests",
+            "Kubernetes objects of the overlays".to_owned(),
             "kubernetes-validate",
             args(
                 &[
@@ -88,16 +89,16 @@ pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
                     "--kubernetes-version",
                     KUBERNETES_VERSION,
                 ],
-                &files.manifests,
+                &rendered.kubernetes,
             ),
         ),
         (
-            "skaffold.yaml",
+            "skaffold.yaml".to_owned(),
             "check-jsonschema",
             args(&["--schemafile", SKAFFOLD_SCHEMA], &files.skaffold),
         ),
         (
-            "GitHub workflows",
+            "GitHub workflows".to_owned(),
             "check-jsonschema",
             args(
                 &["--builtin-schema", "vendor.github-workflows"],
@@ -105,7 +106,7 @@ pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
             ),
         ),
         (
-            "YAML style",
+            "YAML style".to_owned(),
             "yamllint",
             args(
                 &[
@@ -119,6 +120,13 @@ pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
             ),
         ),
     ];
+    for (schema, paths) in &rendered.gateway {
+        checks.push((
+            format!("Gateway API objects ({schema})"),
+            "check-jsonschema",
+            args(&["--schemafile", schema], paths),
+        ));
+    }
     for (what, program, args) in checks {
         let output = venv.run(root, program, &args)?;
         if !output.status.success() || mentions(&output, NO_SCHEMA) {
@@ -130,10 +138,14 @@ pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
         bail!("invalid deployment files: {}", failed.join(", "));
     }
     console::step(format_args!(
-        "infra: {} deployment files valid (kubernetes-validate --strict for Kubernetes {KUBERNETES_VERSION}, \
-         check-jsonschema, yamllint; {} of custom resources checked by the unit tests)",
+        "infra: {} deployment files and the {} objects of the overlays {} valid \
+         (kubernetes-validate --strict for Kubernetes {KUBERNETES_VERSION}, check-jsonschema \
+         with the Gateway API {} schemas, yamllint; {} custom resources checked by the unit tests)",
         all.len(),
-        files.custom_resources.len()
+        rendered.count(),
+        kustomize::OVERLAYS.join(" and "),
+        gateway::BUNDLE_VERSION,
+        rendered.unchecked.len()
     ));
     Ok(())
 }
@@ -141,10 +153,8 @@ pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
 /// The files to validate, relative to the workspace root, each list sorted.
 #[derive(Debug)]
 struct DeploymentFiles {
-    /// Every YAML file under `infra/` but those of `custom_resources`.
+    /// Every YAML file under `infra/`: the base, the overlays and their patches.
     manifests: Vec<PathBuf>,
-    /// The YAML files under `infra/` that hold custom resources ([`CUSTOM_RESOURCE_GROUPS`]).
-    custom_resources: Vec<PathBuf>,
     /// `skaffold.yaml`.
     skaffold: Vec<PathBuf>,
     /// `.github/workflows/*`.
@@ -153,17 +163,8 @@ struct DeploymentFiles {
 
 impl DeploymentFiles {
     fn find(root: &Path) -> anyhow::Result<DeploymentFiles> {
-        let mut infra = Vec::new();
-        yaml_files(root, Path::new("infra"), true, &mut infra)?;
         let mut manifests = Vec::new();
-        let mut custom_resources = Vec::new();
-        for file in infra {
-            if holds_custom_resources(&root.join(&file))? {
-                custom_resources.push(file);
-            } else {
-                manifests.push(file);
-            }
-        }
+        yaml_files(root, Path::new("infra"), true, &mut manifests)?;
         let mut workflows = Vec::new();
         yaml_files(root, Path::new(".github/workflows"), false, &mut workflows)?;
         let skaffold = vec![PathBuf::from("skaffold.yaml")];
@@ -174,23 +175,17 @@ impl DeploymentFiles {
         }
         Ok(DeploymentFiles {
             manifests,
-            custom_resources,
             skaffold,
             workflows,
         })
     }
 
     fn all(&self) -> Vec<PathBuf> {
-        [
-            &self.manifests,
-            &self.custom_resources,
-            &self.skaffold,
-            &self.workflows,
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect()
+        [&self.manifests, &self.skaffold, &self.workflows]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
     }
 }
 
@@ -222,36 +217,6 @@ fn yaml_files(
         }
     }
     Ok(())
-}
-
-/// Whether the manifest file at `path` holds custom resources ([`CUSTOM_RESOURCE_GROUPS`]); fails
-/// when it mixes them with other objects, or is not YAML.
-fn holds_custom_resources(path: &Path) -> anyhow::Result<bool> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read {}", path.display()))?;
-    let mut custom = 0;
-    let mut objects = 0;
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        let object = serde_yaml::Value::deserialize(document)
-            .with_context(|| format!("{} is not YAML", path.display()))?;
-        if object.is_null() {
-            continue;
-        }
-        objects += 1;
-        let api_version = object["apiVersion"].as_str().unwrap_or_default();
-        let group = api_version.split_once('/').map(|(group, _)| group);
-        if group.is_some_and(|group| CUSTOM_RESOURCE_GROUPS.contains(&group)) {
-            custom += 1;
-        }
-    }
-    if custom > 0 && custom < objects {
-        bail!(
-            "{} mixes custom resources ({}) with other objects: keep them in a file of their own",
-            path.display(),
-            CUSTOM_RESOURCE_GROUPS.join(", ")
-        );
-    }
-    Ok(custom > 0)
 }
 
 /// Whether a validator's output mentions `text`.
@@ -376,6 +341,9 @@ impl Venv {
             .with_context(|| format!("could not run {program} from {}", self.dir.display()))
     }
 }
+
+mod gateway;
+pub(crate) mod kustomize;
 
 #[cfg(test)]
 mod tests;

@@ -364,7 +364,10 @@ mod manifests {
     /// environment: a subject or user added here and not there fails this test.
     #[test]
     fn the_clusters_nats_authorization_is_this_table() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/k8s/nats-config.yaml");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/k8s/base/nats-config.yaml"
+        );
         let manifest = std::fs::read_to_string(path).unwrap_or_default();
         let expected = server_authorization(&Namespace::none(), Password::env_of);
         let indented: String = expected

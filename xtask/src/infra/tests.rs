@@ -1,13 +1,18 @@
-//! What no schema can check in the deployment files: names that must agree across files, the
+//! What no schema can check in the deployment files, read from the overlays as
+//! `kubectl kustomize` renders them ([`Manifests`]): names that must agree across files, the
 //! environment each service gets and the Secrets it comes from, probes, resources and security
-//! contexts, the one-node replica sets, NATS and Redis ([`cluster`]); who may reach whom under
-//! the NetworkPolicies ([`network`]); the two ingresses, their rate limits, TLS and HSTS
-//! ([`ingresses`]); the dev Ingress against the route table ([`route_table`]); skaffold's
-//! artifacts and the Dockerfiles ([`images`]); the workflows ([`workflows`]). Here: reading the
-//! files, and the validator runner.
+//! contexts, the replica sets, NATS and Redis in both overlays ([`cluster`]); what only
+//! production has: replicas, autoscalers, disruption budgets, spread, pinned images, the NATS
+//! cluster ([`production`]); who may reach whom under the network policies ([`network`]); the dev
+//! ingresses and their rate limits ([`ingresses`]); production's Gateway, HTTPS and HSTS
+//! ([`gateway_api`]); the dev Ingress, the HTTPRoutes and `cargo xtask up`'s nginx against the
+//! route table ([`route_table`], [`route_parity`]); skaffold's profiles and the Dockerfiles
+//! ([`images`]); the workflows ([`workflows`]). Here: reading the files and the overlays, and the
+//! validator runner.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde_yaml::Value;
@@ -16,9 +21,12 @@ use super::*;
 use crate::services::Service;
 
 mod cluster;
+mod gateway_api;
 mod images;
 mod ingresses;
 mod network;
+mod production;
+mod route_parity;
 mod route_table;
 mod workflows;
 
@@ -53,66 +61,72 @@ fn document(path: &str) -> Value {
     documents.remove(0)
 }
 
-/// The Kubernetes objects of one directory of manifests.
+/// The Kubernetes objects of an overlay, as `kubectl kustomize` renders it.
 struct Manifests {
-    /// (file, object), in file order.
-    objects: Vec<(String, Value)>,
+    /// The overlay: `dev` or `prod`.
+    overlay: &'static str,
+    /// In rendering order.
+    objects: Vec<Value>,
 }
 
 impl Manifests {
-    fn load(dir: &str) -> Manifests {
-        Manifests::load_all(&[dir])
-    }
-
-    /// The objects of several directories, as `kubectl apply -f` each in turn would create.
-    fn load_all(dirs: &[&str]) -> Manifests {
-        let mut files = Vec::new();
-        for dir in dirs {
-            yaml_files(&root(), Path::new(dir), false, &mut files).unwrap();
-        }
-        let objects = files
-            .iter()
-            .flat_map(|file| {
-                let file = file.to_string_lossy().into_owned();
-                documents(&file)
-                    .into_iter()
-                    .map(move |object| (file.clone(), object))
-            })
-            .collect();
-        Manifests { objects }
+    /// The rendered objects of `overlay`, rendered once per test run.
+    fn rendered(overlay: &'static str) -> &'static Manifests {
+        static RENDERED: OnceLock<Vec<Manifests>> = OnceLock::new();
+        let all = RENDERED.get_or_init(|| {
+            kustomize::OVERLAYS
+                .into_iter()
+                .map(|overlay| Manifests {
+                    overlay,
+                    objects: kustomize::render(&root(), overlay)
+                        .and_then(|rendered| kustomize::objects(&rendered))
+                        .unwrap_or_else(|error| panic!("{overlay}: {error:#}")),
+                })
+                .collect()
+        });
+        all.iter()
+            .find(|manifests| manifests.overlay == overlay)
+            .unwrap_or_else(|| panic!("no overlay {overlay}"))
     }
 
     fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
         self.objects
             .iter()
-            .map(|(_, object)| object)
             .filter(move |object| text(&object["kind"]) == kind)
     }
 
-    fn find(&self, kind: &str, name: &str) -> Option<&Value> {
+    /// The Deployments and StatefulSets: whatever runs pods.
+    fn workloads(&self) -> impl Iterator<Item = &Value> {
         self.objects
             .iter()
-            .map(|(_, object)| object)
-            .find(|object| {
-                text(&object["kind"]) == kind && text(&object["metadata"]["name"]) == name
-            })
+            .filter(|object| matches!(text(&object["kind"]), "Deployment" | "StatefulSet"))
+    }
+
+    fn find(&self, kind: &str, name: &str) -> Option<&Value> {
+        self.objects.iter().find(|object| {
+            text(&object["kind"]) == kind && text(&object["metadata"]["name"]) == name
+        })
     }
 
     fn get(&self, kind: &str, name: &str) -> &Value {
         self.find(kind, name)
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
+            .unwrap_or_else(|| panic!("{}: no {kind} {name}", self.overlay))
     }
+}
 
-    /// The file that defines `kind` `name`.
-    fn file_of(&self, kind: &str, name: &str) -> &str {
-        self.objects
-            .iter()
-            .find(|(_, object)| {
-                text(&object["kind"]) == kind && text(&object["metadata"]["name"]) == name
-            })
-            .map(|(file, _)| file.as_str())
-            .unwrap_or_else(|| panic!("no {kind} {name}"))
-    }
+/// The dev overlay, rendered.
+fn dev() -> &'static Manifests {
+    Manifests::rendered("dev")
+}
+
+/// The prod overlay, rendered.
+fn prod() -> &'static Manifests {
+    Manifests::rendered("prod")
+}
+
+/// Both overlays, rendered.
+fn overlays() -> [&'static Manifests; 2] {
+    [dev(), prod()]
 }
 
 /// A string value, or "" for anything else.
@@ -128,10 +142,6 @@ fn items(value: &Value) -> &[Value] {
 /// The strings of a sequence.
 fn strings(value: &Value) -> Vec<&str> {
     items(value).iter().map(text).collect()
-}
-
-fn k8s() -> Manifests {
-    Manifests::load("infra/k8s")
 }
 
 /// Every container of a pod template's spec, init containers first.
@@ -197,6 +207,32 @@ fn image(service: &Service) -> String {
     format!("{IMAGE_PREFIX}{}", service.name)
 }
 
+/// An image reference's repository and tag (`None` without one, which means `latest`).
+fn image_and_tag(reference: &str) -> (&str, Option<&str>) {
+    let name_start = reference.rfind('/').map_or(0, |slash| slash + 1);
+    match reference[name_start..].split_once(':') {
+        Some((_, tag)) => (&reference[..reference.len() - tag.len() - 1], Some(tag)),
+        None => (reference, None),
+    }
+}
+
+#[test]
+fn an_image_reference_is_read_as_docker_reads_it() {
+    assert_eq!(
+        image_and_tag("ticketingrs/auth"),
+        ("ticketingrs/auth", None)
+    );
+    assert_eq!(image_and_tag("mongo:7.0"), ("mongo", Some("7.0")));
+    assert_eq!(
+        image_and_tag("registry:5000/ticketingrs/auth:abc"),
+        ("registry:5000/ticketingrs/auth", Some("abc"))
+    );
+    assert_eq!(
+        image_and_tag("registry:5000/auth"),
+        ("registry:5000/auth", None)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The validator runner itself
 
@@ -227,9 +263,11 @@ fn every_deployment_file_is_found_and_nothing_else() {
         .map(|file| file.to_string_lossy().into_owned())
         .collect();
     for expected in [
-        "infra/k8s/auth-depl.yaml",
-        "infra/k8s-dev/ingress-srv.yaml",
-        "infra/k8s-prod/ingress-srv.yaml",
+        "infra/k8s/base/kustomization.yaml",
+        "infra/k8s/base/auth-depl.yaml",
+        "infra/k8s/overlays/dev/ingress-srv.yaml",
+        "infra/k8s/overlays/prod/gateway.yaml",
+        "infra/k8s/overlays/prod/patches/nats-config.yaml",
         "skaffold.yaml",
         ".github/workflows/ci.yaml",
         ".github/workflows/deploy-manifests.yaml",
@@ -242,33 +280,56 @@ fn every_deployment_file_is_found_and_nothing_else() {
     );
     assert!(files.manifests.iter().all(|file| file.starts_with("infra")));
     assert_eq!(
-        files.custom_resources,
-        [Path::new("infra/k8s-prod/cluster-issuer.yaml")],
-        "cert-manager's resources, which kubernetes-validate has no schema for"
-    );
-    assert_eq!(
         args(&["--strict"], &files.skaffold),
         [OsStr::new("--strict"), OsStr::new("skaffold.yaml")]
     );
 }
 
+/// The files a kustomization names: its resources and patches, relative to the workspace root.
+fn kustomization_files(dir: &str) -> Vec<String> {
+    let kustomization = document(&format!("{dir}/kustomization.yaml"));
+    let resources = strings(&kustomization["resources"]);
+    let patches = items(&kustomization["patches"])
+        .iter()
+        .map(|patch| text(&patch["path"]))
+        .filter(|path| !path.is_empty());
+    let mut files = vec![format!("{dir}/kustomization.yaml")];
+    for path in resources.into_iter().chain(patches) {
+        let path = Path::new(dir).join(path);
+        let path = path.to_string_lossy();
+        // A directory is another kustomization: `../../base`.
+        if path.ends_with(".yaml") {
+            files.push(path.into_owned());
+        }
+    }
+    files
+}
+
 #[test]
-fn custom_resources_are_told_apart_and_kept_apart() {
-    let dir = std::env::temp_dir().join(format!("xtask-infra-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    let issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata: {name: x}\n";
-    let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\n";
-    let custom = write("custom.yaml", &format!("# a comment\n---\n{issuer}"));
-    let builtin = write("builtin.yaml", config);
-    let mixed = write("mixed.yaml", &format!("{issuer}---\n{config}"));
-    assert!(holds_custom_resources(&custom).unwrap());
-    assert!(!holds_custom_resources(&builtin).unwrap());
-    let error = holds_custom_resources(&mixed).unwrap_err().to_string();
-    assert!(error.contains("mixes custom resources"), "{error}");
-    std::fs::remove_dir_all(&dir).unwrap();
+fn every_manifest_file_is_in_the_base_or_an_overlay() {
+    let mut named: Vec<String> = ["infra/k8s/base"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(kustomize::OVERLAYS.map(kustomize::overlay_dir))
+        .flat_map(|dir| kustomization_files(&dir))
+        .collect();
+    named.sort();
+    let mut found = Vec::new();
+    yaml_files(&root(), Path::new("infra/k8s"), true, &mut found).unwrap();
+    let found: Vec<String> = found
+        .iter()
+        .map(|file| file.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(named, found, "a file no kustomization uses, or one missing");
+    for overlay in kustomize::OVERLAYS {
+        let kustomization = document(&format!(
+            "{}/kustomization.yaml",
+            kustomize::overlay_dir(overlay)
+        ));
+        assert_eq!(
+            strings(&kustomization["resources"]).first().copied(),
+            Some("../../base"),
+            "{overlay} builds on the base"
+        );
+    }
 }

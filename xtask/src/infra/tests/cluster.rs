@@ -1,6 +1,8 @@
-//! infra/k8s: each service's Deployment, Service and environment, its credentials from Secrets;
-//! the databases (with their users), NATS (with its users) and Redis (with its password); what
-//! every pod must have; names that must agree across the manifests.
+//! Both overlays, rendered: each service's Deployment, Service and environment, its credentials
+//! from Secrets; the databases (with their users), NATS (with its users) and Redis (with its
+//! password); what every pod must have; names that must agree across the manifests. What only
+//! production has (more replicas, the NATS cluster, three-member replica sets) is in
+//! [`super::production`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +47,10 @@ fn expected_environment(service: &Service) -> BTreeMap<String, String> {
         env.insert("NATS_CLIENT_ID", "field:metadata.name".to_owned());
         env.insert("NATS_USER", format!("={name}"));
         env.insert("NATS_PASSWORD", nats_password(name));
+        env.insert(
+            "EVENTS_REPLICAS",
+            "config:ticketing-config/EVENTS_REPLICAS".to_owned(),
+        );
     }
     if verifies_sessions(service) {
         env.insert("JWT_KEY", "secret:jwt-secret/JWT_KEY".to_owned());
@@ -91,60 +97,73 @@ fn nats_password(user: &str) -> String {
 
 #[test]
 fn every_service_has_its_deployment_and_service_named_as_the_original() {
-    let k8s = k8s();
-    for service in SERVICES {
-        let name = service.name;
-        let file = format!("infra/k8s/{name}-depl.yaml");
-        let deployment = k8s.get("Deployment", &format!("{name}-depl"));
-        assert_eq!(k8s.file_of("Deployment", &format!("{name}-depl")), file);
-        assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(1), "{name}");
-        assert_eq!(
-            text(&deployment["spec"]["selector"]["matchLabels"]["app"]),
-            name
-        );
-        let container = main_container(deployment);
-        assert_eq!(text(&container["name"]), name);
-        assert_eq!(text(&container["image"]), image(&service));
-        let ports = items(&container["ports"]);
-        assert_eq!(ports.len(), 1, "{name}");
-        assert_eq!(text(&ports[0]["name"]), "http");
-        assert_eq!(ports[0]["containerPort"].as_u64(), Some(3000));
+    for manifests in overlays() {
+        let overlay = manifests.overlay;
+        for service in SERVICES {
+            let name = service.name;
+            let deployment = manifests.get("Deployment", &format!("{name}-depl"));
+            assert_eq!(
+                text(&deployment["spec"]["selector"]["matchLabels"]["app"]),
+                name
+            );
+            let container = main_container(deployment);
+            assert_eq!(text(&container["name"]), name);
+            // Production pins a tag (production.rs); dev takes skaffold's.
+            let (repository, _tag) = image_and_tag(text(&container["image"]));
+            assert_eq!(repository, image(&service), "{overlay}");
+            let ports = items(&container["ports"]);
+            assert_eq!(ports.len(), 1, "{name}");
+            assert_eq!(text(&ports[0]["name"]), "http");
+            assert_eq!(ports[0]["containerPort"].as_u64(), Some(3000));
 
-        let srv = k8s.find("Service", &format!("{name}-srv"));
-        if !has_service(&service) {
-            assert!(srv.is_none(), "{name} has no HTTP API, so no Service");
-            continue;
+            let srv = manifests.find("Service", &format!("{name}-srv"));
+            if !has_service(&service) {
+                assert!(srv.is_none(), "{name} has no HTTP API, so no Service");
+                continue;
+            }
+            let srv = srv.unwrap_or_else(|| panic!("no Service {name}-srv"));
+            assert_eq!(text(&srv["spec"]["type"]), "ClusterIP");
+            assert_eq!(text(&srv["spec"]["selector"]["app"]), name);
+            let ports = items(&srv["spec"]["ports"]);
+            assert_eq!(ports.len(), 1, "{name}");
+            assert_eq!(text(&ports[0]["name"]), name);
+            assert_eq!(ports[0]["port"].as_u64(), Some(3000));
+            assert_eq!(text(&ports[0]["targetPort"]), "http");
         }
-        let srv = srv.unwrap_or_else(|| panic!("no Service {name}-srv"));
-        assert_eq!(k8s.file_of("Service", &format!("{name}-srv")), file);
-        assert_eq!(text(&srv["spec"]["type"]), "ClusterIP");
-        assert_eq!(text(&srv["spec"]["selector"]["app"]), name);
-        let ports = items(&srv["spec"]["ports"]);
-        assert_eq!(ports.len(), 1, "{name}");
-        assert_eq!(text(&ports[0]["name"]), name);
-        assert_eq!(ports[0]["port"].as_u64(), Some(3000));
-        assert_eq!(text(&ports[0]["targetPort"]), "http");
+    }
+    for service in SERVICES {
+        let deployment = dev().get("Deployment", &format!("{}-depl", service.name));
+        assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(1));
+        assert_eq!(
+            text(&main_container(deployment)["image"]),
+            image(&service),
+            "dev: skaffold puts in the tag of what it built"
+        );
     }
 }
 
 #[test]
 fn every_service_gets_exactly_the_environment_it_needs() {
-    let k8s = k8s();
-    for service in SERVICES {
-        let deployment = k8s.get("Deployment", &format!("{}-depl", service.name));
-        assert_eq!(
-            environment(main_container(deployment)),
-            expected_environment(&service),
-            "{}",
-            service.name
-        );
+    for manifests in overlays() {
+        for service in SERVICES {
+            let deployment = manifests.get("Deployment", &format!("{}-depl", service.name));
+            assert_eq!(
+                environment(main_container(deployment)),
+                expected_environment(&service),
+                "{}: {}",
+                manifests.overlay,
+                service.name
+            );
+        }
     }
 }
 
 #[test]
 fn services_are_probed_on_their_health_routes() {
-    let k8s = k8s();
-    for service in SERVICES {
+    for (k8s, service) in overlays()
+        .into_iter()
+        .flat_map(|manifests| SERVICES.iter().map(move |service| (manifests, service)))
+    {
         let container = main_container(k8s.get("Deployment", &format!("{}-depl", service.name)));
         // The client's pages need nothing but the ingress: it is ready when it is up.
         let readiness = if service.name == "client" {
@@ -162,8 +181,13 @@ fn services_are_probed_on_their_health_routes() {
 
 #[test]
 fn every_pod_runs_as_non_root_with_probes_resources_and_no_privileges() {
-    let k8s = k8s();
-    let deployments: Vec<&Value> = k8s.of_kind("Deployment").collect();
+    for k8s in overlays() {
+        every_pod_runs_as_non_root_with_probes_resources_and_no_privileges_in(k8s);
+    }
+}
+
+fn every_pod_runs_as_non_root_with_probes_resources_and_no_privileges_in(k8s: &Manifests) {
+    let deployments: Vec<&Value> = k8s.workloads().collect();
     assert!(
         deployments.len() >= SERVICES.len() + 6,
         "services, 4 databases, NATS, Redis"
@@ -237,16 +261,31 @@ fn every_pod_runs_as_non_root_with_probes_resources_and_no_privileges() {
 
 #[test]
 fn services_select_pods_and_name_their_ports() {
-    let k8s = k8s();
+    for k8s in overlays() {
+        services_select_pods_and_name_their_ports_in(k8s);
+    }
+}
+
+fn services_select_pods_and_name_their_ports_in(k8s: &Manifests) {
     for srv in k8s.of_kind("Service") {
         let name = text(&srv["metadata"]["name"]);
         let app = text(&srv["spec"]["selector"]["app"]);
         let deployment = k8s
-            .of_kind("Deployment")
+            .workloads()
             .find(|deployment| {
                 text(&deployment["spec"]["template"]["metadata"]["labels"]["app"]) == app
             })
-            .unwrap_or_else(|| panic!("Service {name} selects no Deployment's pods"));
+            .unwrap_or_else(|| panic!("Service {name} selects no workload's pods"));
+        // A headless Service names the pods of a StatefulSet, its governing one.
+        if text(&srv["spec"]["clusterIP"]) == "None" {
+            assert_eq!(text(&deployment["kind"]), "StatefulSet", "{name}");
+            assert_eq!(text(&deployment["spec"]["serviceName"]), name);
+            assert_eq!(
+                srv["spec"]["publishNotReadyAddresses"].as_bool(),
+                Some(true),
+                "{name}: members find each other before they are ready"
+            );
+        }
         let container_ports: BTreeSet<&str> = items(&main_container(deployment)["ports"])
             .iter()
             .map(|port| text(&port["name"]))
@@ -263,15 +302,31 @@ fn services_select_pods_and_name_their_ports() {
 
 #[test]
 fn volumes_and_claims_and_mounts_match() {
-    let k8s = k8s();
+    for k8s in overlays() {
+        volumes_and_claims_and_mounts_match_in(k8s);
+    }
+}
+
+fn volumes_and_claims_and_mounts_match_in(k8s: &Manifests) {
     let claims: BTreeSet<&str> = k8s
         .of_kind("PersistentVolumeClaim")
         .map(|claim| text(&claim["metadata"]["name"]))
         .collect();
-    for deployment in k8s.of_kind("Deployment") {
+    for deployment in k8s.workloads() {
         let name = text(&deployment["metadata"]["name"]);
         let pod = &deployment["spec"]["template"]["spec"];
         let mut persistent = false;
+        // A StatefulSet's claim templates: a volume of each pod's own.
+        let templates = items(&deployment["spec"]["volumeClaimTemplates"])
+            .iter()
+            .map(|claim| {
+                assert_eq!(
+                    strings(&claim["spec"]["accessModes"]),
+                    ["ReadWriteOnce"],
+                    "{name}"
+                );
+                text(&claim["metadata"]["name"])
+            });
         let volumes: BTreeSet<&str> = items(&pod["volumes"])
             .iter()
             .map(|volume| {
@@ -295,6 +350,7 @@ fn volumes_and_claims_and_mounts_match() {
                 }
                 text(&volume["name"])
             })
+            .chain(templates)
             .collect();
         let mounted: BTreeSet<&str> = containers(pod)
             .flat_map(|container| items(&container["volumeMounts"]))
@@ -336,6 +392,28 @@ fn volume_at<'a>(pod: &'a Value, container: &Value, path: &str) -> (&'a Value, b
     (volume, mount["readOnly"].as_bool() == Some(true))
 }
 
+/// The claim template of `workload` (a StatefulSet) mounted at `path` in `container`: each
+/// pod's own volume.
+fn claim_at<'a>(workload: &'a Value, container: &Value, path: &str) -> &'a Value {
+    let what = format!("{} at {path}", text(&container["name"]));
+    let mount = items(&container["volumeMounts"])
+        .iter()
+        .find(|mount| text(&mount["mountPath"]) == path)
+        .unwrap_or_else(|| panic!("{what}: nothing mounted"));
+    items(&workload["spec"]["volumeClaimTemplates"])
+        .iter()
+        .find(|claim| claim["metadata"]["name"] == mount["name"])
+        .unwrap_or_else(|| panic!("{what}: no claim template {:?}", mount["name"]))
+}
+
+/// The members of the replica set `name` (`auth-mongo`), as its sidecar reads them.
+fn members(k8s: &Manifests, name: &str) -> Vec<String> {
+    text(&k8s.get("ConfigMap", "mongo-members")["data"][name])
+        .split(',')
+        .map(|host| host.trim().to_owned())
+        .collect()
+}
+
 /// The named init container of a pod.
 fn init_container<'a>(pod: &'a Value, name: &str) -> &'a Value {
     items(&pod["initContainers"])
@@ -345,78 +423,107 @@ fn init_container<'a>(pod: &'a Value, name: &str) -> &'a Value {
 }
 
 #[test]
-fn every_database_is_a_one_node_replica_set_initiated_by_a_sidecar_on_a_volume() {
-    let k8s = k8s();
-    for service in SERVICES {
-        let Some(_) = service.database else { continue };
-        let name = format!("{}-mongo", service.name);
-        let deployment = k8s.get("Deployment", &format!("{name}-depl"));
-        assert_eq!(
-            k8s.file_of("Deployment", &format!("{name}-depl")),
-            format!("infra/k8s/{name}-depl.yaml")
-        );
-        let pod = &deployment["spec"]["template"]["spec"];
-        let mongo = main_container(deployment);
-        assert_eq!(text(&mongo["name"]), name);
-        assert!(text(&mongo["image"]).starts_with("mongo:"));
-        let args = strings(&mongo["args"]);
-        assert!(
-            args.windows(2).any(|pair| pair == ["--replSet", "rs0"]),
-            "{name}: {args:?}"
-        );
-        let (data, _) = volume_at(pod, mongo, "/data/db");
-        assert!(data["persistentVolumeClaim"].is_mapping(), "{name}");
-        // Ready only as the primary, when the services can write.
-        assert!(
-            strings(&mongo["readinessProbe"]["exec"]["command"])
-                .concat()
-                .contains("isWritablePrimary"),
-            "{name}"
-        );
+fn every_database_is_a_replica_set_initiated_by_a_sidecar_with_a_volume_per_member() {
+    for k8s in overlays() {
+        for service in SERVICES {
+            let Some(_) = service.database else { continue };
+            let name = format!("{}-mongo", service.name);
+            let what = format!("{}: {name}", k8s.overlay);
+            let set = k8s.get("StatefulSet", &name);
+            let pod = &set["spec"]["template"]["spec"];
+            let mongo = main_container(set);
+            assert_eq!(text(&mongo["name"]), name);
+            assert!(text(&mongo["image"]).starts_with("mongo:"));
+            let args = strings(&mongo["args"]);
+            assert!(
+                args.windows(2).any(|pair| pair == ["--replSet", "rs0"]),
+                "{what}: {args:?}"
+            );
+            claim_at(set, mongo, "/data/db");
+            // All members start at once: one that is not in the set yet must not hold the
+            // others back.
+            assert_eq!(text(&set["spec"]["podManagementPolicy"]), "Parallel");
+            // Ready as the primary or a secondary: a member the driver can use.
+            let readiness = strings(&mongo["readinessProbe"]["exec"]["command"]).concat();
+            for part in ["isWritablePrimary", "secondary"] {
+                assert!(readiness.contains(part), "{what}: {readiness}");
+            }
 
-        let inits: Vec<&str> = items(&pod["initContainers"])
-            .iter()
-            .map(|init| text(&init["name"]))
-            .collect();
-        assert_eq!(inits, ["keyfile", "replica-set-init"], "{name}");
-        let sidecar = init_container(pod, "replica-set-init");
-        assert_eq!(text(&sidecar["image"]), text(&mongo["image"]), "{name}");
-        assert_eq!(
-            text(&sidecar["restartPolicy"]),
-            "Always",
-            "{name}: a sidecar"
-        );
-        let script = strings(&sidecar["args"]).concat();
-        for part in [
-            "rs.initiate",
-            r#"_id: "rs0""#,
-            r#"host: "localhost:27017""#,
-            "isWritablePrimary",
-            // With access control on, only the administrator may initiate the set.
-            r#"--username "$MONGO_ROOT_USERNAME" --password "$MONGO_ROOT_PASSWORD""#,
-            "--authenticationDatabase admin",
-        ] {
-            assert!(script.contains(part), "{name}: the init script has {part}");
+            let inits: Vec<&str> = items(&pod["initContainers"])
+                .iter()
+                .map(|init| text(&init["name"]))
+                .collect();
+            assert_eq!(inits, ["keyfile", "replica-set-init"], "{what}");
+            let sidecar = init_container(pod, "replica-set-init");
+            assert_eq!(text(&sidecar["image"]), text(&mongo["image"]), "{what}");
+            assert_eq!(
+                text(&sidecar["restartPolicy"]),
+                "Always",
+                "{what}: a sidecar"
+            );
+            let script = strings(&sidecar["args"]).concat();
+            for part in [
+                // Only the first member initiates the set, with itself, and adds the others.
+                r#"if [ "${HOSTNAME##*-}" = 0 ]"#,
+                r#"process.env.MONGO_MEMBERS.split(",")"#,
+                "rs.initiate",
+                r#"_id: "rs0""#,
+                "host: members[0]",
+                "isWritablePrimary",
+                "rs.add(host)",
+                // With access control on, only the administrator may initiate the set.
+                r#"--username "$MONGO_ROOT_USERNAME" --password "$MONGO_ROOT_PASSWORD""#,
+                "--authenticationDatabase admin",
+            ] {
+                assert!(script.contains(part), "{what}: the init script has {part}");
+            }
+            assert_eq!(
+                environment(sidecar)["MONGO_MEMBERS"],
+                format!("config:mongo-members/{name}"),
+                "{what}"
+            );
+            let replicas = set["spec"]["replicas"].as_u64().unwrap_or(1);
+            let expected: Vec<String> = if replicas == 1 {
+                // One member, which only it knows by name: clients use directConnection.
+                vec!["localhost:27017".to_owned()]
+            } else {
+                (0..replicas)
+                    .map(|ordinal| format!("{name}-{ordinal}.{name}-srv:27017"))
+                    .collect()
+            };
+            assert_eq!(members(k8s, &name), expected, "{what}");
+
+            let srv = k8s.get("Service", &format!("{name}-srv"));
+            assert_eq!(text(&set["spec"]["serviceName"]), format!("{name}-srv"));
+            assert_eq!(text(&srv["spec"]["clusterIP"]), "None", "{what}: headless");
+            let ports = items(&srv["spec"]["ports"]);
+            assert_eq!(ports.len(), 1);
+            assert_eq!(ports[0]["port"].as_u64(), Some(27017), "{what}");
         }
-
-        let srv = k8s.get("Service", &format!("{name}-srv"));
-        let ports = items(&srv["spec"]["ports"]);
-        assert_eq!(ports.len(), 1);
-        assert_eq!(ports[0]["port"].as_u64(), Some(27017), "{name}");
-        let claim = k8s.get("PersistentVolumeClaim", &format!("{name}-pvc"));
-        assert_eq!(strings(&claim["spec"]["accessModes"]), ["ReadWriteOnce"]);
+    }
+    for set in dev().of_kind("StatefulSet") {
+        assert_eq!(
+            set["spec"]["replicas"].as_u64(),
+            Some(1),
+            "dev: one member, one NATS server"
+        );
     }
 }
 
 #[test]
 fn every_database_has_access_control_and_the_services_user_on_first_start() {
-    let k8s = k8s();
+    for k8s in overlays() {
+        every_database_has_access_control_and_the_services_user_on_first_start_in(k8s);
+    }
+}
+
+fn every_database_has_access_control_and_the_services_user_on_first_start_in(k8s: &Manifests) {
     for service in SERVICES {
         let Some(database) = service.database else {
             continue;
         };
         let name = format!("{}-mongo", service.name);
-        let deployment = k8s.get("Deployment", &format!("{name}-depl"));
+        let deployment = k8s.get("StatefulSet", &name);
         let pod = &deployment["spec"]["template"]["spec"];
         let mongo = main_container(deployment);
         let admin = format!("secret:{name}-admin-secret/MONGO_ROOT_PASSWORD");
@@ -536,10 +643,11 @@ fn the_databases_are_one_manifest_with_each_services_name() {
         .iter()
         .filter(|service| service.database.is_some())
         .collect();
+    let dir = "infra/k8s/base";
     // Whole words only: "auth" is a service, but also part of `--authenticationDatabase`.
     let template = |service: &Service| {
         replace_word(
-            &read(&format!("infra/k8s/{}-mongo-depl.yaml", service.name)),
+            &read(&format!("{dir}/{}-mongo.yaml", service.name)),
             service.name,
             "{service}",
         )
@@ -549,7 +657,7 @@ fn the_databases_are_one_manifest_with_each_services_name() {
         assert_eq!(
             template(service),
             first,
-            "{}-mongo-depl.yaml differs from {}-mongo-depl.yaml by more than the name",
+            "{dir}: {}-mongo.yaml differs from {}-mongo.yaml by more than the name",
             service.name,
             with_databases[0].name
         );
@@ -570,8 +678,13 @@ fn nats_setting<'a>(config: &'a str, key: &str) -> Option<&'a str> {
 
 #[test]
 fn nats_runs_jetstream_from_its_config_with_its_store_on_a_volume() {
-    let k8s = k8s();
-    let deployment = k8s.get("Deployment", "nats-depl");
+    for k8s in overlays() {
+        nats_runs_jetstream_from_its_config_with_its_store_on_a_volume_in(k8s);
+    }
+}
+
+fn nats_runs_jetstream_from_its_config_with_its_store_on_a_volume_in(k8s: &Manifests) {
+    let deployment = k8s.get("StatefulSet", "nats");
     let pod = &deployment["spec"]["template"]["spec"];
     let nats = main_container(deployment);
     assert!(text(&nats["image"]).starts_with("nats:"));
@@ -589,14 +702,12 @@ fn nats_runs_jetstream_from_its_config_with_its_store_on_a_volume() {
         .find_map(|line| line.trim().strip_prefix("store_dir:"))
         .map(str::trim)
         .unwrap_or_else(|| panic!("no jetstream store_dir in {nats_conf}"));
-    let (data, _) = volume_at(pod, nats, store);
-    assert!(data["persistentVolumeClaim"].is_mapping());
+    claim_at(deployment, nats, store);
     assert!(nats_conf.contains("jetstream {"), "{nats_conf}");
-    // Relative to nats.conf: the second key of the same ConfigMap.
-    assert!(
-        nats_conf.lines().any(|line| line == "include ./auth.conf"),
-        "{nats_conf}"
-    );
+    // Relative to nats.conf: the other keys of the same ConfigMap.
+    for include in ["include ./cluster.conf", "include ./auth.conf"] {
+        assert!(nats_conf.lines().any(|line| line == include), "{nats_conf}");
+    }
     assert!(text(&config["auth.conf"]).contains("authorization {"));
     assert_eq!(mounts(nats).len(), 2, "the store and the config");
 
@@ -609,10 +720,12 @@ fn nats_runs_jetstream_from_its_config_with_its_store_on_a_volume() {
             )
         })
         .collect();
-    assert_eq!(
-        ports,
-        BTreeMap::from([("client", 4222), ("monitoring", 8222)])
-    );
+    let mut expected = BTreeMap::from([("client", 4222), ("monitoring", 8222)]);
+    if k8s.overlay == "prod" {
+        // The routes between the cluster's servers (production.rs).
+        expected.insert("cluster", 6222);
+    }
+    assert_eq!(ports, expected, "{}", k8s.overlay);
     for probe in ["readinessProbe", "livenessProbe"] {
         assert_eq!(
             text(&nats[probe]["httpGet"]["port"]),
@@ -631,8 +744,8 @@ fn nats_runs_jetstream_from_its_config_with_its_store_on_a_volume() {
 
 #[test]
 fn no_service_publishes_the_nats_monitoring_port() {
-    for dir in ["infra/k8s", "infra/k8s-dev", "infra/k8s-prod"] {
-        for srv in Manifests::load(dir).of_kind("Service") {
+    for k8s in overlays() {
+        for srv in k8s.of_kind("Service") {
             for port in items(&srv["spec"]["ports"]) {
                 let what = format!("Service {}: {port:?}", text(&srv["metadata"]["name"]));
                 assert_ne!(port["port"].as_u64(), Some(8222), "{what}");
@@ -645,8 +758,13 @@ fn no_service_publishes_the_nats_monitoring_port() {
 
 #[test]
 fn nats_takes_each_users_password_from_the_secret_its_service_has() {
-    let k8s = k8s();
-    let nats = environment(main_container(k8s.get("Deployment", "nats-depl")));
+    for k8s in overlays() {
+        nats_takes_each_users_password_from_the_secret_its_service_has_in(k8s);
+    }
+}
+
+fn nats_takes_each_users_password_from_the_secret_its_service_has_in(k8s: &Manifests) {
+    let nats = environment(main_container(k8s.get("StatefulSet", "nats")));
     let passwords: BTreeMap<&str, &str> = nats
         .iter()
         .filter(|(key, _)| key.ends_with("_NATS_PASSWORD"))
@@ -724,8 +842,22 @@ fn nats_variables(config: &str) -> Vec<String> {
 
 #[test]
 fn expiration_keeps_its_jobs_in_a_persistent_redis_behind_a_password() {
-    let k8s = k8s();
-    let redis = main_container(k8s.get("Deployment", "expiration-redis-depl"));
+    for k8s in overlays() {
+        expiration_keeps_its_jobs_in_a_persistent_redis_behind_a_password_in(k8s);
+    }
+}
+
+fn expiration_keeps_its_jobs_in_a_persistent_redis_behind_a_password_in(k8s: &Manifests) {
+    let deployment = k8s.get("Deployment", "expiration-redis-depl");
+    // One Redis, its append-only file on its volume: every write is on disk within a second.
+    assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(1));
+    let (data, _) = volume_at(
+        &deployment["spec"]["template"]["spec"],
+        main_container(deployment),
+        "/data",
+    );
+    assert!(data["persistentVolumeClaim"].is_mapping());
+    let redis = main_container(deployment);
     assert!(text(&redis["image"]).starts_with("redis:"));
     assert_eq!(
         strings(&redis["args"]),
@@ -761,14 +893,14 @@ fn is_credential(name: &str) -> bool {
 
 #[test]
 fn every_credential_comes_from_a_secret_and_none_is_kept_here() {
-    let mut credentials = 0;
-    for dir in ["infra/k8s", "infra/k8s-dev", "infra/k8s-prod"] {
-        let manifests = Manifests::load(dir);
+    for manifests in overlays() {
+        let mut credentials = 0;
+        let overlay = manifests.overlay;
         assert!(
             manifests.of_kind("Secret").next().is_none(),
-            "{dir}: Secrets are made in the cluster (docs/deploy.md), never kept in the repository"
+            "{overlay}: Secrets are made in the cluster (docs/deploy.md), never kept in the repository"
         );
-        for deployment in manifests.of_kind("Deployment") {
+        for deployment in manifests.workloads() {
             let pod = &deployment["spec"]["template"]["spec"];
             for container in containers(pod) {
                 for (name, value) in environment(container) {
@@ -784,10 +916,10 @@ fn every_credential_comes_from_a_secret_and_none_is_kept_here() {
                 }
             }
         }
+        // MONGO_URI ×4, JWT_KEY ×4, STRIPE_KEY, STRIPE_PUBLISHABLE_KEY, NATS_PASSWORD ×5,
+        // REDIS_PASSWORD; the databases' three ×4, NATS' six, Redis' one.
+        assert_eq!(credentials, 4 + 4 + 2 + 5 + 1 + 12 + 6 + 1, "{overlay}");
     }
-    // MONGO_URI ×4, JWT_KEY ×4, STRIPE_KEY, STRIPE_PUBLISHABLE_KEY, NATS_PASSWORD ×5,
-    // REDIS_PASSWORD; the databases' three ×4, NATS' six, Redis' one.
-    assert_eq!(credentials, 4 + 4 + 2 + 5 + 1 + 12 + 6 + 1);
     assert!(
         is_credential("MONGO_INITDB_ROOT_PASSWORD") && !is_credential("MONGO_INITDB_ROOT_USERNAME")
     );
@@ -795,7 +927,7 @@ fn every_credential_comes_from_a_secret_and_none_is_kept_here() {
 
 #[test]
 fn the_client_knows_nothing_of_the_bus() {
-    let k8s = k8s();
+    let k8s = dev();
     let env = environment(main_container(k8s.get("Deployment", "client-depl")));
     let bus: Vec<&String> = env.keys().filter(|key| key.starts_with("NATS_")).collect();
     assert!(bus.is_empty(), "client: {bus:?}");
@@ -803,7 +935,12 @@ fn the_client_knows_nothing_of_the_bus() {
 
 #[test]
 fn every_host_a_service_is_given_is_a_service_of_the_cluster() {
-    let k8s = k8s();
+    for k8s in overlays() {
+        every_host_a_service_is_given_is_a_service_of_the_cluster_in(k8s);
+    }
+}
+
+fn every_host_a_service_is_given_is_a_service_of_the_cluster_in(k8s: &Manifests) {
     let services: BTreeMap<&str, BTreeSet<u64>> = k8s
         .of_kind("Service")
         .map(|srv| {
@@ -815,7 +952,7 @@ fn every_host_a_service_is_given_is_a_service_of_the_cluster() {
         })
         .collect();
     let mut checked = 0;
-    for deployment in k8s.of_kind("Deployment") {
+    for deployment in k8s.workloads() {
         let env = environment(main_container(deployment));
         for (key, value) in &env {
             let Some(value) = value.strip_prefix('=') else {
@@ -845,9 +982,6 @@ fn every_host_a_service_is_given_is_a_service_of_the_cluster() {
 
 #[test]
 fn the_config_both_overlays_provide_has_every_key_the_services_read() {
-    let k8s = k8s();
-    let dev = Manifests::load("infra/k8s-dev");
-    let prod = Manifests::load("infra/k8s-prod");
     let keys = |manifests: &Manifests| -> BTreeSet<String> {
         let config = manifests.get("ConfigMap", "ticketing-config");
         config["data"]
@@ -855,27 +989,32 @@ fn the_config_both_overlays_provide_has_every_key_the_services_read() {
             .map(|data| data.keys().map(|key| text(key).to_owned()).collect())
             .unwrap_or_default()
     };
-    let read: BTreeSet<String> = k8s
-        .of_kind("Deployment")
-        .flat_map(|deployment| environment(main_container(deployment)).into_values())
-        .filter_map(|value| {
-            value
-                .strip_prefix("config:ticketing-config/")
-                .map(str::to_owned)
-        })
-        .collect();
-    assert_eq!(keys(&dev), read);
-    assert_eq!(keys(&prod), read);
-    assert!(
-        k8s.find("ConfigMap", "ticketing-config").is_none(),
-        "it differs between dev and prod, so it lives in their directories"
-    );
+    for manifests in overlays() {
+        let read: BTreeSet<String> = manifests
+            .workloads()
+            .flat_map(|deployment| environment(main_container(deployment)).into_values())
+            .filter_map(|value| {
+                value
+                    .strip_prefix("config:ticketing-config/")
+                    .map(str::to_owned)
+            })
+            .collect();
+        assert_eq!(keys(manifests), read, "{}", manifests.overlay);
+    }
+    for file in super::kustomization_files("infra/k8s/base") {
+        assert!(
+            documents(&file)
+                .iter()
+                .all(|object| text(&object["metadata"]["name"]) != "ticketing-config"),
+            "{file}: it differs between dev and prod, so it lives in the overlays"
+        );
+    }
 }
 
 /// The Secrets the manifests read, with the keys read from each.
 fn secrets_read(manifests: &Manifests) -> BTreeMap<String, BTreeSet<String>> {
     let mut secrets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for deployment in manifests.of_kind("Deployment") {
+    for deployment in manifests.workloads() {
         let pod = &deployment["spec"]["template"]["spec"];
         for container in containers(pod) {
             for value in environment(container).into_values() {
@@ -921,7 +1060,12 @@ fn every_secret_the_manifests_read_is_made_by_the_documented_commands() {
             Some((variable, words.split_whitespace().collect()))
         })
         .collect();
-    let secrets = secrets_read(&k8s());
+    let secrets = secrets_read(dev());
+    assert_eq!(
+        secrets,
+        secrets_read(prod()),
+        "the same Secrets in both clusters"
+    );
     assert!(secrets.len() >= 15, "{secrets:?}");
     for (name, keys) in &secrets {
         let made_literally = docs.contains(&format!("secret generic {name} "));
@@ -943,9 +1087,25 @@ fn every_secret_the_manifests_read_is_made_by_the_documented_commands() {
             );
         }
     }
-    // Each service's URI names its own user, database and Service, as the manifests do.
+    // Each service's URI names its own user and database, and the members of its set: in dev
+    // the one member, through its Service, which only it knows by name (directConnection); in
+    // production the three, by the names the set knows them by, with no directConnection.
     assert!(docs.contains(
-        "MONGO_URI=\"mongodb://$service:$password@$service-mongo-srv:27017/$service\
-         ?authSource=$service&directConnection=true\""
+        "--from-literal=MONGO_URI=\"mongodb://$service:$password@$members/$service\
+         ?authSource=$service&$options\""
     ));
+    let members = members(prod(), "auth-mongo")
+        .join(",")
+        .replace("auth", "$service");
+    for line in [
+        format!("members=\"{members}\""),
+        "options=\"replicaSet=rs0\"".to_owned(),
+        "members=\"$service-mongo-srv:27017\"".to_owned(),
+        "options=\"directConnection=true\"".to_owned(),
+    ] {
+        assert!(
+            docs.lines().any(|candidate| candidate.trim() == line),
+            "docs/deploy.md: {line}"
+        );
+    }
 }

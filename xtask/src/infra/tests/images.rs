@@ -9,7 +9,7 @@ use crate::services::{SERVICES, Service};
 #[test]
 fn skaffold_builds_every_service_from_the_root_with_its_own_dockerfile() {
     let skaffold = document("skaffold.yaml");
-    assert_eq!(text(&skaffold["apiVersion"]), "skaffold/v4beta13");
+    assert_eq!(text(&skaffold["apiVersion"]), "skaffold/v4beta14");
     assert!(
         SKAFFOLD_SCHEMA.ends_with(&format!(
             "{}.json",
@@ -19,15 +19,43 @@ fn skaffold_builds_every_service_from_the_root_with_its_own_dockerfile() {
     );
     assert!(root().join(SKAFFOLD_SCHEMA).is_file());
     assert_eq!(skaffold["build"]["local"]["push"].as_bool(), Some(false));
+    // Without a profile, and with `dev`, the dev overlay; with `prod`, production's.
+    fn overlay_of(manifests: &Value) -> Vec<&str> {
+        strings(&manifests["kustomize"]["paths"])
+    }
     assert_eq!(
-        strings(&skaffold["manifests"]["rawYaml"]),
-        ["infra/k8s/*", "infra/k8s-dev/*"]
+        overlay_of(&skaffold["manifests"]),
+        ["infra/k8s/overlays/dev"]
     );
     assert!(skaffold["deploy"]["kubectl"].is_mapping());
+    let profiles: BTreeMap<&str, &Value> = items(&skaffold["profiles"])
+        .iter()
+        .map(|profile| (text(&profile["name"]), profile))
+        .collect();
+    assert_eq!(
+        profiles.keys().copied().collect::<Vec<_>>(),
+        ["dev", "prod"]
+    );
+    for overlay in kustomize::OVERLAYS {
+        assert_eq!(
+            overlay_of(&profiles[overlay]["manifests"]),
+            [kustomize::overlay_dir(overlay)]
+        );
+    }
+    // Production's images go to the registry, tagged with the commit.
+    let prod_build = &profiles["prod"]["build"];
+    assert_eq!(prod_build["local"]["push"].as_bool(), Some(true));
+    assert_eq!(
+        text(&prod_build["tagPolicy"]["gitCommit"]["variant"]),
+        "CommitSha"
+    );
+    assert!(
+        profiles["dev"]["build"].is_null(),
+        "dev builds as the top level says"
+    );
 
-    let k8s = k8s();
-    let deployed: BTreeSet<&str> = k8s
-        .of_kind("Deployment")
+    let deployed: BTreeSet<&str> = dev()
+        .workloads()
         .map(|deployment| text(&main_container(deployment)["image"]))
         .filter(|image| image.starts_with(IMAGE_PREFIX))
         .collect();
@@ -97,7 +125,7 @@ fn the_dockerfile_caches_dependencies_and_runs_one_binary_as_non_root() {
         );
     }
     // The pods run as the image's user.
-    let k8s = k8s();
+    let k8s = dev();
     for service in SERVICES {
         let deployment = k8s.get("Deployment", &format!("{}-depl", service.name));
         assert_eq!(

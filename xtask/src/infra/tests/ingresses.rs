@@ -1,28 +1,13 @@
-//! The dev and production ingresses, their rate limits, production's TLS and HSTS, the load
-//! balancer, and the settings that differ between them.
-
-use std::collections::BTreeSet;
+//! The dev cluster's ingresses (ingress-nginx on ticketing.dev): their rate limits, and every
+//! request reaching the service of the route table through them. Production routes through
+//! the Gateway instead ([`super::gateway_api`]).
 
 use devservers::routes::{ROUTES, service_for};
 use serde_yaml::Value;
 
 use super::*;
 
-/// The production site's host, from the production ingress.
-fn prod_host(prod: &Manifests) -> String {
-    text(&prod.get("Ingress", "ingress-service")["spec"]["rules"][0]["host"]).to_owned()
-}
-
-/// The annotations production adds to every Ingress: HTTPS only.
-/// The ingress-nginx annotation exempting addresses from its rate limits.
-const LIMIT_WHITELIST: &str = "nginx.ingress.kubernetes.io/limit-whitelist";
-
-const PROD_ONLY_ANNOTATIONS: [&str; 1] = ["nginx.ingress.kubernetes.io/force-ssl-redirect"];
-
-/// The annotation asking cert-manager for the certificate, on `ingress-service` alone.
-const CLUSTER_ISSUER: &str = "cert-manager.io/cluster-issuer";
-
-/// The Ingresses of a directory, by name.
+/// The Ingresses of an overlay, by name.
 fn ingresses(manifests: &Manifests) -> BTreeMap<&str, &Value> {
     manifests
         .of_kind("Ingress")
@@ -31,181 +16,25 @@ fn ingresses(manifests: &Manifests) -> BTreeMap<&str, &Value> {
 }
 
 #[test]
-fn the_production_ingresses_route_like_the_dev_ones_on_the_production_host() {
-    let dev = Manifests::load("infra/k8s-dev");
-    let prod = Manifests::load("infra/k8s-prod");
-    assert!(k8s().of_kind("Ingress").next().is_none());
-    let host = prod_host(&prod);
-    assert_ne!(host, "ticketing.dev");
-    assert!(!host.is_empty());
-    let dev_ingresses = ingresses(&dev);
-    let prod_ingresses = ingresses(&prod);
-    assert_eq!(
-        dev_ingresses.keys().collect::<Vec<_>>(),
-        prod_ingresses.keys().collect::<Vec<_>>()
+fn no_ingress_uses_snippets() {
+    // Snippet annotations are off by default in ingress-nginx (and a way around its checks).
+    for ingress in dev().of_kind("Ingress") {
+        let annotations = ingress["metadata"]["annotations"].as_mapping().unwrap();
+        for key in annotations.keys() {
+            assert!(!text(key).contains("snippet"), "{key:?}");
+        }
+    }
+    assert!(
+        prod().of_kind("Ingress").next().is_none(),
+        "production has no ingress-nginx: the Gateway routes"
     );
     assert_eq!(
-        dev_ingresses.keys().copied().collect::<Vec<_>>(),
+        ingresses(dev()).into_keys().collect::<Vec<_>>(),
         [
             "ingress-payments-limits",
             "ingress-service",
             "ingress-sign-in-limits"
         ]
-    );
-
-    for (name, dev_ingress) in dev_ingresses {
-        let prod_ingress = prod_ingresses[name];
-        // The dev ingress-service is tested against the route table (route_table.rs), and all of dev
-        // against it below; prod must route alike.
-        let mut expected_rules = dev_ingress["spec"]["rules"].clone();
-        for rule in expected_rules.as_sequence_mut().unwrap() {
-            assert_eq!(text(&rule["host"]), "ticketing.dev", "{name}");
-            rule["host"] = Value::from(host.as_str());
-        }
-        assert_eq!(prod_ingress["spec"]["rules"], expected_rules, "{name}");
-        for path in [&["spec", "ingressClassName"][..], &["apiVersion"]] {
-            let at = |ingress: &Value| {
-                path.iter()
-                    .fold(ingress.clone(), |value, key| value[*key].clone())
-            };
-            assert_eq!(at(prod_ingress), at(dev_ingress), "{name}: {path:?}");
-        }
-        // The same annotations (rate limits, regex paths), plus HTTPS in production; the
-        // addresses the web client's calls come from differ (pods in dev, nodes in production).
-        let mut expected = dev_ingress["metadata"]["annotations"].clone();
-        if let Some(whitelist) = prod_ingress["metadata"]["annotations"].get(LIMIT_WHITELIST) {
-            expected[LIMIT_WHITELIST] = whitelist.clone();
-        }
-        for key in PROD_ONLY_ANNOTATIONS {
-            expected[key] = Value::from("true");
-        }
-        if name == "ingress-service" {
-            expected[CLUSTER_ISSUER] =
-                prod_ingress["metadata"]["annotations"][CLUSTER_ISSUER].clone();
-        }
-        assert_eq!(prod_ingress["metadata"]["annotations"], expected, "{name}");
-        assert!(
-            dev_ingress["spec"]["tls"].is_null(),
-            "{name}: plain HTTP in dev"
-        );
-    }
-}
-
-#[test]
-fn production_serves_https_only_with_a_lets_encrypt_certificate_and_hsts() {
-    let prod = Manifests::load("infra/k8s-prod");
-    let host = prod_host(&prod);
-    let mut secrets = BTreeSet::new();
-    for (name, ingress) in ingresses(&prod) {
-        let [tls] = items(&ingress["spec"]["tls"]) else {
-            panic!("{name}: one tls section")
-        };
-        assert_eq!(strings(&tls["hosts"]), [host.as_str()], "{name}");
-        secrets.insert(text(&tls["secretName"]));
-        let annotations = &ingress["metadata"]["annotations"];
-        assert_eq!(
-            text(&annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"]),
-            "true",
-            "{name}"
-        );
-        // cert-manager makes one Certificate per Ingress that asks: one asks, the others serve
-        // the same Secret.
-        assert_eq!(
-            !annotations[CLUSTER_ISSUER].is_null(),
-            name == "ingress-service",
-            "{name}"
-        );
-    }
-    assert_eq!(secrets.len(), 1, "{secrets:?}");
-
-    let issuer_name =
-        text(&prod.get("Ingress", "ingress-service")["metadata"]["annotations"][CLUSTER_ISSUER]);
-    let issuer = prod.get("ClusterIssuer", issuer_name);
-    assert_eq!(text(&issuer["apiVersion"]), "cert-manager.io/v1");
-    let acme = &issuer["spec"]["acme"];
-    assert_eq!(
-        text(&acme["server"]),
-        "https://acme-v02.api.letsencrypt.org/directory"
-    );
-    assert!(text(&acme["email"]).contains('@'));
-    assert!(!text(&acme["privateKeySecretRef"]["name"]).is_empty());
-    let [solver] = items(&acme["solvers"]) else {
-        panic!("one solver")
-    };
-    assert_eq!(
-        text(&solver["http01"]["ingress"]["ingressClassName"]),
-        text(&prod.get("Ingress", "ingress-service")["spec"]["ingressClassName"])
-    );
-
-    // HSTS on every HTTPS answer, from the controller's settings.
-    let config = &prod.get("ConfigMap", "ingress-nginx-controller")["data"];
-    assert_eq!(text(&config["hsts"]), "true");
-    assert_eq!(text(&config["hsts-include-subdomains"]), "true");
-    let max_age: u64 = text(&config["hsts-max-age"]).parse().unwrap();
-    assert!(max_age >= 31_536_000, "a year at least: {max_age}");
-}
-
-#[test]
-fn no_ingress_uses_snippets() {
-    // Snippet annotations are off by default in ingress-nginx (and a way around its checks).
-    for dir in ["infra/k8s-dev", "infra/k8s-prod"] {
-        for ingress in Manifests::load(dir).of_kind("Ingress") {
-            let annotations = ingress["metadata"]["annotations"].as_mapping().unwrap();
-            for key in annotations.keys() {
-                assert!(!text(key).contains("snippet"), "{dir}: {key:?}");
-            }
-        }
-    }
-}
-
-#[test]
-fn production_sits_behind_a_digitalocean_load_balancer_with_proxy_protocol() {
-    let prod = Manifests::load("infra/k8s-prod");
-    let host = prod_host(&prod);
-    let lb = prod.get("Service", "ingress-nginx-controller");
-    assert_eq!(text(&lb["metadata"]["namespace"]), "ingress-nginx");
-    let annotations = &lb["metadata"]["annotations"];
-    assert_eq!(
-        text(&annotations["service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol"]),
-        "true"
-    );
-    assert_eq!(
-        text(&annotations["service.beta.kubernetes.io/do-loadbalancer-hostname"]),
-        host
-    );
-    assert_eq!(text(&lb["spec"]["type"]), "LoadBalancer");
-    assert_eq!(text(&lb["spec"]["externalTrafficPolicy"]), "Local");
-    assert_eq!(
-        text(&lb["spec"]["selector"]["app.kubernetes.io/component"]),
-        "controller"
-    );
-    let ports: Vec<(&str, u64)> = items(&lb["spec"]["ports"])
-        .iter()
-        .map(|port| (text(&port["name"]), port["port"].as_u64().unwrap_or(0)))
-        .collect();
-    assert_eq!(ports, [("http", 80), ("https", 443)]);
-    // The controller's ConfigMap replaces the install's: it must keep proxy protocol on.
-    let config = prod.get("ConfigMap", "ingress-nginx-controller");
-    assert_eq!(text(&config["metadata"]["namespace"]), "ingress-nginx");
-    assert_eq!(text(&config["data"]["use-proxy-protocol"]), "true");
-}
-
-#[test]
-fn production_sets_secure_cookies_and_renders_through_the_load_balancer() {
-    let dev = Manifests::load("infra/k8s-dev");
-    let prod = Manifests::load("infra/k8s-prod");
-    let value = |manifests: &Manifests, key: &str| {
-        text(&manifests.get("ConfigMap", "ticketing-config")["data"][key]).to_owned()
-    };
-    assert_eq!(value(&dev, "COOKIE_SECURE"), "false");
-    assert_eq!(value(&prod, "COOKIE_SECURE"), "true");
-    assert_eq!(
-        value(&dev, "API_BASE_URL"),
-        "http://ingress-nginx-controller.ingress-nginx.svc.cluster.local"
-    );
-    assert_eq!(
-        value(&prod, "API_BASE_URL"),
-        format!("https://{}", prod_host(&prod))
     );
 }
 
@@ -219,39 +48,31 @@ const RATE_LIMITS: [(&str, &str, &str, &str); 2] = [
 
 #[test]
 fn sign_in_sign_up_and_payments_are_rate_limited_per_address() {
-    for dir in ["infra/k8s-dev", "infra/k8s-prod"] {
-        let manifests = Manifests::load(dir);
-        for ingress in manifests.of_kind("Ingress") {
-            let name = text(&ingress["metadata"]["name"]);
-            let annotations = &ingress["metadata"]["annotations"];
-            let limits = RATE_LIMITS.iter().find(|(limited, ..)| *limited == name);
-            let value =
-                |key: &str| text(&annotations[format!("nginx.ingress.kubernetes.io/{key}")]);
-            match limits {
-                Some((_, rpm, burst, connections)) => {
-                    assert_eq!(value("limit-rpm"), *rpm, "{dir}: {name}");
-                    assert_eq!(value("limit-burst-multiplier"), *burst, "{dir}: {name}");
-                    assert_eq!(value("limit-connections"), *connections, "{dir}: {name}");
-                    // The whole host is regex paths, whichever Ingress says so.
-                    assert_eq!(value("use-regex"), "true", "{dir}: {name}");
-                }
-                None => {
-                    assert_eq!(name, "ingress-service", "{dir}");
-                    assert_eq!(value("limit-rpm"), "", "{dir}: {name}");
-                }
+    let (manifests, dir) = (dev(), "dev");
+    for ingress in manifests.of_kind("Ingress") {
+        let name = text(&ingress["metadata"]["name"]);
+        let annotations = &ingress["metadata"]["annotations"];
+        let limits = RATE_LIMITS.iter().find(|(limited, ..)| *limited == name);
+        let value = |key: &str| text(&annotations[format!("nginx.ingress.kubernetes.io/{key}")]);
+        match limits {
+            Some((_, rpm, burst, connections)) => {
+                assert_eq!(value("limit-rpm"), *rpm, "{dir}: {name}");
+                assert_eq!(value("limit-burst-multiplier"), *burst, "{dir}: {name}");
+                assert_eq!(value("limit-connections"), *connections, "{dir}: {name}");
+                // The whole host is regex paths, whichever Ingress says so.
+                assert_eq!(value("use-regex"), "true", "{dir}: {name}");
+            }
+            None => {
+                assert_eq!(name, "ingress-service", "{dir}");
+                assert_eq!(value("limit-rpm"), "", "{dir}: {name}");
             }
         }
-        let limited = manifests
-            .of_kind("Ingress")
-            .filter(|ingress| !annotation_is_empty(ingress, "limit-rpm"))
-            .count();
-        assert_eq!(limited, RATE_LIMITS.len(), "{dir}");
     }
-    // A limited request gets 429 in production, as the services answer.
-    let prod = Manifests::load("infra/k8s-prod");
-    let config = &prod.get("ConfigMap", "ingress-nginx-controller")["data"];
-    assert_eq!(text(&config["limit-req-status-code"]), "429");
-    assert_eq!(text(&config["limit-conn-status-code"]), "429");
+    let limited = manifests
+        .of_kind("Ingress")
+        .filter(|ingress| !annotation_is_empty(ingress, "limit-rpm"))
+        .count();
+    assert_eq!(limited, RATE_LIMITS.len(), "{dir}");
 }
 
 fn annotation_is_empty(ingress: &Value, key: &str) -> bool {
@@ -345,33 +166,26 @@ fn limiting_ingress(path: &str) -> &'static str {
 
 #[test]
 fn every_request_reaches_the_service_of_the_route_table_through_its_limits() {
-    for (dir, host) in [
-        ("infra/k8s-dev", "ticketing.dev".to_owned()),
-        (
-            "infra/k8s-prod",
-            prod_host(&Manifests::load("infra/k8s-prod")),
-        ),
-    ] {
-        let locations = locations(&Manifests::load(dir), &host);
-        for path in PROBES
-            .into_iter()
-            .chain(ROUTES.iter().map(|route| route.probe_path()))
-        {
-            // The route table: the first route that matches, in table order.
-            let route = ROUTES
-                .iter()
-                .find(|route| regex::matches(route.pattern, path))
-                .unwrap_or_else(|| panic!("no route for {path}"));
-            // What the chaos fleet's client and anything else routing by path use.
-            assert_eq!(service_for(path), route.service, "{path}");
-            let location = pick(&locations, path);
-            assert_eq!(
-                location.service,
-                format!("{}-srv", route.service),
-                "{dir}: {path} goes to {location:?}"
-            );
-            assert_eq!(location.ingress, limiting_ingress(path), "{dir}: {path}");
-        }
+    let (dir, host) = ("dev", "ticketing.dev");
+    let locations = locations(dev(), host);
+    for path in PROBES
+        .into_iter()
+        .chain(ROUTES.iter().map(|route| route.probe_path()))
+    {
+        // The route table: the first route that matches, in table order.
+        let route = ROUTES
+            .iter()
+            .find(|route| regex::matches(route.pattern, path))
+            .unwrap_or_else(|| panic!("no route for {path}"));
+        // What the chaos fleet's client and anything else routing by path use.
+        assert_eq!(service_for(path), route.service, "{path}");
+        let location = pick(&locations, path);
+        assert_eq!(
+            location.service,
+            format!("{}-srv", route.service),
+            "{dir}: {path} goes to {location:?}"
+        );
+        assert_eq!(location.ingress, limiting_ingress(path), "{dir}: {path}");
     }
 }
 

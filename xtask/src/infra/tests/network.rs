@@ -1,15 +1,22 @@
-//! Who may reach whom: the NetworkPolicies applied to the pods' labels, as the Kubernetes API
-//! defines them, for every pair of pods and every port, compared with the one table of allowed
-//! connections ([`allowed_everywhere`]; docs/security.md shows the same table). Everything not in
-//! it is denied.
+//! Who may reach whom: the network policies of each overlay applied to the pods' labels, as the
+//! Kubernetes API defines them, for every pair of pods and every port, compared with the one
+//! table of allowed connections ([`allowed_everywhere`], plus each overlay's own;
+//! docs/security.md shows the same table). Everything not in it is denied.
 //!
-//! The model: our pods (every Deployment's, in namespace `default`) and the others a connection
-//! may involve ([`world`]): ingress-nginx's controller, the cluster DNS, a pod of another
-//! namespace wearing one of our labels, the node, the cloud's metadata service, the internet and
-//! the production load balancer. A connection is allowed when the policies selecting its source
-//! let it out (a pod no policy selects for egress may open anything) and those selecting its
-//! destination let it in. Pods of other namespaces are not ours to govern: their side always
-//! allows. The kubelet's probes are not modelled, since policies do not apply to them.
+//! The model: our pods (every Deployment's and StatefulSet's, in namespace `default`; two of a
+//! StatefulSet of several, so that its members' connections to each other show) and the others a
+//! connection may involve ([`world`]): ingress-nginx's controller, Cilium's Gateway (its
+//! `ingress` entity), the cluster DNS, a pod of another namespace wearing one of our labels, the
+//! node, the cloud's metadata service, the internet and the production load balancer. A
+//! connection is allowed when the policies selecting its source let it out (a pod no policy
+//! selects for egress may open anything) and those selecting its destination let it in. Pods of
+//! other namespaces are not ours to govern: their side always allows. The kubelet's probes are
+//! not modelled, since policies do not apply to them.
+//!
+//! Production's CiliumNetworkPolicies are read as Cilium reads them beside the NetworkPolicies
+//! ([`as_network_policy`]): `endpointSelector` selects like `podSelector`, `fromEntities` /
+//! `toEntities` name an entity such as the Gateway's, and a connection needs one policy of
+//! either kind to allow it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -32,6 +39,8 @@ struct Endpoint {
     ip: Ipv4Addr,
     /// The ports it listens on: (number, protocol, name).
     ports: Vec<(u16, &'static str, String)>,
+    /// The Cilium entity it is, for what is no pod (the Gateway's Envoy: `ingress`).
+    entity: Option<&'static str>,
 }
 
 impl Endpoint {
@@ -40,10 +49,18 @@ impl Endpoint {
     }
 }
 
-/// The pods of every Deployment in `manifests`, each on an address of its own in the pod range.
+/// The pods of every workload in `manifests`, each on an address of its own in the pod range:
+/// one per Deployment, and one or two per StatefulSet, as it has one member or more.
 fn our_pods(manifests: &Manifests) -> Vec<Endpoint> {
     manifests
-        .of_kind("Deployment")
+        .workloads()
+        .flat_map(|workload| {
+            let members = match text(&workload["kind"]) {
+                "StatefulSet" => workload["spec"]["replicas"].as_u64().unwrap_or(1).min(2),
+                _ => 1,
+            };
+            std::iter::repeat_n(workload, members as usize)
+        })
         .zip(10u8..)
         .map(|(deployment, host)| {
             let template = &deployment["spec"]["template"];
@@ -65,6 +82,7 @@ fn our_pods(manifests: &Manifests) -> Vec<Endpoint> {
                 labels,
                 ip: Ipv4Addr::new(10, 244, 0, host),
                 ports,
+                entity: None,
             }
         })
         .collect()
@@ -88,6 +106,7 @@ fn world() -> Vec<Endpoint> {
             .iter()
             .map(|(port, protocol)| (*port, *protocol, String::new()))
             .collect(),
+        entity: None,
     };
     vec![
         // ingress-nginx's controller pods, as its install labels them.
@@ -147,6 +166,18 @@ fn world() -> Vec<Endpoint> {
             [203, 0, 113, 10],
             &[(80, "TCP"), (443, "TCP")],
         ),
+        // Cilium's Gateway (production): an Envoy on each node, Cilium's `ingress` entity, no
+        // pod; its listeners.
+        Endpoint {
+            entity: Some("ingress"),
+            ..endpoint(
+                "gateway",
+                None,
+                &[],
+                [10, 244, 9, 1],
+                &[(80, "TCP"), (443, "TCP")],
+            )
+        },
         // cert-manager's HTTP-01 solver, in our namespace while a certificate is issued.
         endpoint(
             "acme-solver",
@@ -204,6 +235,13 @@ fn in_range(ip: Ipv4Addr, cidr: &str) -> bool {
 
 /// Whether a rule's peer (`podSelector`, `namespaceSelector`, both, or `ipBlock`) is `endpoint`.
 fn peer_is(peer: &Value, endpoint: &Endpoint) -> bool {
+    if !peer["entity"].is_null() {
+        return endpoint.entity == Some(text(&peer["entity"]));
+    }
+    if endpoint.entity.is_some() {
+        // Cilium's entities are selected by name only, never by labels or address ranges.
+        return false;
+    }
     if peer["ipBlock"].is_mapping() {
         let block = &peer["ipBlock"];
         return in_range(endpoint.ip, text(&block["cidr"]))
@@ -299,11 +337,79 @@ fn policy_types(policy: &Value) -> Vec<&str> {
     types
 }
 
+/// A CiliumNetworkPolicy as the NetworkPolicy that allows the same, with its entities as
+/// `entity` peers; a NetworkPolicy as it is.
+fn as_network_policy(policy: &Value) -> Value {
+    if text(&policy["kind"]) != "CiliumNetworkPolicy" {
+        return policy.clone();
+    }
+    let spec = &policy["spec"];
+    let rules = |direction: &str, entities: &str, to: &str| -> Value {
+        let rules: Vec<Value> = items(&spec[direction])
+            .iter()
+            .map(|rule| {
+                let keys: Vec<&str> = rule
+                    .as_mapping()
+                    .into_iter()
+                    .flat_map(|rule| rule.keys().map(text))
+                    .collect();
+                for key in keys {
+                    assert!(
+                        [entities, "toPorts"].contains(&key),
+                        "{policy:?}: the model reads no {key}"
+                    );
+                }
+                let peers: Vec<Value> = strings(&rule[entities])
+                    .into_iter()
+                    .map(|entity| serde_yaml::from_str(&format!("{{entity: {entity}}}")).unwrap())
+                    .collect();
+                let ports: Vec<Value> = items(&rule["toPorts"])
+                    .iter()
+                    .flat_map(|ports| items(&ports["ports"]))
+                    .map(|port| {
+                        serde_yaml::from_str(&format!(
+                            "{{protocol: {}, port: {}}}",
+                            text(&port["protocol"]),
+                            text(&port["port"])
+                        ))
+                        .unwrap()
+                    })
+                    .collect();
+                let mut rule = serde_yaml::Mapping::new();
+                rule.insert(Value::from(to), Value::from(peers));
+                rule.insert(Value::from("ports"), Value::from(ports));
+                Value::from(rule)
+            })
+            .collect();
+        Value::from(rules)
+    };
+    // A direction a policy has rules for is denied but for them, to the endpoints it selects.
+    let types: Vec<Value> = [("ingress", "Ingress"), ("egress", "Egress")]
+        .into_iter()
+        .filter(|(direction, _)| !spec[*direction].is_null())
+        .map(|(_, kind)| Value::from(kind))
+        .collect();
+    let mut normalized = serde_yaml::Mapping::new();
+    normalized.insert("podSelector".into(), spec["endpointSelector"].clone());
+    normalized.insert("policyTypes".into(), Value::from(types));
+    normalized.insert("ingress".into(), rules("ingress", "fromEntities", "from"));
+    normalized.insert("egress".into(), rules("egress", "toEntities", "to"));
+    let mut object = serde_yaml::Mapping::new();
+    object.insert("kind".into(), Value::from("NetworkPolicy"));
+    object.insert("metadata".into(), policy["metadata"].clone());
+    object.insert("spec".into(), Value::from(normalized));
+    Value::from(object)
+}
+
 /// Every allowed connection that involves one of our pods, as `from -> to:port/protocol`, with
-/// the policies of `dirs` applied (kubectl apply'd in that order) to those pods and the world.
-fn reachability(dirs: &[&str]) -> BTreeSet<String> {
-    let manifests = Manifests::load_all(dirs);
-    let policies: Vec<&Value> = manifests.of_kind("NetworkPolicy").collect();
+/// the policies of `manifests` applied to its pods and the world.
+fn reachability(manifests: &Manifests) -> BTreeSet<String> {
+    let policies: Vec<Value> = manifests
+        .of_kind("NetworkPolicy")
+        .chain(manifests.of_kind("CiliumNetworkPolicy"))
+        .map(as_network_policy)
+        .collect();
+    let policies: Vec<&Value> = policies.iter().collect();
     for policy in &policies {
         let namespace = text(&policy["metadata"]["namespace"]);
         assert!(
@@ -311,10 +417,7 @@ fn reachability(dirs: &[&str]) -> BTreeSet<String> {
             "{policy:?}: the namespace the pods are in"
         );
     }
-    let endpoints: Vec<Endpoint> = our_pods(&Manifests::load("infra/k8s"))
-        .into_iter()
-        .chain(world())
-        .collect();
+    let endpoints: Vec<Endpoint> = our_pods(manifests).into_iter().chain(world()).collect();
     let mut allowed = BTreeSet::new();
     for from in &endpoints {
         for to in &endpoints {
@@ -339,15 +442,6 @@ fn reachability(dirs: &[&str]) -> BTreeSet<String> {
 /// The connections allowed in every cluster, dev or production.
 fn allowed_everywhere() -> BTreeSet<String> {
     let mut allowed: Vec<String> = vec![
-        // The ingress controller reaches the HTTP services.
-        "ingress-nginx -> auth:3000/TCP",
-        "ingress-nginx -> tickets:3000/TCP",
-        "ingress-nginx -> orders:3000/TCP",
-        "ingress-nginx -> payments:3000/TCP",
-        "ingress-nginx -> client:3000/TCP",
-        // The client calls the API through it.
-        "client -> ingress-nginx:80/TCP",
-        "client -> ingress-nginx:443/TCP",
         // Each service its own database.
         "auth -> auth-mongo:27017/TCP",
         "tickets -> tickets-mongo:27017/TCP",
@@ -382,6 +476,9 @@ fn allowed_everywhere() -> BTreeSet<String> {
     allowed.into_iter().collect()
 }
 
+/// The five services behind the ingress controller or the Gateway.
+const HTTP_SERVICES: [&str; 5] = ["auth", "tickets", "orders", "payments", "client"];
+
 /// Fails naming the connections the policies allow beyond `expected`, and those they deny in it.
 fn assert_reachability(allowed: &BTreeSet<String>, expected: &BTreeSet<String>) {
     let extra: Vec<&String> = allowed.difference(expected).collect();
@@ -392,12 +489,8 @@ fn assert_reachability(allowed: &BTreeSet<String>, expected: &BTreeSet<String>) 
     );
 }
 
-#[test]
-fn every_pod_reaches_exactly_what_the_table_allows() {
-    let allowed = reachability(&["infra/k8s", "infra/k8s-dev"]);
-    assert_reachability(&allowed, &allowed_everywhere());
-
-    // Spelled out, the ones that matter most.
+/// What must never be allowed, in either cluster.
+fn assert_the_ones_that_matter_most_are_denied(allowed: &BTreeSet<String>) {
     let can = |connection: &str| allowed.contains(connection);
     for database in [
         "auth-mongo",
@@ -406,15 +499,22 @@ fn every_pod_reaches_exactly_what_the_table_allows() {
         "payments-mongo",
     ] {
         assert!(!can(&format!("client -> {database}:27017/TCP")));
+        for entry in ["ingress-nginx", "gateway"] {
+            assert!(!can(&format!("{entry} -> {database}:27017/TCP")));
+        }
     }
     assert!(!can("client -> nats:4222/TCP"));
+    assert!(!can("client -> nats:6222/TCP"));
+    assert!(!can("auth -> nats:6222/TCP"), "the routes are the servers'");
     assert!(!can("client -> expiration-redis:6379/TCP"));
     assert!(!can("tickets -> orders-mongo:27017/TCP"));
-    assert!(
-        !can("ingress-nginx -> nats:8222/TCP"),
-        "monitoring: the kubelet's only"
-    );
-    assert!(!can("ingress-nginx -> tickets-mongo:27017/TCP"));
+    assert!(!can("orders-mongo -> tickets-mongo:27017/TCP"));
+    for entry in ["ingress-nginx", "gateway"] {
+        assert!(
+            !can(&format!("{entry} -> nats:8222/TCP")),
+            "monitoring: the kubelet's only"
+        );
+    }
     assert!(!can("ingress-nginx-admission -> auth:3000/TCP"));
     assert!(
         !can("elsewhere -> nats:4222/TCP"),
@@ -434,16 +534,60 @@ fn every_pod_reaches_exactly_what_the_table_allows() {
 }
 
 #[test]
-fn production_adds_the_load_balancer_for_the_client_and_the_acme_solver() {
-    let allowed = reachability(&["infra/k8s", "infra/k8s-prod"]);
+fn every_pod_reaches_exactly_what_the_table_allows() {
+    let allowed = reachability(dev());
     let mut expected = allowed_everywhere();
-    expected.insert("client -> load-balancer:443/TCP".to_owned());
-    expected.insert("ingress-nginx -> acme-solver:8089/TCP".to_owned());
+    // ingress-nginx's controller reaches the HTTP services, and the client calls the API
+    // through it.
+    for service in HTTP_SERVICES {
+        expected.insert(format!("ingress-nginx -> {service}:3000/TCP"));
+    }
+    expected.insert("client -> ingress-nginx:80/TCP".to_owned());
+    expected.insert("client -> ingress-nginx:443/TCP".to_owned());
     assert_reachability(&allowed, &expected);
+    assert_the_ones_that_matter_most_are_denied(&allowed);
+}
+
+#[test]
+fn production_routes_through_the_gateway_and_lets_the_members_of_each_set_talk() {
+    let allowed = reachability(prod());
+    let mut expected = allowed_everywhere();
+    // The Gateway reaches the HTTP services, and the client calls the API through it (or
+    // through its load balancer's address); the Gateway reaches cert-manager's solver.
+    for service in HTTP_SERVICES {
+        expected.insert(format!("gateway -> {service}:3000/TCP"));
+    }
+    expected.insert("client -> gateway:443/TCP".to_owned());
+    expected.insert("client -> load-balancer:443/TCP".to_owned());
+    expected.insert("gateway -> acme-solver:8089/TCP".to_owned());
+    // NATS' servers route to each other; each replica set's members replicate from each
+    // other; all of them find each other by name.
+    expected.insert("nats -> nats:6222/TCP".to_owned());
+    for member in [
+        "nats",
+        "auth-mongo",
+        "tickets-mongo",
+        "orders-mongo",
+        "payments-mongo",
+    ] {
+        if member != "nats" {
+            expected.insert(format!("{member} -> {member}:27017/TCP"));
+        }
+        for protocol in ["UDP", "TCP"] {
+            expected.insert(format!("{member} -> kube-dns:53/{protocol}"));
+        }
+    }
+    assert_reachability(&allowed, &expected);
+    assert_the_ones_that_matter_most_are_denied(&allowed);
+    assert!(
+        !allowed
+            .iter()
+            .any(|connection| connection.contains("ingress-nginx")),
+        "no ingress-nginx in production"
+    );
 
     // The client's way out is one address, not the internet.
-    let prod = Manifests::load("infra/k8s-prod");
-    let policy = prod.get("NetworkPolicy", "client-egress-load-balancer");
+    let policy = prod().get("NetworkPolicy", "client-egress-load-balancer");
     let cidrs: Vec<&str> = items(&policy["spec"]["egress"])
         .iter()
         .flat_map(|rule| items(&rule["to"]))
@@ -454,17 +598,18 @@ fn production_adds_the_load_balancer_for_the_client_and_the_acme_solver() {
 }
 
 #[test]
-fn every_pod_is_denied_by_default_and_only_the_services_resolve_names() {
-    let k8s = k8s();
-    let deny = k8s.get("NetworkPolicy", "default-deny");
-    assert_eq!(
-        deny["spec"]["podSelector"],
-        Value::from(serde_yaml::Mapping::new())
-    );
-    assert_eq!(strings(&deny["spec"]["policyTypes"]), ["Ingress", "Egress"]);
-    assert!(deny["spec"]["ingress"].is_null() && deny["spec"]["egress"].is_null());
+fn every_pod_is_denied_by_default_and_in_dev_only_the_services_resolve_names() {
+    for k8s in overlays() {
+        let deny = k8s.get("NetworkPolicy", "default-deny");
+        assert_eq!(
+            deny["spec"]["podSelector"],
+            Value::from(serde_yaml::Mapping::new())
+        );
+        assert_eq!(strings(&deny["spec"]["policyTypes"]), ["Ingress", "Egress"]);
+        assert!(deny["spec"]["ingress"].is_null() && deny["spec"]["egress"].is_null());
+    }
 
-    let allowed = reachability(&["infra/k8s"]);
+    let allowed = reachability(dev());
     let resolvers: BTreeSet<&str> = allowed
         .iter()
         .filter_map(|connection| connection.strip_suffix(" -> kube-dns:53/UDP"))
@@ -499,4 +644,27 @@ fn the_model_reads_selectors_ranges_and_ports_as_kubernetes_does() {
     assert!(port_allowed(&by_name, &port));
     assert!(!port_allowed(&udp, &port));
     assert!(port_allowed(&Value::Null, &port));
+
+    // A CiliumNetworkPolicy reads as the NetworkPolicy allowing the same.
+    let cilium: Value = serde_yaml::from_str(
+        "{apiVersion: cilium.io/v2, kind: CiliumNetworkPolicy, metadata: {name: p},
+          spec: {endpointSelector: {matchLabels: {app: nats}},
+                 ingress: [{fromEntities: [ingress], toPorts: [{ports: [{port: '4222', protocol: TCP}]}]}]}}",
+    )
+    .unwrap();
+    let policy = as_network_policy(&cilium);
+    assert_eq!(strings(&policy["spec"]["policyTypes"]), ["Ingress"]);
+    assert!(selects(&policy["spec"]["podSelector"], &labels));
+    let rule = &policy["spec"]["ingress"][0];
+    assert_eq!(text(&rule["from"][0]["entity"]), "ingress");
+    assert!(port_allowed(&rule["ports"], &(4222, "TCP", String::new())));
+    assert!(!port_allowed(&rule["ports"], &(8222, "TCP", String::new())));
+    let gateway = world()
+        .into_iter()
+        .find(|endpoint| endpoint.name == "gateway")
+        .unwrap();
+    assert!(peer_is(&rule["from"][0], &gateway));
+    // No label selector or address range selects an entity.
+    let everything: Value = serde_yaml::from_str("{ipBlock: {cidr: 0.0.0.0/0}}").unwrap();
+    assert!(!peer_is(&everything, &gateway));
 }

@@ -1,4 +1,4 @@
-//! The dev Ingress (`infra/k8s-dev/ingress-srv.yaml`) against the route table
+//! The dev Ingress (`infra/k8s/overlays/dev/ingress-srv.yaml`) against the route table
 //! (`devservers::routes`): the same patterns, in the same order, to the same services.
 
 use devservers::routes::{ROUTES, Route};
@@ -74,7 +74,7 @@ struct BackendPort {
 }
 
 fn dev_ingress() -> Ingress {
-    serde_yaml::from_str(&read("infra/k8s-dev/ingress-srv.yaml")).unwrap()
+    serde_yaml::from_value(dev().get("Ingress", "ingress-service").clone()).unwrap()
 }
 
 #[test]

@@ -212,10 +212,9 @@ fn each_crates_tests_run_on_pull_requests_that_can_change_them() {
 }
 
 #[test]
-fn each_service_is_built_pushed_and_restarted_on_pushes_to_main() {
+fn each_service_is_built_pushed_by_commit_and_rolled_out_on_pushes_to_main() {
     let workflows = workflows();
     let metadata = metadata();
-    let k8s = k8s();
     let first = SERVICES[0].name;
     let template = workflow_template(&workflows[&format!("deploy-{first}.yaml")], first);
     for service in SERVICES {
@@ -238,6 +237,8 @@ fn each_service_is_built_pushed_and_restarted_on_pushes_to_main() {
         assert_eq!(text(&build["context"]), ".");
         assert_eq!(text(&build["file"]), format!("{name}/Dockerfile"));
         assert_eq!(build["push"].as_bool(), Some(true));
+        // The commit's tag, and only it: never `latest`.
+        assert_eq!(text(&build["tags"]), "${{ env.IMAGE }}:${{ github.sha }}");
         let login = &step_using(workflow, "docker/login-action@v3")["with"];
         assert_eq!(text(&login["username"]), "${{ secrets.DOCKER_USERNAME }}");
         assert_eq!(text(&login["password"]), "${{ secrets.DOCKER_PASSWORD }}");
@@ -246,33 +247,95 @@ fn each_service_is_built_pushed_and_restarted_on_pushes_to_main() {
             "${{ secrets.DIGITALOCEAN_ACCESS_TOKEN }}"
         );
         let deployment = format!("{name}-depl");
-        k8s.get("Deployment", &deployment);
+        dev().get("Deployment", &deployment);
+        let commands = commands(workflow);
+        let [kubeconfig, rollout] = commands[..] else {
+            panic!("{file}: {commands:?}")
+        };
         assert_eq!(
-            commands(workflow),
-            [
-                "doctl kubernetes cluster kubeconfig save ticketing",
-                format!("kubectl rollout restart deployment {deployment}").as_str(),
-            ],
-            "{file}"
+            kubeconfig,
+            "doctl kubernetes cluster kubeconfig save ticketing"
         );
+        // That exact image, then its rollout, undone if it is not ready in time, failing the job.
+        let lines: Vec<&str> = rollout.lines().map(str::trim).collect();
+        let set =
+            format!("kubectl set image deployment/{deployment} {name}=\"$IMAGE:$GITHUB_SHA\"");
+        let wait = format!(
+            "if ! kubectl rollout status deployment/{deployment} --timeout={ROLLOUT_TIMEOUT}; then"
+        );
+        let undo = format!("kubectl rollout undo deployment/{deployment}");
+        let position = |line: &str| {
+            lines
+                .iter()
+                .position(|candidate| *candidate == line)
+                .unwrap_or_else(|| panic!("{file}: no {line:?} in {rollout}"))
+        };
+        let (set, wait, undo) = (position(&set), position(&wait), position(&undo));
+        assert!(set < wait && wait < undo, "{file}");
+        assert_eq!(lines[undo + 1], "exit 1", "{file}: the job fails");
+        assert!(!rollout.contains("rollout restart"), "{file}");
         assert_eq!(workflow_template(workflow, name), template, "{file}");
     }
 }
 
+/// How long a deploy waits for a rollout before it fails.
+const ROLLOUT_TIMEOUT: &str = "10m";
+
 #[test]
-fn the_manifests_are_applied_with_the_production_overlay_on_pushes_to_main() {
+fn no_workflow_deploys_latest() {
+    for (file, workflow) in workflows() {
+        let source = serde_yaml::to_string(&workflow).unwrap();
+        assert!(!source.contains(":latest"), "{file}");
+    }
+}
+
+#[test]
+fn the_manifests_are_applied_with_the_production_overlay_keeping_the_running_images() {
     let workflow = &workflows()["deploy-manifests.yaml"];
     assert_eq!(text(&workflow["name"]), "deploy-manifests");
     assert_eq!(strings(&workflow["on"]["push"]["branches"]), ["main"]);
     assert!(trigger_paths(workflow, "push").contains("infra/**"));
+    let prod_dir = kustomize::overlay_dir("prod");
+    let commands = commands(workflow);
+    let [kubeconfig, pin, apply, wait] = commands[..] else {
+        panic!("{commands:?}")
+    };
     assert_eq!(
-        commands(workflow),
-        [
-            "doctl kubernetes cluster kubeconfig save ticketing",
-            "kubectl apply -f infra/k8s && kubectl apply -f infra/k8s-prod",
-        ]
+        kubeconfig,
+        "doctl kubernetes cluster kubeconfig save ticketing"
     );
+    // Every service's image set, in the overlay, to what its deployment runs (or, the first
+    // time, this commit's), before the overlay is applied.
+    let pin_step = steps(workflow)
+        .into_iter()
+        .find(|step| text(&step["run"]) == pin)
+        .unwrap();
+    assert_eq!(text(&pin_step["working-directory"]), prod_dir);
+    let services: Vec<&str> = SERVICES.iter().map(|service| service.name).collect();
+    assert!(
+        pin.contains(&format!("for service in {}; do", services.join(" "))),
+        "{pin}"
+    );
+    assert!(pin.contains(
+        "kustomize edit set image \"ticketingrs/$service=${running:-ticketingrs/$service:$GITHUB_SHA}\""
+    ));
+    assert_eq!(apply, format!("kubectl apply -k {prod_dir}"));
+    assert!(
+        wait.contains(&format!(
+            "kubectl rollout status \"$workload\" --timeout={ROLLOUT_TIMEOUT}"
+        )),
+        "{wait}"
+    );
+    assert!(wait.contains("kubectl get deployments,statefulsets --output name"));
     step_using(workflow, "digitalocean/action-doctl@v2");
+    // What the pin step sets is what the overlay pins.
+    let kustomization = document(&format!("{prod_dir}/kustomization.yaml"));
+    let pinned: Vec<&str> = items(&kustomization["images"])
+        .iter()
+        .map(|image| text(&image["name"]))
+        .collect();
+    let expected: Vec<String> = SERVICES.iter().map(image).collect();
+    assert_eq!(pinned, expected);
 }
 
 #[test]
@@ -311,12 +374,23 @@ fn every_path_a_workflow_names_exists() {
             .map(str::to_owned);
         let files = steps(&workflow)
             .into_iter()
-            .map(|step| text(&step["with"]["file"]).to_owned())
-            .filter(|file| !file.is_empty());
+            .flat_map(|step| {
+                [
+                    text(&step["with"]["file"]),
+                    text(&step["working-directory"]),
+                ]
+            })
+            .filter(|file| !file.is_empty())
+            .map(str::to_owned);
         let applied = commands(&workflow)
             .into_iter()
             .flat_map(|command| command.split("&&"))
-            .filter_map(|command| command.trim().strip_prefix("kubectl apply -f "))
+            .filter_map(|command| {
+                let command = command.trim();
+                command
+                    .strip_prefix("kubectl apply -f ")
+                    .or_else(|| command.strip_prefix("kubectl apply -k "))
+            })
             .map(str::to_owned)
             .collect::<Vec<_>>();
         for path in filters.chain(files).chain(applied) {
