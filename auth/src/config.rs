@@ -1,29 +1,21 @@
 //! The auth service's settings, read once from the environment.
 
-use common::bus::BusSettings;
 use common::client_address::ClientAddressSettings;
-use common::config::{self, ConfigError, Listen};
-use common::session::SessionSettings;
+use common::config::{ConfigError, ServiceSettings};
 
 use crate::limits::LimitSettings;
 
 /// Everything the service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `HOST` and `PORT`.
-    pub listen: Listen,
-    /// `MONGO_URI`, naming the database (`mongodb://auth-mongo-srv:27017/auth`).
-    pub mongo_uri: String,
-    /// `JWT_KEY`, `JWT_TTL_SECONDS`, `COOKIE_SECURE`.
-    pub sessions: SessionSettings,
+    /// Where it listens, its database (`mongodb://auth-mongo-srv:27017/auth`), sessions, and
+    /// the bus, where revocations and bans are written for every service.
+    pub service: ServiceSettings,
     /// `RATE_LIMIT_AUTH_PER_ADDRESS`, `RATE_LIMIT_SIGN_IN_PER_EMAIL_AND_ADDRESS`,
     /// `RATE_LIMIT_SIGN_IN_PER_EMAIL`, `RATE_LIMIT_MAX_KEYS`.
     pub limits: LimitSettings,
     /// `TRUSTED_PROXY`, `TRUSTED_FORWARDERS`: where the client's address is read from.
     pub client_addresses: ClientAddressSettings,
-    /// `NATS_CLIENT_ID`, `NATS_URL`, `NATS_USER`, `NATS_PASSWORD`: the bus, where revocations
-    /// and bans are written for every service.
-    pub bus: BusSettings,
     /// `ADMIN_EMAILS`: comma-separated emails of the users who may ban (default none).
     pub admin_emails: Vec<String>,
 }
@@ -39,17 +31,16 @@ fn admin_emails() -> Vec<String> {
 }
 
 impl Config {
-    /// Reads the settings; a missing `JWT_KEY`, `MONGO_URI` or `NATS_URL` is
-    /// `<NAME> must be defined`.
+    /// Reads the settings: auth's own first, so a malformed one is named even where nothing
+    /// else is set yet, then the shared ones; a missing `JWT_KEY`, `MONGO_URI`,
+    /// `NATS_CLIENT_ID` or `NATS_URL` is `<NAME> must be defined`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let sessions = SessionSettings::from_env()?;
+        let limits = LimitSettings::from_env()?;
+        let client_addresses = ClientAddressSettings::from_env()?;
         Ok(Config {
-            listen: Listen::from_env()?,
-            mongo_uri: config::required("MONGO_URI")?,
-            sessions,
-            limits: LimitSettings::from_env()?,
-            client_addresses: ClientAddressSettings::from_env()?,
-            bus: BusSettings::from_env()?,
+            service: ServiceSettings::from_env()?,
+            limits,
+            client_addresses,
             admin_emails: admin_emails(),
         })
     }

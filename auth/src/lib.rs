@@ -8,9 +8,9 @@
 //! auth has revoked it (signed out, or its user banned) in the bucket every service follows
 //! (`common::revocation`).
 //!
-//! Layout: [`config`] (environment), [`startup`] (the application), [`routes`] (one file per
-//! endpoint), [`models`] (users), [`password`] (hashing off the async runtime), [`limits`]
-//! (sign-in and sign-up rate limits).
+//! Layout: [`config`] (environment), [`startup`] (the application), [`state`] (what the handlers
+//! reach), [`routes`] (one file per endpoint), [`models`] (users), [`password`] (hashing off the
+//! async runtime), [`limits`] (sign-in and sign-up rate limits).
 
 pub mod config;
 pub mod limits;
@@ -18,6 +18,7 @@ pub mod models;
 pub mod password;
 pub mod routes;
 pub mod startup;
+pub mod state;
 
 pub use config::Config;
 pub use startup::build;

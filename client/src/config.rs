@@ -27,14 +27,10 @@ impl Config {
     /// Reads the settings; a missing `API_BASE_URL` is `API_BASE_URL must be defined`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let api_base_url = parse_api_base_url(&config::required("API_BASE_URL")?)?;
-        let stripe_publishable_key = std::env::var("STRIPE_PUBLISHABLE_KEY")
-            .ok()
-            .map(|key| key.trim().to_owned())
-            .filter(|key| !key.is_empty());
         Ok(Config {
             listen: Listen::from_env()?,
             api_base_url,
-            stripe_publishable_key,
+            stripe_publishable_key: config::optional("STRIPE_PUBLISHABLE_KEY"),
             max_answer_bytes: config::parsed_or("API_ANSWER_MAX_BYTES", DEFAULT_MAX_ANSWER_BYTES)?,
         })
     }

@@ -13,11 +13,12 @@
 //! `/tickets/:ticketId` (and its Purchase), `/orders/:orderId` (and its payment), `/orders`.
 //! Unknown addresses get an HTML 404 page; an unreachable API a friendly 500 page.
 //!
-//! Layout: [`config`] (environment), [`startup`] (router and HTTP stack), [`routes`] (one file
-//! per page), [`page`] (layout, header, redirects, error pages), [`api`] (calling the API),
-//! [`models`] (the API's JSON), [`form`] (posted forms), [`csrf`] (refusing forms posted from
-//! another site), [`price`] (showing and sending prices), [`assets`] (stylesheet and script
-//! with their cache headers); `templates/` and `static/` hold the HTML, CSS and JavaScript.
+//! Layout: [`config`] (environment), [`startup`] (router and HTTP stack), [`state`] (what the
+//! handlers reach), [`routes`] (one file per page), [`page`] (layout, header, redirects, error
+//! pages), [`api`] (calling the API), [`models`] (the API's JSON), [`form`] (posted forms),
+//! [`csrf`] (refusing forms posted from another site), [`price`] (showing and sending prices),
+//! [`assets`] (stylesheet and script with their cache headers); `templates/` and `static/` hold the
+//! HTML, CSS and JavaScript.
 
 pub mod api;
 pub mod assets;
@@ -29,6 +30,7 @@ pub mod page;
 pub mod price;
 pub mod routes;
 pub mod startup;
+pub mod state;
 
 pub use config::Config;
 pub use startup::{app, build};

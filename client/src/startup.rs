@@ -9,15 +9,7 @@ use common::server::{BODY_LIMIT_BYTES, Server};
 
 use crate::api::Api;
 use crate::config::Config;
-
-/// What every handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The API behind the ingress.
-    pub api: Api,
-    /// `STRIPE_PUBLISHABLE_KEY`, when cards are taken by Stripe.js.
-    pub stripe_publishable_key: Option<String>,
-}
+use crate::state::AppState;
 
 /// Binds the client's port; `run_until_stopped` serves it.
 pub async fn build(config: Config) -> anyhow::Result<Server> {

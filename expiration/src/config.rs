@@ -1,7 +1,8 @@
 //! The expiration service's settings, read once from the environment.
 
 use common::bus::BusSettings;
-use common::config::{self, ConfigError, Listen, Secret};
+use common::bus::listener::ListenerOptions;
+use common::config::{self, ConfigError, Listen, Secret, optional};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::jobs::DEFAULT_QUEUE;
@@ -16,6 +17,8 @@ pub struct Config {
     pub listen: Listen,
     /// `NATS_CLIENT_ID` and `NATS_URL`. The client id also names this replica's job worker.
     pub bus: BusSettings,
+    /// How its `order:created` listener takes deliveries.
+    pub listener: ListenerOptions,
     /// `REDIS_URL`, or else `redis://:REDIS_PASSWORD@REDIS_HOST:REDIS_PORT` (port 6379 by
     /// default; no password if `REDIS_PASSWORD` is not set). A secret: it carries the password.
     pub redis_url: Secret,
@@ -40,6 +43,7 @@ impl Config {
         Ok(Config {
             listen: Listen::from_env()?,
             bus,
+            listener: ListenerOptions::from_env()?,
             redis_url: Secret::new(redis_url),
             queue: config::parsed_or("EXPIRATION_QUEUE", DEFAULT_QUEUE.to_owned())?,
         })
@@ -56,14 +60,6 @@ fn redis_url(host: &str, port: u16, password: Option<&str>) -> String {
         ),
         None => format!("redis://{}:{port}", host.trim()),
     }
-}
-
-/// The value of `name`, if it is set and not empty.
-fn optional(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use anyhow::Context;
 use axum::Router;
 use common::background::Background;
 use common::bus::Bus;
-use common::bus::listener::ListenerOptions;
 use common::health::Readiness;
 use common::server::Server;
 
@@ -34,7 +33,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .listen(
             &bus,
             OrderCreatedListener::new(queue.clone()),
-            &ListenerOptions::default(),
+            &config.listener,
         )
         .spawn(|shutdown| worker::run(queue, bus, name, shutdown));
     Ok(Server::bind(&config.listen, app)

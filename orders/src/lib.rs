@@ -12,14 +12,15 @@
 //! `payment:created` (queue group `orders-service`), it cancels and completes orders.
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),
-//! [`routes`] (one file per endpoint), [`models`] (orders and the ticket replica),
-//! [`events`] (the four listeners).
+//! [`state`] (what the handlers reach), [`routes`] (one file per endpoint), [`models`] (orders and
+//! the ticket replica), [`events`] (the four listeners).
 
 pub mod config;
 pub mod events;
 pub mod models;
 pub mod routes;
 pub mod startup;
+pub mod state;
 
 pub use config::Config;
 pub use startup::build;

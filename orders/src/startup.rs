@@ -2,13 +2,8 @@
 //! four listeners.
 
 use anyhow::Context;
-use axum::extract::FromRef;
-use common::background::Background;
-use common::bus::Bus;
-use common::health::Readiness;
 use common::outbox::Outbox;
 use common::server::Server;
-use common::session::Sessions;
 
 use crate::config::Config;
 use crate::events::{
@@ -16,69 +11,47 @@ use crate::events::{
     TicketUpdatedListener,
 };
 use crate::models::{OrderRules, Orders, Tickets};
+use crate::state::AppState;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The orders collection (with the ticket replica and the outbox).
-    pub orders: Orders,
-    /// Reads session cookies.
-    pub sessions: Sessions,
-}
-
-impl FromRef<AppState> for Sessions {
-    fn from_ref(state: &AppState) -> Sessions {
-        state.sessions.clone()
-    }
-}
-
-/// Connects to the database and the bus, ensures the indexes, binds the listener, then
-/// starts the outbox relay and the four listeners.
+/// Connects to the database and the bus, ensures the indexes, starts the outbox relay and the
+/// four listeners, and binds the port.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
-    let database = common::mongo::connect(&config.mongo_uri, "orders").await?;
-    let outbox = Outbox::new(&database);
-    let tickets = Tickets::new(&database);
+    let mut connections = config.service.connect("orders").await?;
+    let outbox = Outbox::new(&connections.database);
+    let tickets = Tickets::new(&connections.database);
+    let rules = OrderRules {
+        expiration_window: config.expiration_window,
+        max_unpaid: config.max_unpaid_orders,
+    };
     let orders = Orders::new(
-        &database,
+        &connections.database,
         tickets.clone(),
         outbox.clone(),
-        OrderRules {
-            expiration_window: config.expiration_window,
-            max_unpaid: config.max_unpaid_orders,
-        },
+        rules,
     );
     orders
         .ensure_indexes()
         .await
         .context("creating the orders indexes (is MongoDB reachable at MONGO_URI?)")?;
-    let bus = Bus::connect_with(&config.bus)
-        .await
-        .context("connecting to the event bus (is NATS reachable at NATS_URL?)")?;
-    let mut background = Background::new();
-    let (sessions, _) = common::revocation::sessions(&bus, &config.sessions, &mut background)
-        .await
-        .context("reading the revocations bucket")?;
-    let state = AppState {
-        orders: orders.clone(),
-        sessions,
-    };
-    let app = common::server::app(
-        crate::routes::router().with_state(state),
-        Readiness::new().with_mongo(database).with_bus(bus.clone()),
-    );
 
-    let options = &config.listener;
-    background
+    let (bus, options) = (&connections.bus, &config.listener);
+    connections
+        .background
         .relay(outbox, bus.clone())
-        .listen(&bus, TicketCreatedListener::new(tickets.clone()), options)
-        .listen(&bus, TicketUpdatedListener::new(tickets), options)
+        .listen(bus, TicketCreatedListener::new(tickets.clone()), options)
+        .listen(bus, TicketUpdatedListener::new(tickets), options)
         .listen(
-            &bus,
+            bus,
             ExpirationCompleteListener::new(orders.clone()),
             options,
         )
-        .listen(&bus, PaymentCreatedListener::new(orders), options);
-    Ok(Server::bind(&config.listen, app)
-        .await?
-        .with_background(background))
+        .listen(bus, PaymentCreatedListener::new(orders.clone()), options);
+
+    let state = AppState {
+        orders,
+        sessions: connections.sessions.clone(),
+    };
+    let routes = crate::routes::router().with_state(state);
+    let app = common::server::app(routes, connections.readiness());
+    Ok(connections.bind(app).await?)
 }

@@ -2,29 +2,22 @@
 
 use std::time::Duration;
 
-use common::bus::BusSettings;
 use common::bus::listener::ListenerOptions;
-use common::config::{self, ConfigError, Listen, Secret};
+use common::config::{self, ConfigError, Secret, ServiceSettings};
 use common::rate_limit::{self, LimitSetting};
-use common::session::SessionSettings;
 
 /// Everything the service reads from the environment.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `HOST` and `PORT`.
-    pub listen: Listen,
-    /// `MONGO_URI`, naming the database (`mongodb://payments-mongo-srv:27017/payments`).
-    pub mongo_uri: String,
-    /// `JWT_KEY`, `JWT_TTL_SECONDS`, `COOKIE_SECURE`.
-    pub sessions: SessionSettings,
-    /// `NATS_CLIENT_ID` and `NATS_URL`.
-    pub bus: BusSettings,
+    /// Where it listens, its database (`mongodb://payments-mongo-srv:27017/payments`), sessions
+    /// and the bus.
+    pub service: ServiceSettings,
+    /// How its listeners take deliveries.
+    pub listener: ListenerOptions,
     /// `STRIPE_KEY`, `STRIPE_API_BASE`, `STRIPE_TIMEOUT_SECONDS`.
     pub stripe: StripeSettings,
     /// When charges whose outcome was never recorded are settled.
     pub reconciler: ReconcilerSettings,
-    /// Delivery settings of the listeners (the defaults; tests shorten the retry delays).
-    pub listener: ListenerOptions,
     /// `RATE_LIMIT_PAYMENTS_PER_ORDER`, `RATE_LIMIT_PAYMENTS_PER_USER`, `RATE_LIMIT_MAX_KEYS`.
     pub limits: PaymentLimitSettings,
     /// Simulated crashes, for tests only; never read from the environment.
@@ -119,9 +112,7 @@ impl Config {
     /// Reads the settings. A missing one is `<NAME> must be defined`, checked in the original's
     /// order: `JWT_KEY`, `MONGO_URI`, `NATS_CLIENT_ID`, `NATS_URL`, then `STRIPE_KEY`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let sessions = SessionSettings::from_env()?;
-        let mongo_uri = config::required("MONGO_URI")?;
-        let bus = BusSettings::from_env()?;
+        let service = ServiceSettings::from_env()?;
         let stripe = StripeSettings::from_env()?;
         let reconciler = ReconcilerSettings {
             interval: seconds("RECONCILE_INTERVAL_SECONDS", 5)?,
@@ -134,13 +125,10 @@ impl Config {
             });
         }
         Ok(Config {
-            listen: Listen::from_env()?,
-            mongo_uri,
-            sessions,
-            bus,
+            service,
+            listener: ListenerOptions::from_env()?,
             stripe,
             reconciler,
-            listener: ListenerOptions::default(),
             limits: PaymentLimitSettings::from_env()?,
             failpoints: Failpoints::default(),
         })
@@ -151,26 +139,15 @@ impl StripeSettings {
     /// Reads `STRIPE_KEY` (required), `STRIPE_API_BASE` and `STRIPE_TIMEOUT_SECONDS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let key = Secret::new(config::required("STRIPE_KEY")?);
-        let api_base = std::env::var("STRIPE_API_BASE")
-            .ok()
-            .map(|base| base.trim().to_owned())
-            .filter(|base| !base.is_empty());
         Ok(StripeSettings {
             key,
-            api_base,
+            api_base: config::optional("STRIPE_API_BASE"),
             timeout: seconds("STRIPE_TIMEOUT_SECONDS", 20)?,
         })
     }
 }
 
-/// A positive number of seconds from `name`, else `default`.
+/// A number of seconds from `name`, else `default`: at least one, at most a day.
 fn seconds(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
-    let value: u64 = config::parsed_or(name, default)?;
-    if value == 0 || value > 24 * 3600 {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: "between 1 and 86400 seconds".to_owned(),
-        });
-    }
-    Ok(Duration::from_secs(value))
+    config::seconds(name, default, 1..=24 * 3600)
 }

@@ -12,9 +12,9 @@
 //! recorded before Stripe is called, and the [`reconciler`] settles attempts a crash left open.
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),
-//! [`routes`] (the endpoint), [`checkout`] (paying and refunding), [`stripe`] (the Stripe
-//! client), [`models`] (the replica, payments and attempts), [`events`] (the two listeners),
-//! [`reconciler`].
+//! [`state`] (what the handlers reach), [`routes`] (the endpoint), [`checkout`] (paying and
+//! refunding), [`stripe`] (the Stripe client), [`models`] (the replica, payments and attempts),
+//! [`events`] (the two listeners), [`reconciler`].
 
 pub mod checkout;
 pub mod config;
@@ -23,6 +23,7 @@ pub mod models;
 pub mod reconciler;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod stripe;
 
 pub use config::Config;

@@ -9,14 +9,15 @@
 //! `tickets-service`), it reserves and releases tickets.
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),
-//! [`routes`] (one file per endpoint), [`models`] (tickets and their versioned changes),
-//! [`events`] (the two listeners).
+//! [`state`] (what the handlers reach), [`routes`] (one file per endpoint), [`models`] (tickets and
+//! their versioned changes), [`events`] (the two listeners).
 
 pub mod config;
 pub mod events;
 pub mod models;
 pub mod routes;
 pub mod startup;
+pub mod state;
 
 pub use config::Config;
 pub use startup::build;

@@ -6,7 +6,7 @@ use common::{ApiError, CurrentUser, Json};
 use serde::Serialize;
 
 use crate::models::user::User;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The answer: the user and whether they are banned now.
 #[derive(Debug, Serialize)]

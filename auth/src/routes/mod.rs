@@ -9,7 +9,7 @@ mod sign_up;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use ban::{ban, unban};
 pub use current_user::current_user;

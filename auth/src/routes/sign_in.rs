@@ -10,7 +10,7 @@ use common::{ApiError, Json};
 use serde::Deserialize;
 
 use crate::models::user::{User, normalize_email};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Why a banned user's right password gets no session. Only the password's owner sees it, so
 /// it tells nobody else that the account exists.

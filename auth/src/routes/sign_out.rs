@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use common::{ApiError, Json, MaybeCurrentUser};
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 `{}` and a cookie that expires `session`, whether or not one was sent. A valid session's
 /// token is revoked first, so a copy of the cookie kept elsewhere no longer works anywhere; if

@@ -10,7 +10,7 @@ use common::{ApiError, Json};
 use serde::Deserialize;
 
 use crate::models::user::{CreateUserError, normalize_email};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The sign-up body; both fields trimmed (the stored password is the trimmed one).
 #[derive(Debug, Deserialize)]

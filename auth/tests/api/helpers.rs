@@ -1,10 +1,12 @@
-//! Spawning the service for a test, and reading its responses.
+//! The auth service's requests, and reading its answers; the harness itself is
+//! `common::testing`.
 
 use auth::Config;
 use auth::limits::LimitSettings;
 use base64::Engine;
+use common::bus::access;
 use common::client_address::ClientAddressSettings;
-use common::config::Listen;
+use common::testing::Backing;
 use reqwest::Response;
 use serde_json::Value;
 
@@ -13,12 +15,9 @@ pub(crate) use common::testing::http::assert_errors;
 /// The email of the one admin of every test's service (`ADMIN_EMAILS`).
 pub(crate) const ADMIN: &str = "admin@test.com";
 
-/// The service on a random port with a database of its own.
-pub(crate) struct TestApp {
-    pub(crate) address: String,
-    pub(crate) client: reqwest::Client,
-    pub(crate) database: mongodb::Database,
-}
+/// The service on a random port with a database of its own, with the auth requests.
+#[derive(derive_more::Deref)]
+pub(crate) struct TestApp(common::testing::TestApp<Backing>);
 
 /// The service with the default rate limits, behind a (pretend) ingress: `X-Real-IP` is
 /// believed, and a request without it comes from its TCP peer, 127.0.0.1.
@@ -28,43 +27,21 @@ pub(crate) async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with its configuration changed by `configure` first.
 pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mongo_uri = common::testing::mongo_uri();
+    let backing = Backing::new(access::AUTH).await;
     let mut config = Config {
-        listen: Listen::loopback_any_port(),
-        mongo_uri: mongo_uri.clone(),
-        sessions: common::testing::session_settings(),
+        service: backing.service_settings(),
         limits: LimitSettings::default(),
         client_addresses: ClientAddressSettings::default(),
-        bus: common::testing::bus_settings(),
         admin_emails: vec![ADMIN.to_owned()],
     };
     configure(&mut config);
     let server = auth::build(config).await.expect("the application builds");
-    let address = common::testing::http::spawn(server);
-    let database = common::mongo::connect(&mongo_uri, "auth").await.unwrap();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        address,
-        client,
-        database,
-    }
+    TestApp(common::testing::TestApp::spawn(server, backing))
 }
 
 impl TestApp {
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
     pub(crate) async fn post_json(&self, path: &str, body: Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        self.post(path, None, &body).await
     }
 
     pub(crate) async fn sign_up(&self, email: &str, password: &str) -> Response {
@@ -99,7 +76,7 @@ impl TestApp {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        request.send().await.unwrap()
+        self.send(request, None).await
     }
 
     /// Signs in as the ingress would pass on a request from `address`.
@@ -137,15 +114,12 @@ impl TestApp {
     }
 
     pub(crate) async fn current_user(&self, cookie: Option<&str>) -> Response {
-        let mut request = self.client.get(self.url("/api/users/currentuser"));
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send().await.unwrap()
+        self.get("/api/users/currentuser", cookie).await
     }
 
     pub(crate) async fn user_count(&self) -> u64 {
-        self.database
+        self.backing
+            .database()
             .collection::<mongodb::bson::Document>("users")
             .count_documents(mongodb::bson::doc! {})
             .await

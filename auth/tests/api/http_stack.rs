@@ -17,12 +17,7 @@ async fn unknown_routes_and_wrong_methods_are_not_found_in_the_envelope() {
 #[tokio::test]
 async fn a_trailing_slash_routes_like_express() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .get(app.url("/api/users/currentuser/"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get("/api/users/currentuser/", None).await;
     assert_eq!(response.status().as_u16(), 200);
 }
 

@@ -10,13 +10,8 @@ use crate::helpers::{ADMIN, TestApp, assert_errors, cookie_pair, set_cookie, spa
 
 /// `app`'s answer to `method path` with `cookie`.
 async fn call(app: &TestApp, method: Method, path: &str, cookie: &str) -> reqwest::Response {
-    app.client
-        .request(method, app.url(path))
-        .header("cookie", cookie)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
+    let request = app.client.request(method, app.url(path)).json(&json!({}));
+    app.send(request, Some(cookie)).await
 }
 
 /// The `currentUser` `cookie` gets.
@@ -51,7 +46,7 @@ async fn signed_up(app: &TestApp, email: &str) -> (String, String) {
 #[tokio::test]
 async fn a_signed_out_cookie_is_no_session_even_when_kept() {
     let bus = common::testing::bus_settings();
-    let app = spawn_app_with(|config| config.bus = bus.clone()).await;
+    let app = spawn_app_with(|config| config.service.bus = bus.clone()).await;
     let (kept, _) = signed_up(&app, "keeper@test.com").await;
     let other = cookie_pair(&set_cookie(
         &app.sign_in("keeper@test.com", "password").await,
@@ -66,7 +61,7 @@ async fn a_signed_out_cookie_is_no_session_even_when_kept() {
     assert_eq!(current_user(&app, &other).await["email"], "keeper@test.com");
 
     // A replica started now refuses it on its first answer.
-    let later = spawn_app_with(|config| config.bus = bus.clone()).await;
+    let later = spawn_app_with(|config| config.service.bus = bus.clone()).await;
     assert!(current_user(&later, &kept).await.is_null());
     assert_eq!(
         current_user(&later, &other).await["email"],
@@ -77,7 +72,7 @@ async fn a_signed_out_cookie_is_no_session_even_when_kept() {
 #[tokio::test]
 async fn an_admin_bans_a_user_out_of_every_session_and_lets_them_back() {
     let bus = common::testing::bus_settings();
-    let app = spawn_app_with(|config| config.bus = bus.clone()).await;
+    let app = spawn_app_with(|config| config.service.bus = bus.clone()).await;
     let (admin, _) = signed_up(&app, ADMIN).await;
     let (user, user_id) = signed_up(&app, "user@test.com").await;
     let ban = format!("/api/users/{user_id}/ban");
@@ -116,7 +111,7 @@ async fn an_admin_bans_a_user_out_of_every_session_and_lets_them_back() {
     let wrong = app.sign_in("user@test.com", "wrong").await;
     assert_errors(wrong, 400, json!([{ "message": "Invalid credentials" }])).await;
     // A replica started during the ban refuses the old cookie at once.
-    let later = spawn_app_with(|config| config.bus = bus.clone()).await;
+    let later = spawn_app_with(|config| config.service.bus = bus.clone()).await;
     assert!(current_user(&later, &user).await.is_null());
 
     // Lifting it: the user signs in again; the cookie from before the ban stays dead.

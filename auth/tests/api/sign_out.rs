@@ -11,13 +11,8 @@ async fn clears_the_cookie_after_signing_out() {
     let signed_up = app.sign_up("test@test.com", "password").await;
     let cookie = cookie_pair(&set_cookie(&signed_up));
     let response = app
-        .client
-        .post(app.url("/api/users/signout"))
-        .header("cookie", &cookie)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+        .post("/api/users/signout", Some(&cookie), &json!({}))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(set_cookie(&response), CLEARED);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({}));
@@ -26,12 +21,8 @@ async fn clears_the_cookie_after_signing_out() {
 #[tokio::test]
 async fn clears_the_cookie_even_without_a_session() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .post(app.url("/api/users/signout"))
-        .send()
-        .await
-        .unwrap();
+    let signing_out = app.client.post(app.url("/api/users/signout"));
+    let response = app.send(signing_out, None).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(set_cookie(&response), CLEARED);
 }

@@ -190,7 +190,8 @@ async fn stores_a_salted_scrypt_hash_never_the_password() {
     let app = spawn_app().await;
     app.sign_up("test@test.com", "  password  ").await;
     let user = app
-        .database
+        .backing
+        .database()
         .collection::<mongodb::bson::Document>("users")
         .find_one(mongodb::bson::doc! {})
         .await

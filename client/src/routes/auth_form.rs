@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::{ApiFailure, Forwarded};
 use crate::csrf::CsrfToken;
 use crate::page::{self, Layout, PageError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What tells the two forms apart.
 pub(super) struct AuthForm {

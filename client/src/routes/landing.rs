@@ -13,7 +13,7 @@ use super::is_object_id;
 use crate::api::Forwarded;
 use crate::models::Ticket;
 use crate::page::{self, Layout, PageError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "landing.html")]

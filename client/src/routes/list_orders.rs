@@ -7,7 +7,7 @@ use axum::response::Response;
 use crate::api::Forwarded;
 use crate::models::Order;
 use crate::page::{self, Layout, PageError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "orders.html")]

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use crate::assets::serve_asset;
 use crate::csrf;
 use crate::page::PageError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use landing::landing;
 pub use list_orders::list_orders;

@@ -14,7 +14,7 @@ use crate::csrf::CsrfToken;
 use crate::form::PageForm;
 use crate::page::{self, Layout, PageError};
 use crate::price;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "new_ticket.html")]

@@ -13,7 +13,7 @@ use crate::csrf::CsrfToken;
 use crate::form::PageForm;
 use crate::models::Created;
 use crate::page::{self, PageError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The posted form.
 #[derive(Debug, Deserialize)]

@@ -13,7 +13,7 @@ use crate::api::{ApiFailure, Forwarded};
 use crate::csrf::CsrfToken;
 use crate::models::Created;
 use crate::page::{self, PageError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `303 /orders/:orderId`, `303 /auth/signin` when signed out, or the ticket page with the
 /// API's messages.

@@ -17,7 +17,7 @@ use crate::csrf::CsrfToken;
 use crate::models::Order;
 use crate::page::{self, Layout, PageError};
 use crate::price;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "order.html")]

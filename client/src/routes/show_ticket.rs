@@ -10,7 +10,7 @@ use crate::api::{Forwarded, User};
 use crate::csrf::CsrfToken;
 use crate::models::Ticket;
 use crate::page::{self, Layout, PageError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "ticket.html")]

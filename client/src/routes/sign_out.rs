@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::api::Forwarded;
 use crate::csrf::CsrfToken;
 use crate::page::{self, Layout, PageError};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "sign_out.html")]

@@ -8,7 +8,7 @@ use crate::api::Forwarded;
 use crate::csrf::CsrfToken;
 use crate::form::PageForm;
 use crate::page::PageError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// `GET /auth/signup`.
 pub async fn sign_up_form(

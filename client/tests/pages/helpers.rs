@@ -13,8 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use client::config::DEFAULT_MAX_ANSWER_BYTES;
-use common::bus::listener::ListenerOptions;
-use common::config::Listen;
+use common::config::{Listen, ServiceSettings};
 use common::testing::events::eventually;
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
@@ -64,47 +63,40 @@ pub(crate) async fn spawn_platform() -> Platform {
 
 /// The platform with `options`.
 pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
-    let sessions = common::testing::session_settings();
     let bus = common::testing::bus_settings();
-    let with_client_id = |name: &str| {
+    // Each service with a database of its own, all on the one bus namespace.
+    let service = |name: &str| {
         let mut settings = bus.clone();
         settings.client_id = format!("{}-{name}", bus.client_id);
-        settings
-    };
-    let quick_retries = ListenerOptions {
-        first_retry: Duration::from_millis(20),
-        max_retry: Duration::from_millis(200),
-        ..ListenerOptions::default()
+        ServiceSettings {
+            listen: Listen::loopback_any_port(),
+            mongo_uri: common::testing::mongo_uri(),
+            sessions: common::testing::session_settings(),
+            bus: settings,
+        }
     };
 
     let auth = auth::build(auth::Config {
-        listen: Listen::loopback_any_port(),
-        mongo_uri: common::testing::mongo_uri(),
-        sessions: sessions.clone(),
+        service: service("auth"),
         limits: auth::limits::LimitSettings::default(),
         client_addresses: common::client_address::ClientAddressSettings::default(),
-        bus: with_client_id("auth"),
         admin_emails: Vec::new(),
     })
     .await
     .expect("auth builds");
     let tickets = tickets::build(tickets::Config {
-        listen: Listen::loopback_any_port(),
-        mongo_uri: common::testing::mongo_uri(),
-        sessions: sessions.clone(),
-        bus: with_client_id("tickets"),
+        service: service("tickets"),
+        listener: common::testing::listener_options(),
     })
     .await
     .expect("tickets builds");
-    let orders_uri = common::testing::mongo_uri();
+    let orders_service = service("orders");
+    let orders_uri = orders_service.mongo_uri.clone();
     let orders = orders::build(orders::Config {
-        listen: Listen::loopback_any_port(),
-        mongo_uri: orders_uri.clone(),
-        sessions,
-        bus: with_client_id("orders"),
+        service: orders_service,
+        listener: common::testing::listener_options(),
         expiration_window: options.expiration_window,
         max_unpaid_orders: orders::config::DEFAULT_MAX_UNPAID_ORDERS,
-        listener: quick_retries,
     })
     .await
     .expect("orders builds");

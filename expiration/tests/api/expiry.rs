@@ -57,7 +57,7 @@ async fn publishes_expiration_complete_with_the_order_id() {
         .wait_for_expirations(1, Duration::from_secs(10))
         .await;
     assert_eq!(events, [ExpirationComplete { order_id: order.id }]);
-    backing.scheduled().await;
+    backing.settled().await;
     assert_eq!(backing.jobs_stored().await, 1);
 }
 
@@ -81,7 +81,7 @@ async fn an_order_far_in_the_future_waits() {
     backing.spawn_app().await;
     let order = order_created(after(Utc::now(), 15 * 60 * 1000));
     backing.publish(&order).await;
-    backing.scheduled().await;
+    backing.settled().await;
     assert_eq!(backing.jobs_stored().await, 1);
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert!(backing.expirations().await.is_empty());

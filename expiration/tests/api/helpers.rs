@@ -1,29 +1,29 @@
-//! Spawning the service for a test, publishing orders to it, and watching what it publishes.
+//! The expiration service's replicas, its job queue, and watching what it publishes; the
+//! harness itself is `common::testing`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::bus::{Bus, BusSettings};
+use common::bus::{BusSettings, access};
 use common::config::{Listen, Secret};
 use common::events::{Event, ExpirationComplete, OrderCreated, OrderCreatedTicket, OrderStatus};
 use common::server::Server;
-use common::testing::events::{backlog, eventually, published};
+use common::testing::events::published;
 use expiration::Config;
-use expiration::events::QUEUE_GROUP;
 use futures_util::StreamExt;
 use mongodb::bson::oid::ObjectId;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// What one test's replicas share: a bus namespace and a job queue of their own.
-#[derive(Clone)]
+/// What one test's replicas share: a bus namespace and a job queue of their own (the service
+/// keeps no database).
+#[derive(Clone, derive_more::Deref)]
 pub(crate) struct Backing {
-    pub(crate) bus_settings: BusSettings,
+    #[deref]
+    shared: common::testing::Backing,
     pub(crate) redis_url: String,
     pub(crate) queue: String,
-    /// The test's own connection, to publish orders and read what was published.
-    pub(crate) bus: Bus,
 }
 
 impl Backing {
@@ -34,12 +34,12 @@ impl Backing {
 
     /// A fresh queue, with the bus as `bus_settings` say.
     pub(crate) async fn on_nats(bus_settings: BusSettings) -> Backing {
-        let bus = Bus::connect_with(&bus_settings).await.unwrap();
+        let shared =
+            common::testing::Backing::without_database(access::EXPIRATION, bus_settings).await;
         Backing {
-            bus_settings,
+            shared,
             redis_url: common::testing::redis_url(),
             queue: format!("test:{}", ObjectId::new().to_hex()),
-            bus,
         }
     }
 
@@ -50,6 +50,7 @@ impl Backing {
         Config {
             listen: Listen::loopback_any_port(),
             bus,
+            listener: common::testing::listener_options(),
             redis_url: Secret::new(self.redis_url.clone()),
             queue: self.queue.clone(),
         }
@@ -74,21 +75,6 @@ impl Backing {
             let _ = stopped.await;
         });
         Replica { stop, task }
-    }
-
-    /// Publishes `event` with a fresh message id, as the orders service's relay would.
-    pub(crate) async fn publish<E: Event>(&self, event: &E) {
-        common::testing::events::publish(&self.bus, event).await;
-    }
-
-    /// Waits until every `order:created` published so far was handled and acknowledged.
-    pub(crate) async fn scheduled(&self) {
-        eventually("the listener acked every order:created", || async {
-            backlog::<OrderCreated>(&self.bus, QUEUE_GROUP)
-                .await
-                .is_drained()
-        })
-        .await;
     }
 
     /// How many jobs the queue holds (scheduled, running or done).

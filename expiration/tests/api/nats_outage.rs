@@ -35,7 +35,7 @@ async fn an_expiry_during_a_nats_outage_is_published_when_nats_is_back() {
     backing.spawn_app().await;
     let order = order_created(after(Utc::now(), 2_000));
     backing.publish(&order).await;
-    backing.scheduled().await;
+    backing.settled().await;
 
     stop_gracefully(nats).await;
     // The job fires while NATS is away, and keeps trying.

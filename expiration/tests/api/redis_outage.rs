@@ -35,7 +35,7 @@ async fn jobs_survive_a_redis_restart_and_orders_wait_for_redis() {
     let address = backing.spawn_app().await;
     let before = order_created(after(Utc::now(), 2_000));
     backing.publish(&before).await;
-    backing.scheduled().await;
+    backing.settled().await;
     assert_eq!(backing.jobs_stored().await, 1);
 
     stop_gracefully(redis).await;

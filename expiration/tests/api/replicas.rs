@@ -20,7 +20,7 @@ async fn two_replicas_make_one_job_and_one_event_per_order() {
     for order in &orders {
         backing.publish(order).await;
     }
-    backing.scheduled().await;
+    backing.settled().await;
     assert_eq!(backing.jobs_stored().await, orders.len());
 
     let events = backing
@@ -46,7 +46,7 @@ async fn a_duplicated_order_created_makes_one_job_and_one_event() {
     // Two message ids: the stream keeps both, as after a publisher's retry.
     backing.publish(&order).await;
     backing.publish(&order).await;
-    backing.scheduled().await;
+    backing.settled().await;
     assert_eq!(backing.jobs_stored().await, 1);
 
     backing

@@ -14,7 +14,7 @@ async fn fires_after_a_restart(end: impl AsyncFnOnce(Replica)) {
     let first = backing.start().await;
     let order = order_created(after(Utc::now(), 3_000));
     backing.publish(&order).await;
-    backing.scheduled().await;
+    backing.settled().await;
     assert_eq!(backing.jobs_stored().await, 1);
 
     end(first).await;

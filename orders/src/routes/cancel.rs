@@ -7,7 +7,7 @@ use common::{ApiError, CurrentUser};
 
 use crate::models::StatusChange;
 use crate::routes::{ensure_owner, order_id};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 204 with no body: the order is cancelled and its ticket released (or it already was, and
 /// nothing is published again). 404 when there is no such order, 401 when another user placed

@@ -8,7 +8,7 @@ use common::{ApiError, CurrentUser, Json};
 use serde::Deserialize;
 
 use crate::models::{CreateOrderError, Order};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The order body: `{ticketId}`.
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@ use common::paging::Page;
 use common::{ApiError, CurrentUser, Json};
 
 use crate::models::Order;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 with a page (at most 100) of the signed-in user's orders, whatever their status, newest
 /// first, each with its ticket embedded, and a `Link` header to the pages either side (see

@@ -14,7 +14,7 @@ use common::mongo::parse_object_id;
 use mongodb::bson::oid::ObjectId;
 
 use crate::models::OrderDocument;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use cancel::cancel_order;
 pub use create::create_order;

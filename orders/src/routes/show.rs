@@ -6,7 +6,7 @@ use common::{ApiError, CurrentUser, Json};
 
 use crate::models::Order;
 use crate::routes::{ensure_owner, order_id};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 with the order and its ticket; 404 when there is none; 401 when another user placed
 /// it; 400 `"Something went wrong"` for a malformed id.

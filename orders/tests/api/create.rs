@@ -174,7 +174,7 @@ async fn forty_concurrent_orders_for_one_ticket_make_exactly_one() {
     assert_eq!(created, 1);
     let orders = app
         .backing
-        .database
+        .database()
         .collection::<mongodb::bson::Document>("orders")
         .count_documents(mongodb::bson::doc! {})
         .await
@@ -257,7 +257,7 @@ async fn twenty_orders_of_one_buyer_at_once_make_at_most_five_unpaid() {
     assert_eq!(created.len(), 5);
     let unpaid = app
         .backing
-        .database
+        .database()
         .collection::<mongodb::bson::Document>("orders")
         .count_documents(mongodb::bson::doc! { "userId": &buyer, "status": "created" })
         .await

@@ -1,23 +1,20 @@
-//! Spawning the service for a test, publishing events to it, and reading what it published.
+//! The orders service's seeders and requests; the harness itself is `common::testing`.
 
 use std::time::Duration;
 
-use common::bus::listener::ListenerOptions;
-use common::bus::{Bus, BusSettings};
-use common::config::Listen;
+use common::bus::access;
 use common::events::{
-    Event, ExpirationComplete, OrderCancelled, OrderStatus, PaymentCreated, TicketCreated,
-    TicketRef, TicketUpdated,
+    ExpirationComplete, OrderCancelled, OrderStatus, PaymentCreated, TicketCreated, TicketRef,
+    TicketUpdated,
 };
 use common::outbox::Outbox;
-use common::testing::events::{Backlog, backlog, eventually};
+use common::testing::events::eventually;
 use common::testing::signed_in_user;
 use mongodb::bson::oid::ObjectId;
 use orders::Config;
 use orders::config::DEFAULT_MAX_UNPAID_ORDERS;
-use orders::events::QUEUE_GROUP;
 use orders::models::{OrderDocument, OrderRules, Orders, TicketDocument, Tickets};
-use reqwest::{RequestBuilder, Response};
+use reqwest::Response;
 use serde_json::{Value, json};
 
 pub(crate) use common::testing::http::{assert_errors, assert_message};
@@ -25,80 +22,44 @@ pub(crate) use common::testing::http::{assert_errors, assert_message};
 /// How long a test order waits for payment.
 pub(crate) const EXPIRATION_WINDOW: Duration = Duration::from_secs(60);
 
-/// What one test's services share: a database of its own and a bus namespace of its own.
-/// Every application spawned from it is a replica of the same service.
-#[derive(Clone)]
+/// One test's database and bus namespace, with the orders models over them (their outbox
+/// relayed only by a running replica).
+#[derive(Clone, derive_more::Deref)]
 pub(crate) struct Backing {
-    pub(crate) mongo_uri: String,
-    pub(crate) bus_settings: BusSettings,
-    pub(crate) database: mongodb::Database,
-    /// The test's own connection, to publish events and read published ones.
-    pub(crate) bus: Bus,
-    /// The models over the same database (their outbox relayed only by a running application).
+    #[deref]
+    shared: common::testing::Backing,
     pub(crate) tickets: Tickets,
     pub(crate) orders: Orders,
 }
 
 impl Backing {
-    /// A fresh database and namespace, with no service running yet.
+    /// A fresh database and namespace, with no replica running yet.
     pub(crate) async fn new() -> Backing {
-        let mongo_uri = common::testing::mongo_uri();
-        let bus_settings = common::testing::bus_settings();
-        let database = common::mongo::connect(&mongo_uri, "orders").await.unwrap();
-        let bus = Bus::connect_with(&bus_settings).await.unwrap();
-        let tickets = Tickets::new(&database);
-        let orders = Orders::new(
-            &database,
-            tickets.clone(),
-            Outbox::new(&database),
-            OrderRules {
-                expiration_window: EXPIRATION_WINDOW,
-                max_unpaid: DEFAULT_MAX_UNPAID_ORDERS,
-            },
-        );
+        let shared = common::testing::Backing::new(access::ORDERS).await;
+        let database = shared.database();
+        let tickets = Tickets::new(database);
+        let rules = OrderRules {
+            expiration_window: EXPIRATION_WINDOW,
+            max_unpaid: DEFAULT_MAX_UNPAID_ORDERS,
+        };
+        let orders = Orders::new(database, tickets.clone(), Outbox::new(database), rules);
         Backing {
-            mongo_uri,
-            bus_settings,
-            database,
-            bus,
+            shared,
             tickets,
             orders,
         }
     }
 
-    /// The configuration of a replica: a random port, quick redeliveries.
-    pub(crate) fn config(&self) -> Config {
-        Config {
-            listen: Listen::loopback_any_port(),
-            mongo_uri: self.mongo_uri.clone(),
-            sessions: common::testing::session_settings(),
-            bus: self.bus_settings.clone(),
+    /// Starts a replica of the service on a random port.
+    pub(crate) async fn spawn_app(&self) -> TestApp {
+        let config = Config {
+            service: self.service_settings(),
+            listener: common::testing::listener_options(),
             expiration_window: EXPIRATION_WINDOW,
             max_unpaid_orders: DEFAULT_MAX_UNPAID_ORDERS,
-            listener: ListenerOptions {
-                first_retry: Duration::from_millis(20),
-                max_retry: Duration::from_millis(200),
-                ..ListenerOptions::default()
-            },
-        }
-    }
-
-    /// Starts a replica of the service.
-    pub(crate) async fn spawn_app(&self) -> TestApp {
-        let server = orders::build(self.config())
-            .await
-            .expect("the application builds");
-        let address = common::testing::http::spawn(server);
-        TestApp {
-            address,
-            client: reqwest::Client::new(),
-            backing: self.clone(),
-        }
-    }
-
-    /// Publishes `event` with a fresh message id, as another service's relay would.
-    pub(crate) async fn publish<E: Event>(&self, event: &E) {
-        common::testing::events::publish(&self.bus, event).await;
+        };
+        let server = orders::build(config).await.expect("the application builds");
+        TestApp(common::testing::TestApp::spawn(server, self.clone()))
     }
 
     /// Publishes `ticket:created` for a new ticket (at `version`) without waiting for it.
@@ -176,53 +137,11 @@ impl Backing {
             .unwrap()
             .expect("the order exists")
     }
-
-    /// How many outbox records wait to be published.
-    pub(crate) async fn outbox_pending(&self) -> u64 {
-        Outbox::new(&self.database).pending().await.unwrap()
-    }
-
-    /// Waits until every event published so far was handled and acked, and everything the
-    /// service recorded was published.
-    pub(crate) async fn settled(&self) {
-        eventually(
-            "the listeners acked everything and the outbox is empty",
-            || async {
-                self.consumer_drained::<TicketCreated>().await
-                    && self.consumer_drained::<TicketUpdated>().await
-                    && self.consumer_drained::<ExpirationComplete>().await
-                    && self.consumer_drained::<PaymentCreated>().await
-                    && self.outbox_pending().await == 0
-            },
-        )
-        .await;
-    }
-
-    /// Waits until the service's consumer for `E` refused an event and got it again.
-    pub(crate) async fn wait_until_redelivered<E: Event>(&self) {
-        eventually("an event is refused and redelivered", || async {
-            self.consumer_backlog::<E>().await.redelivered > 0
-        })
-        .await;
-    }
-
-    /// Whether the service's durable consumer for `E` has nothing undelivered or unacked.
-    pub(crate) async fn consumer_drained<E: Event>(&self) -> bool {
-        self.consumer_backlog::<E>().await.is_drained()
-    }
-
-    /// The state of the service's durable consumer for `E`.
-    pub(crate) async fn consumer_backlog<E: Event>(&self) -> Backlog {
-        backlog::<E>(&self.bus, QUEUE_GROUP).await
-    }
 }
 
-/// One running replica of the service.
-pub(crate) struct TestApp {
-    pub(crate) address: String,
-    pub(crate) client: reqwest::Client,
-    pub(crate) backing: Backing,
-}
+/// One running replica of the service, with the orders requests.
+#[derive(derive_more::Deref)]
+pub(crate) struct TestApp(common::testing::TestApp<Backing>);
 
 /// A fresh backing with one replica running.
 pub(crate) async fn spawn_app() -> TestApp {
@@ -230,41 +149,24 @@ pub(crate) async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    /// Sends `request`, signed in with `cookie` if given.
-    async fn send(&self, request: RequestBuilder, cookie: Option<&str>) -> Response {
-        let request = match cookie {
-            Some(cookie) => request.header("cookie", cookie),
-            None => request,
-        };
-        request.send().await.unwrap()
-    }
-
     /// `POST /api/orders` with `body`.
     pub(crate) async fn post_order(&self, cookie: Option<&str>, body: Value) -> Response {
-        let request = self.client.post(self.url("/api/orders")).json(&body);
-        self.send(request, cookie).await
+        self.post("/api/orders", cookie, &body).await
     }
 
     /// `GET /api/orders`.
     pub(crate) async fn list_orders(&self, cookie: Option<&str>) -> Response {
-        self.send(self.client.get(self.url("/api/orders")), cookie)
-            .await
+        self.get("/api/orders", cookie).await
     }
 
     /// `GET /api/orders/:id`.
     pub(crate) async fn show_order(&self, cookie: Option<&str>, id: &str) -> Response {
-        let request = self.client.get(self.url(&format!("/api/orders/{id}")));
-        self.send(request, cookie).await
+        self.get(&format!("/api/orders/{id}"), cookie).await
     }
 
     /// `DELETE /api/orders/:id`.
     pub(crate) async fn cancel_order(&self, cookie: Option<&str>, id: &str) -> Response {
-        let request = self.client.delete(self.url(&format!("/api/orders/{id}")));
-        self.send(request, cookie).await
+        self.delete(&format!("/api/orders/{id}"), cookie).await
     }
 
     /// Orders `ticket_id` as `cookie`'s user; the 201 body.

@@ -8,7 +8,7 @@ use common::{ApiError, CurrentUser, Json};
 use serde::{Deserialize, Serialize};
 
 use crate::checkout::PayError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The payment body: `{token, orderId}`.
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,7 @@ pub mod limits;
 use axum::Router;
 use axum::routing::post;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use create::create_payment;
 

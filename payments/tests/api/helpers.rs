@@ -1,23 +1,19 @@
-//! Spawning the service for a test, with Stripe faked at the edge, publishing events to it, and
-//! reading what it stored, published and charged.
+//! The payments service's seeders and requests, with Stripe faked at the edge; the harness
+//! itself is `common::testing`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::bus::listener::ListenerOptions;
-use common::bus::{Bus, BusSettings};
-use common::config::{Listen, Secret};
-use common::events::{
-    Event, OrderCancelled, OrderCreated, OrderCreatedTicket, OrderStatus, TicketRef,
-};
+use common::bus::access;
+use common::config::Secret;
+use common::events::{OrderCancelled, OrderCreated, OrderCreatedTicket, OrderStatus, TicketRef};
 use common::outbox::Outbox;
-use common::testing::events::{Backlog, backlog, eventually};
+use common::testing::events::eventually;
 use common::testing::signed_in_user;
 use mongodb::bson::oid::ObjectId;
 use payments::Config;
 use payments::config::{Failpoints, PaymentLimitSettings, ReconcilerSettings, StripeSettings};
-use payments::events::QUEUE_GROUP;
 use payments::models::{ChargeAttempt, OrderDocument, Orders, PaymentDocument, Payments};
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -51,18 +47,13 @@ pub(crate) enum FakeStripe {
     Mock(Arc<MockServer>),
 }
 
-/// What one test's services share: a database, a bus namespace and a Stripe of their own.
-/// Every application spawned from it is a replica of the same service.
-#[derive(Clone)]
+/// One test's database, bus namespace and Stripe, with the payments models over them.
+#[derive(Clone, derive_more::Deref)]
 pub(crate) struct Backing {
-    pub(crate) mongo_uri: String,
-    pub(crate) bus_settings: BusSettings,
-    /// The test's own connection, to publish events and read published ones.
-    pub(crate) bus: Bus,
-    /// The models over the same database.
+    #[deref]
+    shared: common::testing::Backing,
     pub(crate) orders: Orders,
     pub(crate) payments: Payments,
-    pub(crate) database: mongodb::Database,
     pub(crate) stripe: FakeStripe,
 }
 
@@ -80,21 +71,14 @@ impl Backing {
     }
 
     async fn with_stripe(stripe: FakeStripe) -> Backing {
-        let mongo_uri = common::testing::mongo_uri();
-        let bus_settings = common::testing::bus_settings();
-        let database = common::mongo::connect(&mongo_uri, "payments")
-            .await
-            .unwrap();
-        let bus = Bus::connect_with(&bus_settings).await.unwrap();
-        let orders = Orders::new(&database);
-        let payments = Payments::new(&database, orders.clone(), Outbox::new(&database));
+        let shared = common::testing::Backing::new(access::PAYMENTS).await;
+        let database = shared.database();
+        let orders = Orders::new(database);
+        let payments = Payments::new(database, orders.clone(), Outbox::new(database));
         Backing {
-            mongo_uri,
-            bus_settings,
-            bus,
+            shared,
             orders,
             payments,
-            database,
             stripe,
         }
     }
@@ -127,21 +111,14 @@ impl Backing {
     /// default rate limits.
     pub(crate) fn config(&self) -> Config {
         Config {
-            listen: Listen::loopback_any_port(),
-            mongo_uri: self.mongo_uri.clone(),
-            sessions: common::testing::session_settings(),
-            bus: self.bus_settings.clone(),
+            service: self.service_settings(),
+            listener: common::testing::listener_options(),
             stripe: StripeSettings {
                 key: Secret::new(STRIPE_KEY),
                 api_base: Some(self.stripe_base()),
                 timeout: Duration::from_secs(5),
             },
             reconciler: NO_RECONCILER,
-            listener: ListenerOptions {
-                first_retry: Duration::from_millis(20),
-                max_retry: Duration::from_millis(200),
-                ..ListenerOptions::default()
-            },
             limits: PaymentLimitSettings::default(),
             failpoints: Failpoints::default(),
         }
@@ -157,16 +134,7 @@ impl Backing {
         let server = payments::build(config)
             .await
             .expect("the application builds");
-        TestApp {
-            address: common::testing::http::spawn(server),
-            client: reqwest::Client::new(),
-            backing: self.clone(),
-        }
-    }
-
-    /// Publishes `event` with a fresh message id, as another service's relay would.
-    pub(crate) async fn publish<E: Event>(&self, event: &E) {
-        common::testing::events::publish(&self.bus, event).await;
+        TestApp(common::testing::TestApp::spawn(server, self.clone()))
     }
 
     /// Publishes `order:created` for a new order of `user_id` at `price`, expiring at
@@ -239,43 +207,11 @@ impl Backing {
     pub(crate) async fn attempts_for(&self, order_id: &str) -> Vec<ChargeAttempt> {
         self.payments.attempts_for(oid(order_id)).await.unwrap()
     }
-
-    /// How many outbox records wait to be published.
-    pub(crate) async fn outbox_pending(&self) -> u64 {
-        Outbox::new(&self.database).pending().await.unwrap()
-    }
-
-    /// Waits until every event published so far was handled and acked, and everything the
-    /// service recorded was published.
-    pub(crate) async fn settled(&self) {
-        eventually(
-            "the listeners acked everything and the outbox is empty",
-            || async {
-                self.consumer_drained::<OrderCreated>().await
-                    && self.consumer_drained::<OrderCancelled>().await
-                    && self.outbox_pending().await == 0
-            },
-        )
-        .await;
-    }
-
-    /// Whether the service's durable consumer for `E` has nothing undelivered or unacked.
-    pub(crate) async fn consumer_drained<E: Event>(&self) -> bool {
-        self.consumer_backlog::<E>().await.is_drained()
-    }
-
-    /// The state of the service's durable consumer for `E`.
-    pub(crate) async fn consumer_backlog<E: Event>(&self) -> Backlog {
-        backlog::<E>(&self.bus, QUEUE_GROUP).await
-    }
 }
 
-/// One running replica of the service.
-pub(crate) struct TestApp {
-    pub(crate) address: String,
-    pub(crate) client: reqwest::Client,
-    pub(crate) backing: Backing,
-}
+/// One running replica of the service, with the payments requests.
+#[derive(derive_more::Deref)]
+pub(crate) struct TestApp(common::testing::TestApp<Backing>);
 
 /// A fresh backing (Stripe stand-in) with one replica running.
 pub(crate) async fn spawn_app() -> TestApp {
@@ -288,18 +224,9 @@ pub(crate) async fn spawn_app_with_mock() -> TestApp {
 }
 
 impl TestApp {
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
     /// `POST /api/payments` with `body`, signed in with `cookie` if given.
     pub(crate) async fn post_payment(&self, cookie: Option<&str>, body: Value) -> Response {
-        let request = self.client.post(self.url("/api/payments")).json(&body);
-        let request = match cookie {
-            Some(cookie) => request.header("cookie", cookie),
-            None => request,
-        };
-        request.send().await.unwrap()
+        self.post("/api/payments", cookie, &body).await
     }
 
     /// Pays for `order_id` with `token` as `cookie`'s user.

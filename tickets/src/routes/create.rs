@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::models::Ticket;
 use crate::routes::TicketForm;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The create body.
 #[derive(Debug, Deserialize)]

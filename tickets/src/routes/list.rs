@@ -15,7 +15,7 @@ use common::{ApiError, Json};
 
 use crate::models::Ticket;
 use crate::models::ticket::words_of;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The longest search, in characters.
 const MAX_SEARCH_CHARS: usize = 100;

@@ -11,7 +11,7 @@ use common::validation::{Checks, is_present, trimmed_string};
 use serde::Deserialize;
 
 use crate::models::price::{self, lenient_price};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use create::create_ticket;
 pub use list::list_tickets;

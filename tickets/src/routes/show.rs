@@ -6,7 +6,7 @@ use common::mongo::parse_object_id;
 use common::{ApiError, Json};
 
 use crate::models::Ticket;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// 200 with the ticket (with `orderId` while reserved); 404 when there is none; 400
 /// `"Something went wrong"` for a malformed id.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::models::{ChangeError, EditRefusal, Ticket};
 use crate::routes::TicketForm;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The update body.
 #[derive(Debug, Deserialize)]

@@ -176,7 +176,7 @@ async fn creates_a_ticket_with_valid_inputs() {
 
     let stored = app
         .backing
-        .database
+        .database()
         .collection::<mongodb::bson::Document>("tickets")
         .find(mongodb::bson::doc! {})
         .await

@@ -1,74 +1,46 @@
-//! Spawning the service for a test, publishing events to it, and reading what it published.
+//! The tickets service's seeders and requests; the harness itself is `common::testing`.
 
 use chrono::Utc;
-use common::bus::{Bus, BusSettings};
-use common::config::Listen;
-use common::events::{
-    Event, OrderCancelled, OrderCreated, OrderCreatedTicket, OrderStatus, TicketRef,
-};
+use common::bus::access;
+use common::events::{OrderCancelled, OrderCreated, OrderCreatedTicket, OrderStatus, TicketRef};
 use common::outbox::Outbox;
-use common::testing::events::{backlog, eventually};
+use common::testing::events::eventually;
 use mongodb::bson::oid::ObjectId;
 use reqwest::Response;
 use serde_json::{Value, json};
 
 pub(crate) use common::testing::http::{assert_errors, assert_message};
 use tickets::Config;
-use tickets::events::QUEUE_GROUP;
 use tickets::models::{TicketDocument, Tickets};
 
-/// What one test's services share: a database of its own and a bus namespace of its own.
-/// Every application spawned from it is a replica of the same service.
-#[derive(Clone)]
+/// One test's database and bus namespace, with the tickets model over them (its outbox relayed
+/// only by a running replica).
+#[derive(Clone, derive_more::Deref)]
 pub(crate) struct Backing {
-    pub(crate) mongo_uri: String,
-    pub(crate) bus_settings: BusSettings,
-    pub(crate) database: mongodb::Database,
-    /// The test's own connection, to publish events and read published ones.
-    pub(crate) bus: Bus,
-    /// The model over the same database (its outbox relayed only by a running application).
+    #[deref]
+    shared: common::testing::Backing,
     pub(crate) tickets: Tickets,
 }
 
 impl Backing {
-    /// A fresh database and namespace, with no service running yet.
+    /// A fresh database and namespace, with no replica running yet.
     pub(crate) async fn new() -> Backing {
-        let mongo_uri = common::testing::mongo_uri();
-        let bus_settings = common::testing::bus_settings();
-        let database = common::mongo::connect(&mongo_uri, "tickets").await.unwrap();
-        let bus = Bus::connect_with(&bus_settings).await.unwrap();
-        let tickets = Tickets::new(&database, Outbox::new(&database));
-        Backing {
-            mongo_uri,
-            bus_settings,
-            database,
-            bus,
-            tickets,
-        }
+        let shared = common::testing::Backing::new(access::TICKETS).await;
+        let database = shared.database();
+        let tickets = Tickets::new(database, Outbox::new(database));
+        Backing { shared, tickets }
     }
 
     /// Starts a replica of the service on a random port.
     pub(crate) async fn spawn_app(&self) -> TestApp {
         let config = Config {
-            listen: Listen::loopback_any_port(),
-            mongo_uri: self.mongo_uri.clone(),
-            sessions: common::testing::session_settings(),
-            bus: self.bus_settings.clone(),
+            service: self.service_settings(),
+            listener: common::testing::listener_options(),
         };
         let server = tickets::build(config)
             .await
             .expect("the application builds");
-        let address = common::testing::http::spawn(server);
-        TestApp {
-            address,
-            client: reqwest::Client::new(),
-            backing: self.clone(),
-        }
-    }
-
-    /// Publishes `event` with a fresh message id, as another service's relay would.
-    pub(crate) async fn publish<E: Event>(&self, event: &E) {
-        common::testing::events::publish(&self.bus, event).await;
+        TestApp(common::testing::TestApp::spawn(server, self.clone()))
     }
 
     /// The ticket as stored.
@@ -80,38 +52,11 @@ impl Backing {
             .unwrap()
             .expect("the ticket exists")
     }
-
-    /// How many outbox records wait to be published.
-    pub(crate) async fn outbox_pending(&self) -> u64 {
-        Outbox::new(&self.database).pending().await.unwrap()
-    }
-
-    /// Waits until every order event published so far was handled and acked, and everything
-    /// the handlers recorded was published.
-    pub(crate) async fn settled(&self) {
-        eventually(
-            "the listeners acked everything and the outbox is empty",
-            || async {
-                self.consumer_drained::<OrderCreated>().await
-                    && self.consumer_drained::<OrderCancelled>().await
-                    && self.outbox_pending().await == 0
-            },
-        )
-        .await;
-    }
-
-    /// Whether the service's durable consumer for `E` has nothing undelivered or unacked.
-    pub(crate) async fn consumer_drained<E: Event>(&self) -> bool {
-        backlog::<E>(&self.bus, QUEUE_GROUP).await.is_drained()
-    }
 }
 
-/// One running replica of the service.
-pub(crate) struct TestApp {
-    pub(crate) address: String,
-    pub(crate) client: reqwest::Client,
-    pub(crate) backing: Backing,
-}
+/// One running replica of the service, with the tickets requests.
+#[derive(derive_more::Deref)]
+pub(crate) struct TestApp(common::testing::TestApp<Backing>);
 
 /// A fresh backing with one replica running.
 pub(crate) async fn spawn_app() -> TestApp {
@@ -119,17 +64,9 @@ pub(crate) async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
     /// `POST /api/tickets` with `body`, signed in with `cookie` if given.
     pub(crate) async fn post_ticket(&self, cookie: Option<&str>, body: Value) -> Response {
-        let mut request = self.client.post(self.url("/api/tickets")).json(&body);
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send().await.unwrap()
+        self.post("/api/tickets", cookie, &body).await
     }
 
     /// Creates a ticket as `cookie`'s user; returns its JSON.
@@ -143,33 +80,17 @@ impl TestApp {
 
     /// `PUT /api/tickets/:id` with `body`, signed in with `cookie` if given.
     pub(crate) async fn put_ticket(&self, cookie: Option<&str>, id: &str, body: Value) -> Response {
-        let mut request = self
-            .client
-            .put(self.url(&format!("/api/tickets/{id}")))
-            .json(&body);
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send().await.unwrap()
+        self.put(&format!("/api/tickets/{id}"), cookie, &body).await
     }
 
     /// `GET /api/tickets/:id`.
     pub(crate) async fn get_ticket(&self, id: &str) -> Response {
-        self.client
-            .get(self.url(&format!("/api/tickets/{id}")))
-            .send()
-            .await
-            .unwrap()
+        self.get(&format!("/api/tickets/{id}"), None).await
     }
 
     /// `GET /api/tickets`, which must be 200.
     pub(crate) async fn list_tickets(&self) -> Vec<Value> {
-        let response = self
-            .client
-            .get(self.url("/api/tickets"))
-            .send()
-            .await
-            .unwrap();
+        let response = self.get("/api/tickets", None).await;
         assert_eq!(response.status().as_u16(), 200);
         response.json().await.unwrap()
     }

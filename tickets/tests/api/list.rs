@@ -54,7 +54,7 @@ async fn page(
     app: &crate::helpers::TestApp,
     path: &str,
 ) -> (u16, Vec<String>, Vec<(String, String)>) {
-    let response = app.client.get(app.url(path)).send().await.unwrap();
+    let response = app.get(path, None).await;
     let status = response.status().as_u16();
     let links = response
         .headers()
@@ -212,8 +212,7 @@ async fn assert_field_error(
     field: &str,
     message: &str,
 ) {
-    let url = app.url(&format!("/api/tickets?{query}"));
-    let response = app.client.get(url).send().await.unwrap();
+    let response = app.get(&format!("/api/tickets?{query}"), None).await;
     let expected = serde_json::json!([{ "message": message, "field": field }]);
     crate::helpers::assert_errors(response, 400, expected).await;
 }

@@ -22,7 +22,7 @@ async fn updates_the_ticket_publishes_an_event_and_acks_the_message() {
     .await;
     let raw = app
         .backing
-        .database
+        .database()
         .collection::<mongodb::bson::Document>("tickets")
         .find_one(mongodb::bson::doc! {})
         .await

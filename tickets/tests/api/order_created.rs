@@ -1,12 +1,11 @@
 //! `order:created` reserves the ticket: driven by events really published to JetStream.
 
 use common::events::{OrderCreated, TicketUpdated};
-use common::testing::events::{backlog, eventually, published, wait_for};
+use common::testing::events::{eventually, published, wait_for};
 use common::testing::signed_in_user;
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
 use serde_json::json;
-use tickets::events::QUEUE_GROUP;
 
 use crate::helpers::{order_cancelled, order_created, spawn_app};
 
@@ -83,16 +82,13 @@ async fn an_order_for_a_ticket_not_yet_known_is_retried_until_it_is() {
     app.backing.publish(&event).await;
     // Not acknowledged while the ticket is missing.
     eventually("the event was delivered", || async {
-        backlog::<OrderCreated>(&app.backing.bus, QUEUE_GROUP)
-            .await
-            .pending
-            == 0
+        app.backing.consumer_backlog::<OrderCreated>().await.pending == 0
     })
     .await;
     assert!(!app.backing.consumer_drained::<OrderCreated>().await);
 
     app.backing
-        .database
+        .database()
         .collection::<mongodb::bson::Document>("tickets")
         .insert_one(doc! {
             "_id": ticket_id, "title": "late", "price": 20.0, "userId": "u1", "version": 0_i64,
@@ -123,10 +119,7 @@ async fn held_by_a_when_b_arrives() -> (crate::helpers::TestApp, String, OrderCr
     let b = order_created(&ticket);
     app.backing.publish(&b).await;
     eventually("b's creation was delivered", || async {
-        backlog::<OrderCreated>(&app.backing.bus, QUEUE_GROUP)
-            .await
-            .pending
-            == 0
+        app.backing.consumer_backlog::<OrderCreated>().await.pending == 0
     })
     .await;
     // Not applied, not acknowledged: a keeps the ticket for now.
