@@ -247,6 +247,9 @@ impl RevocationBucket {
             // Full: refuse the new entry, never forget an old one.
             discard: stream::DiscardPolicy::New,
             duplicate_window: ttl.min(Duration::from_secs(120)),
+            // As many copies as the events: a bucket on one server of a cluster would lose
+            // every revocation with that server's volume.
+            num_replicas: bus.stream_replicas(),
             ..Default::default()
         };
         // A create is answered with the stream when it exists with this very configuration,
