@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::retry_after::retry_after_seconds;
+
 /// The message of every server fault, and of malformed ids and JSON bodies.
 pub const SOMETHING_WENT_WRONG: &str = "Something went wrong";
 
@@ -140,9 +142,7 @@ impl IntoResponse for ApiError {
         }
         let status = self.status();
         let retry_after = match &self {
-            ApiError::TooManyRequests { retry_after } => {
-                Some(crate::rate_limit::retry_after_seconds(*retry_after))
-            }
+            ApiError::TooManyRequests { retry_after } => Some(retry_after_seconds(*retry_after)),
             _ => None,
         };
         let mut response = (

@@ -24,6 +24,7 @@
 pub mod background;
 mod backoff;
 pub mod bus;
+mod claims;
 pub mod client_address;
 pub mod config;
 pub mod contention;
@@ -37,7 +38,9 @@ pub mod paging;
 pub mod provision;
 pub mod rate_limit;
 pub mod replica;
+mod retry_after;
 pub mod revocation;
+mod revocation_set;
 pub mod server;
 pub mod session;
 pub mod shutdown;

@@ -136,12 +136,6 @@ pub fn max_keys_from_env() -> Result<usize, ConfigError> {
     Ok(max_keys)
 }
 
-/// `Retry-After` for a wait of `wait`: whole seconds, rounded up, at least 1.
-pub fn retry_after_seconds(wait: Duration) -> u64 {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    seconds.max(1)
-}
-
 /// One limit kept per key, in bounded memory (see the module docs). Cheap to clone: clones
 /// share their buckets.
 pub struct KeyedLimiter<K: Hash + Eq + Clone> {
@@ -333,20 +327,6 @@ mod tests {
             limit_from_env("TICKETING_TEST_SURELY_UNSET_LIMIT", default),
             Ok(default)
         );
-    }
-
-    #[test]
-    fn retry_after_is_whole_seconds_rounded_up_and_at_least_one() {
-        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
-        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
-        assert_eq!(retry_after_seconds(Duration::from_millis(999)), 1);
-        assert_eq!(retry_after_seconds(Duration::from_secs(1)), 1);
-        assert_eq!(retry_after_seconds(Duration::from_millis(1001)), 2);
-        assert_eq!(
-            retry_after_seconds(Duration::from_nanos(59_000_000_001)),
-            60
-        );
-        assert_eq!(retry_after_seconds(Duration::from_secs(60)), 60);
     }
 
     fn wait_of(outcome: Result<(), ApiError>) -> Duration {

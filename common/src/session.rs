@@ -21,29 +21,15 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+pub use crate::claims::Claims;
 use crate::config::{self, ConfigError, Secret};
 use crate::error::ApiError;
-use crate::revocation::{RevocationSettings, Revocations};
+use crate::revocation_set::{RevocationSettings, Revocations};
 
 /// The cookie's name.
 pub const COOKIE_NAME: &str = "session";
 /// The name cookie-session 1.x used; still accepted on read.
 const LEGACY_COOKIE_NAME: &str = "express:sess";
-
-/// What a session token says about its user; `GET /api/users/currentuser` echoes it whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    /// The user's id (24 hex digits).
-    pub id: String,
-    /// The user's email.
-    pub email: String,
-    /// Issued at, in seconds since the epoch.
-    pub iat: u64,
-    /// Expires at, in seconds since the epoch.
-    pub exp: u64,
-    /// The token's own id (24 hex digits), by which it is revoked.
-    pub jti: String,
-}
 
 /// Session settings, read from the environment.
 #[derive(Debug, Clone)]
