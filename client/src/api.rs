@@ -20,7 +20,7 @@ use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::csrf;
+use crate::csrf_token::without_token_cookie;
 
 /// How long one API call may take before the page gives up on it.
 const API_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,7 +55,7 @@ impl Forwarded {
         for name in FORWARDED_HEADERS {
             for value in headers.get_all(&name) {
                 let value = if name == header::COOKIE {
-                    match csrf::without_token_cookie(value) {
+                    match without_token_cookie(value) {
                         Some(value) => value,
                         None => continue,
                     }

@@ -16,14 +16,16 @@
 //! Layout: [`config`] (environment), [`startup`] (router and HTTP stack), [`state`] (what the
 //! handlers reach), [`routes`] (one file per page), [`page`] (layout, header, redirects, error
 //! pages), [`api`] (calling the API), [`models`] (the API's JSON), [`form`] (posted forms),
-//! [`csrf`] (refusing forms posted from another site), [`price`] (showing and sending prices),
-//! [`assets`] (stylesheet and script with their cache headers); `templates/` and `static/` hold the
-//! HTML, CSS and JavaScript.
+//! [`csrf`] (refusing forms posted from another site) and [`csrf_token`] (the token it checks),
+//! [`price`] (showing and sending prices), [`static_files`] (stylesheet and script, with their
+//! versioned URLs) and [`assets`] (serving them with their cache headers); `templates/` and
+//! `static/` hold the HTML, CSS and JavaScript.
 
 pub mod api;
 pub mod assets;
 pub mod config;
 pub mod csrf;
+pub mod csrf_token;
 pub mod form;
 pub mod models;
 pub mod page;
@@ -31,6 +33,7 @@ pub mod price;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod static_files;
 
 pub use config::Config;
 pub use startup::{app, build};

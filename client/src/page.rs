@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::api::{ApiFailure, User};
-use crate::assets;
+use crate::static_files::{SCRIPT, STYLESHEET};
 
 /// Who is looking at the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,12 +97,12 @@ impl Layout {
 
     /// The stylesheet's versioned URL.
     pub fn stylesheet(&self) -> &'static str {
-        assets::STYLESHEET.url()
+        STYLESHEET.url()
     }
 
     /// The script's versioned URL.
     pub fn script(&self) -> &'static str {
-        assets::SCRIPT.url()
+        SCRIPT.url()
     }
 }
 
