@@ -18,8 +18,10 @@
 //!
 //! Requests need an `Authorization: Bearer <any key>` header, as Stripe's do.
 //!
-//! Layout: [`ledger`] (the books and their rules), [`objects`] (Stripe's JSON), `routes` (HTTP).
+//! Layout: [`ledger`] (the books and their rules), [`entries`] (a charge and a refund as the
+//! books keep them), [`objects`] (Stripe's JSON), `routes` (HTTP).
 
+pub mod entries;
 pub mod ledger;
 pub mod objects;
 mod routes;
@@ -30,7 +32,8 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use ledger::{ChargeEntry, Ledger, LedgerSnapshot, RefundEntry};
+pub use entries::{ChargeEntry, RefundEntry};
+pub use ledger::{Ledger, LedgerSnapshot};
 pub use routes::router;
 
 /// A running fake: its base URL (what `STRIPE_API_BASE` should be), its books, and the task

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::ledger::{ChargeEntry, RefundEntry};
+use crate::entries::{ChargeEntry, RefundEntry};
 
 /// Shown on the customer's statement.
 const STATEMENT_DESCRIPTOR: &str = "TICKETING";
