@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::services::SERVICES;
+use crate::catalog::SERVICES;
 
 /// The file, in the data directory.
 const FILE: &str = "credentials.json";

@@ -13,7 +13,7 @@
 //!
 //! Layout:
 //! - [`nginx`]: the local ingress, generated from the route table (`devservers::routes`);
-//! - [`services`]: the platform's services and the environment each one gets;
+//! - [`catalog`]: the platform's services; [`services`]: the environment each one gets;
 //! - [`cargo`]: the workspace's packages and building release binaries;
 //! - [`tools`]: finding, or installing, the server programs;
 //! - [`up`] and [`mod@test`]: the two commands; [`infra`]: validating the deployment files;
@@ -22,6 +22,7 @@
 
 mod bench;
 mod cargo;
+mod catalog;
 mod chaos;
 mod console;
 mod credentials;

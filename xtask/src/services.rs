@@ -1,60 +1,8 @@
-//! The platform's services, and the environment each one gets from `cargo xtask up`.
+//! The environment each of the platform's services gets from `cargo xtask up`. The services
+//! themselves are listed in [`crate::catalog`], whose names are re-exported here.
 
+pub(crate) use crate::catalog::{SERVICES, Service};
 use crate::credentials::Credentials;
-
-/// One service of the platform: a workspace package with a binary of the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Service {
-    /// Package and binary name, also its name in logs and routes.
-    pub(crate) name: &'static str,
-    /// Its MongoDB database, for the services that keep one.
-    pub(crate) database: Option<&'static str>,
-    /// Whether it uses the bus (as a NATS user named after it).
-    pub(crate) bus: bool,
-    /// Whether it keeps jobs in Redis.
-    pub(crate) jobs: bool,
-}
-
-/// Every service the platform will have, in start order. Those not in the workspace yet are
-/// skipped, and their routes answer 502.
-pub(crate) const SERVICES: [Service; 6] = [
-    Service {
-        name: "auth",
-        database: Some("auth"),
-        bus: true,
-        jobs: false,
-    },
-    Service {
-        name: "tickets",
-        database: Some("tickets"),
-        bus: true,
-        jobs: false,
-    },
-    Service {
-        name: "orders",
-        database: Some("orders"),
-        bus: true,
-        jobs: false,
-    },
-    Service {
-        name: "payments",
-        database: Some("payments"),
-        bus: true,
-        jobs: false,
-    },
-    Service {
-        name: "expiration",
-        database: None,
-        bus: true,
-        jobs: true,
-    },
-    Service {
-        name: "client",
-        database: None,
-        bus: false,
-        jobs: false,
-    },
-];
 
 /// Where the backing servers of the local stack listen, and what to sign in with.
 pub(crate) struct Backends<'a> {
