@@ -1,7 +1,7 @@
 //! The auth service: it owns users and issues sessions.
 //!
 //! `POST /api/users/signup`, `POST /api/users/signin`, `POST /api/users/signout` and
-//! `GET /api/users/currentuser` (CONTRACT B.3 with A.2 #2–#5), and admins' `POST` and
+//! `GET /api/users/currentuser` (as the original, with docs/decisions.md #2–#5), and admins' `POST` and
 //! `DELETE /api/users/:id/ban`. Users live in the `users` collection of the auth database,
 //! emails unique (trimmed, lower-cased), passwords as scrypt hashes in the original's
 //! `<hex>.<salt>` format. Other services never call auth: they trust the session's JWT, unless

@@ -5,8 +5,7 @@
 //! there instead of stalling other requests. The same few threads do every hash, so the
 //! allocator keeps one 16 MiB buffer per thread rather than one per thread that ever hashed
 //! (the blocking pool's threads come and go). The threads keep the normal priority: at a lower
-//! one (tried: nice 10) a storm's sign-ins starved behind any busy neighbour, 2.4 a second
-//! instead of 48.
+//! one, a storm's sign-ins starve behind any busy neighbour.
 //!
 //! Checking a password against a missing user hashes a dummy, so an unknown email costs the same
 //! as a wrong password.

@@ -4,7 +4,7 @@
 //!   payments — JSON bodies of every wrong shape, bodies that are not JSON or not the JSON they
 //!   claim, wrong content types, ids that are not ids, broken and forged session cookies. Every
 //!   request gets an answer, never a 5xx; every error is the envelope with a message the
-//!   contract gives for that endpoint, and exactly the contract's answer where the case
+//!   original gives for that endpoint, and exactly the original's answer where the case
 //!   determines it (no valid session on a required-auth route → 401, a malformed body → 400
 //!   `"Something went wrong"`, ...); no replica dies. `CHAOS_SEED` replays a run,
 //!   `CHAOS_INPUT_CASES` sizes it.
@@ -12,7 +12,7 @@
 //!   envelope on every route, a gigantic one refused without being read), request targets no
 //!   URL library would send, cookies with bytes that are not ASCII.
 //! - The authorization matrix ([`matrix`]): every endpoint × {anonymous, another user, the
-//!   owner} → the contract's status, one table.
+//!   owner} → the original's status, one table.
 //!
 //! One fleet, and one world of users, tickets and orders ([`World`]), serve every test of this
 //! binary; this file holds them and the helpers the three parts share.

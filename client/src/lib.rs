@@ -1,4 +1,4 @@
-//! The web client: server-rendered HTML pages for the whole purchase flow (CONTRACT B.9).
+//! The web client: server-rendered HTML pages for the whole purchase flow.
 //!
 //! It replaces the original's Next.js app. Every page is rendered on the server from askama
 //! templates checked at compile time, with the data fetched the way the original's

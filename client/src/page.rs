@@ -34,7 +34,7 @@ pub struct NavLink {
     pub href: &'static str,
 }
 
-/// The header's links for each kind of visitor (CONTRACT B.9.3).
+/// The header's links for each kind of visitor.
 const SIGNED_OUT_LINKS: [NavLink; 2] = [
     NavLink {
         label: "Sign Up",

@@ -1,6 +1,6 @@
 //! Field checks whose failures come out in declaration order, like express-validator's.
 //!
-//! A route's body type implements [`Validate`] by running its checks in the order the contract
+//! A route's body type implements [`Validate`] by running its checks in the order the original
 //! declares them; every failed check adds one `{message, field}` entry (there is no bail), and
 //! the [`Valid`] extractor answers 400 with all of them. The checks themselves come from the
 //! `validator` crate; this module only keeps their order, which its derive does not.

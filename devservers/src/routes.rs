@@ -2,8 +2,9 @@
 //!
 //! Everything that routes a request by its path reads it: `cargo xtask up` generates its local
 //! nginx from it, the chaos fleet's client picks the service to call with [`service_for`], and
-//! xtask's tests check the Kubernetes Ingresses (`infra/k8s-dev/ingress-srv.yaml`, written by
-//! hand for readability, and production's) against it. So none of them can drift.
+//! xtask's tests check the dev Ingress (`infra/k8s/overlays/dev/ingress-srv.yaml`, written by
+//! hand for readability) and production's HTTPRoutes (`infra/k8s/overlays/prod/httproutes.yaml`)
+//! against it. So none of them can drift.
 
 /// One ingress rule: requests whose path matches `pattern` go to `service`.
 ///

@@ -1,9 +1,9 @@
 //! The expiration service: it ends orders that were not paid in time.
 //!
 //! Listening to `order:created` (queue group `expiration-service`), it stores a delayed job in
-//! Redis, due at the order's `expiresAt` (CONTRACT B.6 with A.2 #17). When the job fires it
+//! Redis, due at the order's `expiresAt` (as the original, with docs/decisions.md #17). When the job fires it
 //! publishes `expiration:complete {orderId}`; the orders service then cancels the order, or
-//! ignores the event if the order was paid or cancelled meanwhile (A.2 #9). It has no API, only
+//! ignores the event if the order was paid or cancelled meanwhile (docs/decisions.md #9). It has no API, only
 //! `/healthz` and `/readyz` on its own small HTTP port.
 //!
 //! What makes it lose nothing and repeat nothing:

@@ -5,7 +5,7 @@ use std::time::Duration;
 use common::bus::listener::ListenerOptions;
 use common::config::{self, ConfigError, ServiceSettings};
 
-/// The original's product rule: 15 minutes to pay (CONTRACT A.2 #7).
+/// The original's product rule: 15 minutes to pay (docs/decisions.md #7).
 const DEFAULT_EXPIRATION_WINDOW_SECONDS: u64 = 15 * 60;
 /// A year: far beyond any sensible window, and well inside what a date can hold.
 const MAX_EXPIRATION_WINDOW_SECONDS: u64 = 365 * 24 * 3600;

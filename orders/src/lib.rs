@@ -1,11 +1,11 @@
 //! The orders service: it owns orders and keeps a replica of the tickets they are for.
 //!
 //! `GET /api/orders`, `POST /api/orders`, `GET /api/orders/:orderId` and
-//! `DELETE /api/orders/:orderId` (CONTRACT B.5 with A.2 #1, #7, #8, #9, #13). Orders live in the
+//! `DELETE /api/orders/:orderId` (as the original, with docs/decisions.md #1, #7, #8, #9, #13). Orders live in the
 //! `orders` collection of the orders database, versioned like the original's
 //! mongoose-update-if-current: every change bumps `version` by one through a write conditional
 //! on the previous version. The `tickets` collection is a replica fed by `ticket:created` and
-//! `ticket:updated` under the version rules (A.2 #12); it also records which order holds each
+//! `ticket:updated` under the version rules (docs/decisions.md #12); it also records which order holds each
 //! ticket, claimed atomically, so at most one active order exists per ticket. Every change and
 //! the event it implies (`order:created`, `order:cancelled`) are written in one transaction
 //! (the outbox) and published by a relay. Listening to `expiration:complete` and

@@ -84,7 +84,7 @@ impl Checkout {
         &self.payments
     }
 
-    /// `user_id` pays for the order with the card `token` (CONTRACT B.7.1, A.2 #10, #11).
+    /// `user_id` pays for the order with the card `token` (as the original, with docs/decisions.md #10, #11).
     pub async fn pay(
         &self,
         user_id: &str,
@@ -232,8 +232,8 @@ impl Checkout {
         Ok(())
     }
 
-    /// If `order` is cancelled and a payment was kept for it, refunds that payment (CONTRACT
-    /// A.2 #11: money is never kept without a ticket). Idempotent.
+    /// If `order` is cancelled and a payment was kept for it, refunds that payment (see
+    /// docs/decisions.md #11: money is never kept without a ticket). Idempotent.
     pub async fn refund_if_cancelled(&self, order: &OrderDocument) -> anyhow::Result<()> {
         if order.status != OrderStatus::Cancelled {
             return Ok(());

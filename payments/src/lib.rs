@@ -1,11 +1,11 @@
 //! The payments service: it charges orders through Stripe and keeps a replica of the orders.
 //!
-//! `POST /api/payments` (CONTRACT B.7 with A.2 #10, #11): checks the order in the replica,
+//! `POST /api/payments` (as the original, with docs/decisions.md #10, #11): checks the order in the replica,
 //! charges the card (a legacy Stripe Charge, the amount in cents, rounded, with an idempotency
 //! key derived from the order and the card), records the payment (one per order) and
 //! `payment:created` in one transaction (the outbox), and answers 201 `{id}`. The `orders`
 //! collection is a replica fed by `order:created` and `order:cancelled` (queue group
-//! `payments-service`) under the version rules (A.2 #12); it also records which payment claimed
+//! `payments-service`) under the version rules (docs/decisions.md #12); it also records which payment claimed
 //! each order. No money is kept without a ticket: a charge that loses the race with a
 //! cancellation, or is not the order's one payment, is refunded, exactly once, and a
 //! cancellation arriving after the payment refunds it (see [`checkout`]). A charge attempt is

@@ -1,7 +1,7 @@
 //! The tickets service: it owns tickets and reserves them when orders say so.
 //!
 //! `POST /api/tickets`, `GET /api/tickets`, `GET /api/tickets/:id` and `PUT /api/tickets/:id`
-//! (CONTRACT B.4 with A.2 #6). Tickets live in the `tickets` collection of the tickets database,
+//! (as the original, with docs/decisions.md #6). Tickets live in the `tickets` collection of the tickets database,
 //! versioned: every change bumps `version` by one through a write conditional on the previous
 //! version, so a stale write fails instead of overwriting. Every change is written in one
 //! transaction with the `ticket:created` / `ticket:updated` event it implies (the outbox), which

@@ -1,5 +1,5 @@
 //! The local ingress: a real nginx, configured from the route table the way ingress-nginx
-//! configures itself from `infra/k8s-dev/ingress-srv.yaml`.
+//! configures itself from `infra/k8s/overlays/dev/ingress-srv.yaml`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

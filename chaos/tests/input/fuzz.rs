@@ -504,7 +504,7 @@ async fn send(api: &Api, route: &Route, case: &Case) -> Result<Reply, Failure> {
     .await
 }
 
-/// What the contract says the case must answer, where the case settles it: the status and
+/// What the original says the case must answer, where the case settles it: the status and
 /// the exact errors of the envelope.
 fn determined(route: &Route, case: &Case) -> Option<(u16, Value)> {
     let errors = |pairs: &[(&str, &str)]| {
@@ -562,7 +562,7 @@ fn judge(route: &Route, case: &Case, reply: &Reply) -> Option<String> {
     if let Some((status, errors)) = determined(route, case) {
         if reply.status != status || reply.body["errors"] != errors {
             return Some(format!(
-                "answered {} {}, the contract says {status} {errors}",
+                "answered {} {}, the original says {status} {errors}",
                 reply.status,
                 shorten(&reply.text)
             ));

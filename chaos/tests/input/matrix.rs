@@ -12,7 +12,7 @@ enum Caller {
 
 const CALLERS: [Caller; 3] = [Caller::Anonymous, Caller::Other, Caller::Owner];
 
-/// Every endpoint × {anonymous, another user, the owner}: the status the contract gives, and
+/// Every endpoint × {anonymous, another user, the owner}: the status the original gives, and
 /// for a 400 its message. "Owner" is the user whose resource it is (the seller of a ticket, the
 /// buyer of an order; for auth routes, the user whose credentials or session it is).
 const MATRIX: &[(&str, [u16; 3], &str)] = &[
@@ -375,7 +375,7 @@ async fn authorization_matrix() {
     assert_all_alive(fleet).await;
     assert!(
         failures.is_empty(),
-        "{} of {} cells of the authorization matrix disagree with the contract:\n{}",
+        "{} of {} cells of the authorization matrix disagree with the original:\n{}",
         failures.len(),
         MATRIX.len() * CALLERS.len(),
         failures.join("\n")

@@ -1,4 +1,4 @@
-//! The pages (CONTRACT B.9.5), one file each; forms post back to the page and redirect on
+//! The pages, one file each; forms post back to the page and redirect on
 //! success (post/redirect/get), so everything works without JavaScript. Every page runs behind
 //! [`csrf::protect`](crate::csrf::protect): a post from another site, or without the token its
 //! form carries, never reaches a handler.

@@ -4,7 +4,7 @@
 //! All replicas of a service bind the same durable pull consumer (named after the service's
 //! queue group and the subject), so JetStream hands each event to exactly one of them. A
 //! handler answers [`Outcome::Done`] when the event is applied *or was already applied* (a
-//! duplicate: ack and forget, CONTRACT A.2 #12) and [`Outcome::NotYet`] when it arrived before
+//! duplicate: ack and forget, docs/decisions.md #12) and [`Outcome::NotYet`] when it arrived before
 //! one it depends on; then, as after an error, the message is negatively acknowledged with a
 //! growing delay and redelivered. A message that fails `max_deliver` times, or cannot be parsed
 //! at all, is logged with its payload and parked on the parked stream, never silently dropped.
@@ -45,7 +45,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The replica rule (CONTRACT A.2 #12) for an update carrying `event_version` to a replica
+    /// The replica rule (docs/decisions.md #12) for an update carrying `event_version` to a replica
     /// at `replica_version`: `Some(Done)` when it is already applied (a duplicate: ack and
     /// ignore), `Some(NotYet)` when an earlier update is missing, `None` when it is the next
     /// one and should be applied.

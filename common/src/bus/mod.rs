@@ -1,6 +1,6 @@
 //! The event bus: NATS JetStream.
 //!
-//! One file-backed stream holds the six subjects (CONTRACT A.2 #16). Publishing waits for the
+//! One file-backed stream holds the six subjects (docs/decisions.md #16). Publishing waits for the
 //! stream's acknowledgement and carries a message id, so the server drops a re-sent duplicate
 //! (the outbox relies on this). Each service listens through durable pull consumers, one per
 //! service and subject, shared by all its replicas, so each event is handled once per service

@@ -1,6 +1,6 @@
 //! The expiration job: one per order, stored in Redis, due when the order expires.
 //!
-//! Jobs are apalis tasks in an apalis-redis queue (CONTRACT A.2 #17), so they outlive the
+//! Jobs are apalis tasks in an apalis-redis queue (docs/decisions.md #17), so they outlive the
 //! process that scheduled them: any replica's [`worker`] fires them, after a restart too.
 //!
 //! apalis-redis keeps due times in whole seconds and promotes a job once the clock reaches its

@@ -8,7 +8,7 @@ use crate::models::{Orders, StatusChange};
 
 /// Cancels the order exactly as `DELETE /api/orders/:id` does (ticket released,
 /// `order:cancelled` recorded). An order already cancelled or complete is left alone and the
-/// event acked (CONTRACT A.2 #9). An unknown order is an error: the event is redelivered, and
+/// event acked (docs/decisions.md #9). An unknown order is an error: the event is redelivered, and
 /// parked if it never applies.
 pub struct ExpirationCompleteListener {
     orders: Orders,

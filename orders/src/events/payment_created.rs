@@ -8,7 +8,7 @@ use crate::models::{Orders, StatusChange};
 
 /// Completes the order (version + 1, no event, the ticket stays held: it is sold). Already
 /// complete is a duplicate. A cancelled order stays cancelled and the event is acked; refunding
-/// that payment is the payments service's part (CONTRACT A.2 #11). An unknown order is an
+/// that payment is the payments service's part (docs/decisions.md #11). An unknown order is an
 /// error: the event is redelivered, and parked if it never applies.
 pub struct PaymentCreatedListener {
     orders: Orders,

@@ -7,7 +7,7 @@ use common::events::TicketCreated;
 use crate::events::QUEUE_GROUP;
 use crate::models::Tickets;
 
-/// Stores the ticket at the event's version (CONTRACT A.2 #13); a redelivered event finds it
+/// Stores the ticket at the event's version (docs/decisions.md #13); a redelivered event finds it
 /// there and is acked.
 pub struct TicketCreatedListener {
     tickets: Tickets,

@@ -8,7 +8,7 @@ use crate::events::QUEUE_GROUP;
 use crate::models::Tickets;
 
 /// Applies the next version, acks an already applied one, and leaves one that skips a version
-/// (or whose ticket is not replicated yet) for later (CONTRACT A.2 #12). The event's `orderId`
+/// (or whose ticket is not replicated yet) for later (docs/decisions.md #12). The event's `orderId`
 /// is ignored: which order holds a ticket is this service's own record.
 pub struct TicketUpdatedListener {
     tickets: Tickets,

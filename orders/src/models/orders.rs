@@ -1,7 +1,7 @@
 //! The `orders` collection: reading orders with their tickets, and the status changes that
 //! need no event (completion on payment).
 //!
-//! Versioning is the original's mongoose-update-if-current (CONTRACT B.2.3): every change
+//! Versioning is the original's mongoose-update-if-current: every change
 //! writes version + 1 only if the stored order still has the version it was read at. A change
 //! that loses that race re-reads the order and decides again ([`LostRaces`]), so concurrent
 //! changes (a payment and an expiry, say) serialize: the second one sees what the first did.

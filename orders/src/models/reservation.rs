@@ -1,6 +1,6 @@
 //! Creating and cancelling orders: the two changes that move a ticket's reservation.
 //!
-//! At most one active order holds a ticket (CONTRACT A.2 #1), a buyer holds at most
+//! At most one active order holds a ticket (docs/decisions.md #1), a buyer holds at most
 //! `MAX_UNPAID_ORDERS` unpaid orders at once, and nobody orders their own ticket. The replica's `reservedBy` is
 //! claimed with a write conditional on it being empty, in the same transaction as the order's
 //! insert and its `order:created` outbox record: of N racing buyers, one transaction claims the
@@ -149,7 +149,7 @@ impl Orders {
 
     /// Cancels the order: status `cancelled`, version + 1, its ticket released, and
     /// `order:cancelled` recorded, in one transaction. A cancelled order is left alone
-    /// ([`StatusChange::Unchanged`], no event) and a complete one is refused (CONTRACT A.2 #8,
+    /// ([`StatusChange::Unchanged`], no event) and a complete one is refused (docs/decisions.md #8,
     /// #9).
     pub async fn cancel(&self, id: ObjectId) -> mongodb::error::Result<StatusChange> {
         let mut races = LostRaces::default();

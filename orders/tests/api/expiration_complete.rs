@@ -73,7 +73,7 @@ async fn is_ignored_for_a_cancelled_order() {
     let placed = app.place_order().await;
     let cancelled = app.cancel_order(Some(&placed.cookie), &placed.id).await;
     assert_eq!(cancelled.status().as_u16(), 204);
-    // Someone else holds the ticket now: a late expiry must not free it (CONTRACT A.2 #9).
+    // Someone else holds the ticket now: a late expiry must not free it (docs/decisions.md #9).
     let (_, other) = signed_in_user();
     let newer = app.create_order(&other, &placed.ticket.id).await;
 

@@ -8,10 +8,10 @@ use crate::checkout::Checkout;
 use crate::events::QUEUE_GROUP;
 use crate::models::{Cancellation, Orders};
 
-/// Cancels the replica under the version rules (CONTRACT A.2 #12): the next version applies,
+/// Cancels the replica under the version rules (docs/decisions.md #12): the next version applies,
 /// an applied one is a duplicate, a later one (or one for an order not replicated yet) waits.
 /// Then, whether the cancellation is new or a redelivery, a payment kept for the order is
-/// refunded (A.2 #11) before the event is acked; a Stripe failure means redelivery, and the
+/// refunded (docs/decisions.md #11) before the event is acked; a Stripe failure means redelivery, and the
 /// refund's idempotency key means Stripe refunds once however often it is asked.
 pub struct OrderCancelledListener {
     orders: Orders,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 /// The largest amount charged, in cents: Stripe's eight digits for USD.
 const MAX_AMOUNT_CENTS: f64 = 99_999_999.0;
 
-/// An order as stored in the `orders` collection of the payments database (CONTRACT B.2.6,
-/// plus `expiresAt` for A.2 #11 and the payment claim).
+/// An order as stored in the `orders` collection of the payments database (as the original's,
+/// plus `expiresAt` for docs/decisions.md #11 and the payment claim).
 ///
 /// `_id`, `userId`, `price`, `status`, `version` and `expiresAt` are copied from the orders
 /// service's events; `payment` is this service's own: the payment that paid for the order,
@@ -73,7 +73,7 @@ impl OrderDocument {
         now > self.expires_at()
     }
 
-    /// What it costs in cents, rounded (CONTRACT A.2 #10: `19.99` is `1999`, not
+    /// What it costs in cents, rounded (docs/decisions.md #10: `19.99` is `1999`, not
     /// `1998.9999...`); `None` for a price no card can pay.
     pub fn amount_cents(&self) -> Option<i64> {
         amount_cents(self.price)

@@ -1,4 +1,4 @@
-//! A payment: a Stripe charge kept for an order (CONTRACT B.2.7).
+//! A payment: a Stripe charge kept for an order.
 
 use common::events::PaymentCreated;
 use mongodb::bson::DateTime;

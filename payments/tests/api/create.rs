@@ -1,4 +1,4 @@
-//! `POST /api/payments`: the original's cases (CONTRACT B.12) and the order of its checks.
+//! `POST /api/payments`: the original's cases and the order of its checks.
 
 use chrono::{TimeDelta, Utc};
 use common::events::PaymentCreated;

@@ -1,4 +1,4 @@
-//! At most one payment per order (CONTRACT A.2 #10), whether the second attempt comes after
+//! At most one payment per order (docs/decisions.md #10), whether the second attempt comes after
 //! the first or races it.
 
 use std::collections::HashSet;

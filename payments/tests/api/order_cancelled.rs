@@ -1,5 +1,5 @@
-//! `order:cancelled`: the version rules (CONTRACT A.2 #12, B.12 'updates the status of the
-//! order', 'acks the message') and the refund of a payment the cancellation beat (A.2 #11).
+//! `order:cancelled`: the version rules (docs/decisions.md #12; the original's tests 'updates the status of the
+//! order', 'acks the message') and the refund of a payment the cancellation beat (docs/decisions.md #11).
 
 use std::time::Duration;
 

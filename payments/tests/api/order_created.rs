@@ -1,4 +1,4 @@
-//! `order:created`: the replica (CONTRACT B.7.2, B.12 'replicates the order info',
+//! `order:created`: the replica (the original's tests 'replicates the order info',
 //! 'acks the message').
 
 use chrono::{TimeDelta, Utc};

@@ -1,4 +1,4 @@
-//! A crash between the database write and the publish loses no event (CONTRACT A.2 #14).
+//! A crash between the database write and the publish loses no event (docs/decisions.md #14).
 
 use chrono::{TimeDelta, Utc};
 use common::events::PaymentCreated;

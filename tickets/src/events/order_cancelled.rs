@@ -8,7 +8,7 @@ use crate::events::QUEUE_GROUP;
 use crate::models::Tickets;
 
 /// Removes the ticket's `orderId` (version + 1) and records `ticket:updated` without it, but
-/// only when the cancelled order is the one holding the ticket (CONTRACT A.2 #9); otherwise
+/// only when the cancelled order is the one holding the ticket (docs/decisions.md #9); otherwise
 /// the event is acked with no change.
 pub struct OrderCancelledListener {
     tickets: Tickets,

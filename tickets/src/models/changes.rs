@@ -19,7 +19,7 @@ use mongodb::bson::oid::ObjectId;
 use crate::models::ticket::TicketDocument;
 use crate::models::tickets::{ChangeError, Changed, Decision, Tickets};
 
-/// Why an edit was refused, in the order it is checked (CONTRACT A.2 #6).
+/// Why an edit was refused, in the order it is checked (docs/decisions.md #6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EditRefusal {
     /// The user is not the ticket's owner.
@@ -86,7 +86,7 @@ impl Tickets {
     }
 
     /// The cancelled `order_id` lets the ticket go; records `ticket:updated` without `orderId`.
-    /// Only the order holding the ticket can release it (CONTRACT A.2 #9): a late cancellation
+    /// Only the order holding the ticket can release it (docs/decisions.md #9): a late cancellation
     /// of an earlier order, or a redelivered one, changes nothing visible. The cancellation is
     /// noted either way, so that the order's creation, arriving late or again, cannot reserve
     /// the ticket for it.

@@ -1,7 +1,7 @@
 //! The `tickets` collection: reading tickets, and writing them versioned, each write in one
 //! transaction with the event it implies.
 //!
-//! Versioning is the original's mongoose-update-if-current (CONTRACT B.2.3): a new ticket is
+//! Versioning is the original's mongoose-update-if-current: a new ticket is
 //! saved at version 0, and every save replaces the document only if it still has the version
 //! it was read at, writing that version + 1. A save from a stale read matches nothing and fails
 //! with [`SaveError::Stale`]; nothing is written and no event recorded. [`Tickets::change`]

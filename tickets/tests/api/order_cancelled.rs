@@ -1,4 +1,4 @@
-//! `order:cancelled` releases the ticket, but only for the order holding it (CONTRACT A.2 #9).
+//! `order:cancelled` releases the ticket, but only for the order holding it (docs/decisions.md #9).
 
 use common::events::TicketUpdated;
 use common::testing::events::{eventually, published, wait_for};

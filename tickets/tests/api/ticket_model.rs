@@ -1,4 +1,4 @@
-//! The model's optimistic concurrency (CONTRACT B.2.3), without a service running.
+//! The model's optimistic concurrency, without a service running.
 
 use common::events::{TicketCreated, TicketUpdated};
 use common::testing::events::published;

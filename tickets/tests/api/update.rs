@@ -193,7 +193,7 @@ async fn rejects_updates_if_the_ticket_is_reserved() {
 
 #[tokio::test]
 async fn a_non_owner_editing_a_reserved_ticket_is_not_authorized() {
-    // CONTRACT A.2 #6: ownership is checked before the reservation.
+    // docs/decisions.md #6: ownership is checked before the reservation.
     let app = spawn_app().await;
     let (_, owner) = signed_in_user();
     let ticket = app.create_ticket(&owner, "concert", 20.0).await;

@@ -158,7 +158,7 @@ fn world() -> Vec<Endpoint> {
             &[(80, "TCP"), (443, "TCP")],
         ),
         // The production load balancer's address (the placeholder in
-        // infra/k8s-prod/network-policies.yaml).
+        // infra/k8s/overlays/prod/network-policies.yaml).
         endpoint(
             "load-balancer",
             None,
