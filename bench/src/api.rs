@@ -125,6 +125,20 @@ impl Api {
         decode(response, StatusCode::OK).await
     }
 
+    /// `GET /api/tickets<query>`: one page of the catalogue, e.g. `?after=<id>`.
+    pub async fn list_tickets(&self, query: &str) -> anyhow::Result<Vec<Ticket>> {
+        let path = format!("/api/tickets{query}");
+        let response = self
+            .http
+            .get(self.url(&path))
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        decode(response, StatusCode::OK)
+            .await
+            .with_context(|| format!("GET {path}"))
+    }
+
     /// `POST /api/orders`; `None` while orders' replica does not know the ticket yet (404).
     pub async fn try_order(&self, user: &User, ticket: &str) -> anyhow::Result<Option<Order>> {
         let response = self

@@ -3,6 +3,7 @@
 use crate::cpu::ProcessCpu;
 use crate::machine::Machine;
 use crate::report::{Report, StackResults, Timings};
+use crate::scenarios::catalogue::CataloguePage;
 use crate::scenarios::ceilings::{Scrypt, Signin, Storm};
 use crate::scenarios::expiration::Expiration;
 use crate::scenarios::footprint::Footprint;
@@ -40,6 +41,21 @@ pub(crate) fn http(
             exhausted: 0,
         },
         command: format!("wrk --connections={connections} http://127.0.0.1:1{endpoint}"),
+    }
+}
+
+/// `request` measured at a catalogue of `catalogue` tickets, `on_page` of them answered.
+pub(crate) fn catalogue_page(
+    request: &str,
+    catalogue: u64,
+    on_page: usize,
+    per_second: f64,
+    p99_us: u64,
+) -> CataloguePage {
+    CataloguePage {
+        catalogue,
+        on_page,
+        http: http(request, Via::Direct, 16, per_second, p99_us),
     }
 }
 
@@ -116,6 +132,26 @@ pub(crate) fn report() -> Report {
                 8_000.0,
                 4_000,
             ),
+        ],
+        catalogue: vec![
+            catalogue_page("GET /api/tickets", 100, 100, 1200.0, 20_000),
+            catalogue_page(
+                "GET /api/tickets?after=<last of the first page>",
+                100,
+                0,
+                1300.0,
+                10_000,
+            ),
+            catalogue_page("GET /api/tickets?q=bench", 100, 100, 1200.0, 20_000),
+            catalogue_page("GET /api/tickets", 100_000, 100, 1100.0, 22_000),
+            catalogue_page(
+                "GET /api/tickets?after=<last of the first page>",
+                100_000,
+                100,
+                1000.0,
+                22_000,
+            ),
+            catalogue_page("GET /api/tickets?q=bench", 100_000, 100, 1000.0, 24_000),
         ],
         hello: vec![http("bare axum GET /", Via::Direct, 16, 30_000.0, 1_000)],
         signin: Signin {

@@ -9,7 +9,8 @@ use ticketing_bench::machine::Machine;
 use ticketing_bench::report::{self, Report, StackResults, Timings};
 use ticketing_bench::scenarios::http::Endpoint;
 use ticketing_bench::scenarios::{
-    ceilings, expiration, footprint, http, pipeline, progress, propagation, quiet_machine,
+    catalogue, ceilings, expiration, footprint, http, pipeline, progress, propagation,
+    quiet_machine,
 };
 use ticketing_bench::target::Stack;
 
@@ -110,7 +111,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Everything but expiration: idle measurements first, then `GET /api/tickets` (before anything
-/// else creates tickets), propagation (before the other runs leave a backlog of events), the bare
+/// else creates tickets) and a page of the catalogue at its 100 tickets and at 100,000,
+/// propagation (before the other runs leave a backlog of events), the bare
 /// axum ceiling and the other HTTP runs (`currentuser` first), the sign-in storms between scrypt
 /// ceilings, the pipeline, and `POST /api/orders` last: each of its runs leaves the fleet
 /// seconds of events to digest (the ticket reserved, the replicas, the expiration job), which
@@ -121,6 +123,9 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     // First of what creates tickets: `GET /api/tickets` must list exactly 100.
     progress("HTTP throughput and latency: GET /api/tickets");
     let mut http = http::run(stack, &[Endpoint::ListTickets], &[]).await?;
+    // While the catalogue holds those 100 tickets: then 100,000, then 100 again.
+    progress("a page of the catalogue at 100 and at 100,000 tickets");
+    let catalogue = catalogue::run(stack).await?;
     // Before the other HTTP runs leave the bus a backlog to drain.
     progress("event propagation");
     quiet_machine("propagation").await?;
@@ -146,6 +151,7 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     footprint::add_loaded(&mut footprint, stack, &pipeline.loaded_rss_kib);
     Ok(StackResults {
         http,
+        catalogue,
         hello,
         signin,
         propagation,

@@ -5,6 +5,7 @@
 //! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, stripe);
 //! - `BENCH_NATS_URL`: the NATS server the services use;
 //! - `BENCH_NATS_OPERATOR_PASSWORD`: its operator's password;
+//! - `BENCH_TICKETS_MONGO_URI`: the tickets service's own database, as it connects to it;
 //! - `BENCH_WRK`: the wrk program; `BENCH_WORK_DIR`: where scripts and id lists go;
 //! - `BENCH_SECONDS`: how long each wrk run lasts (default 2);
 //! - `BENCH_EXPIRATION_WINDOW_SECONDS`: the orders' expiration window on this stack (default 900).
@@ -55,6 +56,9 @@ pub struct Stack {
     /// `BENCH_NATS_OPERATOR_PASSWORD`: the bench watches the bus as the operator, the one user
     /// who may subscribe to events directly.
     pub nats_operator_password: String,
+    /// `BENCH_TICKETS_MONGO_URI`: the tickets service's database, where the catalogue scenario
+    /// stores 100,000 tickets at once (through the API that would take minutes).
+    pub tickets_mongo_uri: String,
     /// The wrk program.
     pub wrk: PathBuf,
     /// A directory for scripts and id lists.
@@ -84,6 +88,7 @@ impl Stack {
             servers: parse_servers(&var("BENCH_SERVERS")?)?,
             nats_url: var("BENCH_NATS_URL")?,
             nats_operator_password: var("BENCH_NATS_OPERATOR_PASSWORD")?,
+            tickets_mongo_uri: var("BENCH_TICKETS_MONGO_URI")?,
             wrk: var("BENCH_WRK")?.into(),
             work_dir: var("BENCH_WORK_DIR")?.into(),
             run_time: Duration::from_secs(seconds("BENCH_SECONDS", 2)?),

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Check, Report};
+use crate::scenarios::catalogue::CataloguePage;
 use crate::scenarios::ceilings::Signin;
 use crate::scenarios::http::Via;
 use crate::stats::{median, percentages};
@@ -29,6 +30,7 @@ pub fn markdown(report: &Report) -> String {
     md.push_str("## Targets\n\n");
     write_targets(&mut md, &report.checks, "**no**");
     http_table(&mut md, report);
+    catalogue_table(&mut md, report);
     signin_table(&mut md, report);
     propagation_table(&mut md, report);
     pipeline_section(&mut md, report);
@@ -48,6 +50,7 @@ fn wrk_commands(report: &Report) -> Vec<String> {
     let runs = stack
         .http
         .iter()
+        .chain(stack.catalogue.iter().map(|page| &page.http))
         .chain(&stack.hello)
         .chain(
             stack
@@ -97,6 +100,83 @@ fn http_table(md: &mut String, report: &Report) {
             errors,
         );
     }
+}
+
+/// Each catalogue request in a row, its figures at every catalogue size side by side
+/// (`at 100 / at 100,000`), and how much slower its median was at the largest.
+fn catalogue_table(md: &mut String, report: &Report) {
+    let pages = &report.stack.catalogue;
+    let Some(first) = pages.first() else {
+        return;
+    };
+    let mut sizes: Vec<u64> = pages.iter().map(|page| page.catalogue).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut requests: Vec<&str> = Vec::new();
+    for page in pages {
+        if !requests.contains(&page.http.endpoint.as_str()) {
+            requests.push(&page.http.endpoint);
+        }
+    }
+    let at: Vec<String> = sizes.iter().map(|size| thousands(*size)).collect();
+    let _ = writeln!(
+        md,
+        "\n## A page of the catalogue at {} tickets (wrk, direct to tickets, {} connections)\n\n\
+         Each cell: at {} tickets. A page is read through the catalogue's indexes, so it should \
+         cost the same at every size; the last column is the p50 at the largest over the p50 at \
+         the smallest.\n\n\
+         | request | on the page | req/s | p50 ms | p99 ms | errors | p50 ratio |\n\
+         |---|---:|---:|---:|---:|---:|---:|",
+        at.join(" and "),
+        first.http.connections,
+        at.join(" / "),
+    );
+    for request in requests {
+        let at_sizes: Vec<_> = sizes
+            .iter()
+            .filter_map(|size| {
+                pages
+                    .iter()
+                    .find(|page| page.catalogue == *size && page.http.endpoint == request)
+            })
+            .collect();
+        let cells = |cell: &dyn Fn(&CataloguePage) -> String| {
+            at_sizes
+                .iter()
+                .map(|page| cell(page))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        let p50_ms = |page: &CataloguePage| page.http.wrk.p50_us as f64 / 1000.0;
+        let ratio = match (at_sizes.first(), at_sizes.last()) {
+            (Some(smallest), Some(largest)) if at_sizes.len() > 1 && p50_ms(smallest) > 0.0 => {
+                format!("{:.2}×", p50_ms(largest) / p50_ms(smallest))
+            }
+            _ => "–".to_owned(),
+        };
+        let _ = writeln!(
+            md,
+            "| {request} | {} | {} | {} | {} | {} | {ratio} |",
+            cells(&|page| page.on_page.to_string()),
+            cells(&|page| format!("{:.0}", page.http.per_second)),
+            cells(&|page| format!("{:.2}", p50_ms(page))),
+            cells(&|page| format!("{:.2}", page.http.wrk.p99_us as f64 / 1000.0)),
+            cells(&|page| page.http.wrk.errors().to_string()),
+        );
+    }
+}
+
+/// `100000` as `100,000`.
+fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 fn signin_table(md: &mut String, report: &Report) {
@@ -336,6 +416,15 @@ mod tests {
     use crate::fixtures::report;
 
     #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
     fn the_summary_names_the_machine_and_shows_every_part() {
         let md = markdown(&report());
         assert!(md.starts_with("# Benchmark 2026-11-24\n"));
@@ -361,6 +450,17 @@ mod tests {
              90%, 90%, 90%, 90%). The storms reached 89% of that every-core rate (median; storm \
              by storm: 114%, 89%, 89%)."
         ));
+        assert!(md.contains(
+            "## A page of the catalogue at 100 and 100,000 tickets (wrk, direct to tickets, 16 \
+             connections)\n\nEach cell: at 100 / 100,000 tickets."
+        ));
+        assert!(md.contains(
+            "| GET /api/tickets | 100 / 100 | 1200 / 1100 | 10.00 / 11.00 | 20.00 / 22.00 | 0 / 0 | 1.10× |"
+        ));
+        assert!(md.contains(
+            "| GET /api/tickets?after=<last of the first page> | 0 / 100 | 1300 / 1000 | 5.00 / 11.00 | 10.00 / 22.00 | 0 / 0 | 2.20× |"
+        ));
+        assert!(md.contains("http://127.0.0.1:1GET /api/tickets?q=bench"));
         assert!(md.contains("| light | ticket:created → orderable | 100 | 3.00 | 6.00 | 12.00 |"));
         assert!(md.contains("| order:cancelled published | 300 | 600 | 1200 |"));
         assert!(md.contains("| mongo | 90 |"));

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Machine;
+use crate::scenarios::catalogue::CataloguePage;
 use crate::scenarios::ceilings::Signin;
 use crate::scenarios::expiration::Expiration;
 use crate::scenarios::footprint::Footprint;
@@ -27,6 +28,10 @@ pub use markdown::{markdown, targets_table};
 pub struct StackResults {
     /// Each endpoint at each level, direct and through the ingress.
     pub http: Vec<HttpResult>,
+    /// A page of the catalogue at 100 and at 100,000 tickets (none in reports from before it
+    /// was measured).
+    #[serde(default)]
+    pub catalogue: Vec<CataloguePage>,
     /// The bare axum handler at each level.
     pub hello: Vec<HttpResult>,
     /// Sign-in storms between scrypt ceilings, `currentuser` meanwhile.

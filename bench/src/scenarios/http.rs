@@ -187,7 +187,7 @@ const SETTLED: Duration = Duration::from_millis(100);
 /// Waits (at most 30 s) until the service at `base` answers `GET /readyz` (which asks its
 /// database) within [`SETTLED`], so that each run starts on a service that has finished with the
 /// previous one: wrk closes its connections with requests in flight. Returns how long it took.
-async fn settle(base: &str) -> anyhow::Result<Duration> {
+pub async fn settle(base: &str) -> anyhow::Result<Duration> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -1,5 +1,6 @@
 //! The measurements, one module each, and what they share.
 
+pub mod catalogue;
 pub mod ceilings;
 pub mod expiration;
 pub mod footprint;
