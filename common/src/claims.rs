@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a session token says about its user; `GET /api/users/currentuser` echoes it whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Claims {
     /// The user's id (24 hex digits).
     pub id: String,

@@ -16,7 +16,7 @@ pub const SOMETHING_WENT_WRONG: &str = "Something went wrong";
 pub const TOO_MANY_REQUESTS: &str = "Too many requests, try again later";
 
 /// One entry of the error envelope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// What is wrong, for the user.
     pub message: String,
@@ -36,7 +36,7 @@ impl FieldError {
 }
 
 /// The body of every error response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorEnvelope {
     /// At least one entry.
     pub errors: Vec<FieldError>,

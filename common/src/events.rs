@@ -1,6 +1,6 @@
 //! The events services exchange: six subjects, one payload type each.
 //!
-//! Subjects and JSON keys are exactly the original's (CONTRACT B.8). Each payload type names
+//! Subjects and JSON keys are exactly the original's. Each payload type names
 //! its subject through [`Event`], so publishing or listening on the wrong subject, or with a
 //! misspelt field, does not compile.
 
@@ -28,7 +28,7 @@ pub enum Subject {
 }
 
 impl Subject {
-    /// Every subject, in the contract's order.
+    /// Every subject, in the original's order.
     pub const ALL: [Subject; 6] = [
         Subject::TicketCreated,
         Subject::TicketUpdated,
@@ -76,7 +76,7 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 /// The status of an order, as stored and sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum OrderStatus {
     /// Reserved, waiting for payment.
     #[serde(rename = "created")]

@@ -33,6 +33,7 @@ pub mod events;
 pub mod health;
 pub mod json;
 pub mod mongo;
+pub mod openapi;
 pub mod outbox;
 pub mod paging;
 pub mod provision;

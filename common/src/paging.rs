@@ -21,6 +21,25 @@ use crate::validation::Checks;
 /// The largest page, and the page when none is asked for.
 pub const MAX_PAGE: u8 = 100;
 
+/// A paged list's query, as the OpenAPI documents describe it; [`Page::from_query`] reads it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "a description of the query for the documents, never built"
+)]
+pub struct PageQuery {
+    /// How many items, 1 to 100; 100 when not given.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u8>,
+    /// The id of the item to continue below (as in the `Link` header's `rel="next"`).
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
+    after: Option<String>,
+    /// The id of the item to go back above (as in `rel="prev"`); not with `after`.
+    #[param(pattern = "^[0-9a-fA-F]{24}$")]
+    before: Option<String>,
+}
+
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cursor {

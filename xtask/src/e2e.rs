@@ -1,11 +1,14 @@
-//! `cargo xtask e2e`, also the last step of `cargo xtask test`: the browser test.
+//! `cargo xtask e2e`, also the last step of `cargo xtask test`: the browser test, then the API
+//! fuzzer.
 //!
 //! Finds (or, as root on Debian, apt-installs) `chromium` and `chromium-driver`, starts the
 //! local stack as `up` does, on a free port with fresh data and a short
 //! `EXPIRATION_WINDOW_SECONDS`, runs the client's `e2e` test binary against it (with
-//! `E2E_BASE_URL`), and stops everything. Screenshots land in `target/e2e-artifacts/<run>/`.
+//! `E2E_BASE_URL`), then fuzzes each service's API ([`crate::fuzz`]), and stops everything.
+//! Screenshots land in `target/e2e-artifacts/<run>/`.
 
 use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
@@ -87,6 +90,8 @@ fn run_with(
             ),
             // The test pays with the test card, which the page offers only without a key.
             ("STRIPE_PUBLISHABLE_KEY", String::new()),
+            // The fuzzer bans and unbans as an admin.
+            ("ADMIN_EMAILS", crate::fuzz::ADMIN_EMAIL.to_owned()),
         ],
     };
     stop.check()?;
@@ -107,8 +112,12 @@ fn run_with(
         .env("E2E_ARTIFACTS_DIR", &artifacts)
         .env("CHROME", &browser.chrome)
         .env("CHROMEDRIVER", &browser.driver);
-    let status = run_passing_output(command, stop, on_line)?;
+    let mut status = run_passing_output(command, stop, on_line)?;
     console::step(format_args!("screenshots: {}", artifacts.display()));
+    // Then the fuzzer, against the same stack.
+    if status.success() && !crate::fuzz::run(&workspace.root, &target, &stack)? {
+        status = ExitStatus::from_raw(1 << 8);
+    }
     drop(stack);
     Ok(status)
 }

@@ -1,5 +1,5 @@
-//! A minimal HTTP/1.1 GET over `std::net`: enough to probe `/readyz` and the ingress without
-//! pulling an async runtime into xtask.
+//! Minimal HTTP/1.1 over `std::net`: enough to probe `/readyz` and the ingress, and to sign a
+//! user up for the fuzzer, without pulling an async runtime into xtask.
 
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -7,22 +7,59 @@ use std::time::Duration;
 
 /// Sends `GET path` to `127.0.0.1:port` and returns the response's status code.
 pub(crate) fn get_status(port: u16, path: &str) -> io::Result<u16> {
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(1))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    let mut stream = connect(port)?;
     // One write: `write!` would hand the server the request in pieces, one per argument.
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes())?;
     let mut status_line = String::new();
     BufReader::new(stream).read_line(&mut status_line)?;
-    parse_status_line(&status_line).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("not an HTTP response: {status_line:?}"),
-        )
-    })
+    parse_status_line(&status_line).ok_or_else(|| not_http(&status_line))
+}
+
+/// Sends `POST path` with the JSON `body` to `127.0.0.1:port`; the response's status code and
+/// the values of its `Set-Cookie` headers.
+pub(crate) fn post_json(port: u16, path: &str, body: &str) -> io::Result<(u16, Vec<String>)> {
+    let mut stream = connect(port)?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes())?;
+    let mut head = BufReader::new(stream).lines();
+    let status_line = head.next().transpose()?.unwrap_or_default();
+    let status = parse_status_line(&status_line).ok_or_else(|| not_http(&status_line))?;
+    let mut cookies = Vec::new();
+    for line in head {
+        let line = line?;
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("set-cookie")
+        {
+            cookies.push(value.trim().to_owned());
+        }
+    }
+    Ok((status, cookies))
+}
+
+/// A connection to `127.0.0.1:port`, with a second to connect and five for each read or write.
+fn connect(port: u16) -> io::Result<TcpStream> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let stream = TcpStream::connect_timeout(&address, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    Ok(stream)
+}
+
+/// The error of an answer that is not HTTP.
+fn not_http(status_line: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("not an HTTP response: {status_line:?}"),
+    )
 }
 
 /// `HTTP/1.1 200 OK` → 200.

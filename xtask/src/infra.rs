@@ -31,9 +31,10 @@ use anyhow::{Context as _, bail};
 use crate::cargo::Workspace;
 use crate::console;
 
-/// The validators, pinned (a pip requirements file).
-const REQUIREMENTS: &str =
-    "kubernetes-validate==1.37.0\ncheck-jsonschema==0.39.0\nyamllint==1.38.0\n";
+/// The Python tools, pinned (a pip requirements file): the deployment validators, and the
+/// API fuzzer ([`crate::fuzz`]).
+const REQUIREMENTS: &str = "kubernetes-validate==1.37.0\ncheck-jsonschema==0.39.0\nyamllint==1.38.0\n\
+                            schemathesis==4.32.5\n";
 
 /// The Kubernetes version whose API the manifests are validated against. They need 1.30 or newer
 /// (sidecar init containers, the `sleep` pre-stop hook), as docs/deploy.md says.
@@ -253,16 +254,16 @@ pub(crate) fn target_dir(root: &Path, cargo_target_dir: Option<std::ffi::OsStrin
     }
 }
 
-/// The Python virtualenv holding the validators.
+/// The Python virtualenv holding the validators and the fuzzer.
 #[derive(Debug)]
-struct Venv {
+pub(crate) struct Venv {
     dir: PathBuf,
 }
 
 impl Venv {
     /// The virtualenv in `target/infra-venv`, created and given [`REQUIREMENTS`] if it does not
     /// have them yet.
-    fn ready(target: &Path) -> anyhow::Result<Venv> {
+    pub(crate) fn ready(target: &Path) -> anyhow::Result<Venv> {
         let venv = Venv {
             dir: target.join("infra-venv"),
         };
@@ -272,7 +273,7 @@ impl Venv {
             return Ok(venv);
         }
         console::step(format_args!(
-            "installing the deployment validators from PyPI into {}",
+            "installing the Python tools (validators, fuzzer) from PyPI into {}",
             venv.dir.display()
         ));
         venv.create()?;
@@ -294,7 +295,7 @@ impl Venv {
         if !output.status.success() {
             show(&output);
             bail!(
-                "could not install the deployment validators with pip ({}): is PyPI (or the index \
+                "could not install the Python tools with pip ({}): is PyPI (or the index \
                  in PIP_INDEX_URL / pip.conf) reachable? They are: {}",
                 output.status,
                 REQUIREMENTS.trim().replace('\n', " ")
@@ -328,7 +329,7 @@ impl Venv {
     }
 
     /// A program installed in the virtualenv.
-    fn bin(&self, program: &str) -> PathBuf {
+    pub(crate) fn bin(&self, program: &str) -> PathBuf {
         self.dir.join("bin").join(program)
     }
 

@@ -27,6 +27,7 @@ mod chaos;
 mod console;
 mod credentials;
 mod e2e;
+mod fuzz;
 mod http;
 mod infra;
 mod nginx;

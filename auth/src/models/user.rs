@@ -22,9 +22,11 @@ pub struct UserDocument {
 }
 
 /// A user as the API shows it: `{"email","id"}`, never the password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
+    /// Lower-cased.
     pub email: String,
+    /// 24 hex digits.
     pub id: String,
 }
 

@@ -2,6 +2,7 @@
 //! every service, or lets them back in.
 
 use axum::extract::{Path, State};
+use common::error::ErrorEnvelope;
 use common::{ApiError, CurrentUser, Json};
 use serde::Serialize;
 
@@ -9,7 +10,7 @@ use crate::models::user::User;
 use crate::state::AppState;
 
 /// The answer: the user and whether they are banned now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BanBody {
     #[serde(flatten)]
     user: User,
@@ -18,6 +19,14 @@ pub struct BanBody {
 
 /// 200 `{email, id, banned: true}`: the user can no longer sign in, and every token issued to
 /// them is refused by every service within moments.
+#[utoipa::path(post, path = "/api/users/{id}/ban", tag = "users",
+    params(("id" = String, Path, description = "The user's id: 24 hex digits")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user, banned", body = BanBody),
+        (status = 401, description = "No valid session, or not an admin's", body = ErrorEnvelope),
+        (status = 404, description = "No such user", body = ErrorEnvelope),
+    ))]
 pub async fn ban(
     state: State<AppState>,
     admin: CurrentUser,
@@ -28,6 +37,14 @@ pub async fn ban(
 
 /// 200 `{email, id, banned: false}`: the user may sign in again; tokens issued before now
 /// stay refused.
+#[utoipa::path(delete, path = "/api/users/{id}/ban", tag = "users",
+    params(("id" = String, Path, description = "The user's id: 24 hex digits")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The user, no longer banned", body = BanBody),
+        (status = 401, description = "No valid session, or not an admin's", body = ErrorEnvelope),
+        (status = 404, description = "No such user", body = ErrorEnvelope),
+    ))]
 pub async fn unban(
     state: State<AppState>,
     admin: CurrentUser,

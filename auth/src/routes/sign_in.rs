@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use common::client_address::ClientAddress;
+use common::error::ErrorEnvelope;
 use common::server::Client;
 use common::validation::{Checks, Valid, Validate, is_email, is_present, trimmed_string};
 use common::{ApiError, Json};
@@ -17,11 +18,13 @@ use crate::state::AppState;
 pub(crate) const BANNED: &str = "This account has been banned";
 
 /// The sign-in body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignInBody {
     #[serde(default, deserialize_with = "trimmed_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     email: String,
     #[serde(default, deserialize_with = "trimmed_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     password: String,
 }
 
@@ -42,6 +45,16 @@ impl Validate for SignInBody {
 /// password gets 400 [`BANNED`]. 429 with
 /// `Retry-After`, before any hashing, once the email or the client's address is over its
 /// limit (see [`crate::limits`]).
+#[utoipa::path(post, path = "/api/users/signin", tag = "users",
+    request_body = SignInBody,
+    responses(
+        (status = 200, description = "Signed in: the user, and a new session cookie", body = User,
+            headers(("Set-Cookie" = String, description = "The session cookie"))),
+        (status = 400, description = "A field fails its check, invalid credentials, or a banned account", body = ErrorEnvelope),
+        (status = 429, description = "Too many attempts for this email or from this address",
+            body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub async fn sign_in(
     State(state): State<AppState>,
     client: Client,

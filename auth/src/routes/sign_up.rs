@@ -4,20 +4,23 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use common::client_address::ClientAddress;
+use common::error::ErrorEnvelope;
 use common::server::Client;
 use common::validation::{Checks, Valid, Validate, has_length, is_email, trimmed_string};
 use common::{ApiError, Json};
 use serde::Deserialize;
 
-use crate::models::user::{CreateUserError, normalize_email};
+use crate::models::user::{CreateUserError, User, normalize_email};
 use crate::state::AppState;
 
 /// The sign-up body; both fields trimmed (the stored password is the trimmed one).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignUpBody {
     #[serde(default, deserialize_with = "trimmed_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     email: String,
     #[serde(default, deserialize_with = "trimmed_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     password: String,
 }
 
@@ -35,6 +38,16 @@ impl Validate for SignUpBody {
 
 /// 201 `{email, id}` with a session cookie; 400 `"Email in use"` for a taken email; 429 with
 /// `Retry-After`, before any hashing, once the client's address is over its limit.
+#[utoipa::path(post, path = "/api/users/signup", tag = "users",
+    request_body = SignUpBody,
+    responses(
+        (status = 201, description = "Signed up: the new user, and a session cookie", body = User,
+            headers(("Set-Cookie" = String, description = "The session cookie"))),
+        (status = 400, description = "A field fails its check, or the email is in use", body = ErrorEnvelope),
+        (status = 429, description = "Too many sign-ups from this address",
+            body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub async fn sign_up(
     State(state): State<AppState>,
     client: Client,

@@ -5,6 +5,7 @@ mod config;
 mod current_user;
 mod helpers;
 mod http_stack;
+mod openapi;
 mod rate_limits;
 mod revocation;
 mod sign_in;

@@ -19,6 +19,7 @@ mod backing;
 pub mod events;
 pub mod http;
 mod keeper;
+pub mod openapi;
 pub mod process;
 pub mod secured;
 

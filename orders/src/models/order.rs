@@ -75,7 +75,7 @@ impl OrderDocument {
 
 /// An order as the API shows it, its ticket embedded:
 /// `{"userId","status","expiresAt","ticket":{"title","price","version","id"},"version","id"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     /// The id of the user who placed it.
@@ -84,8 +84,10 @@ pub struct Order {
     pub status: OrderStatus,
     /// `2020-05-14T19:00:00.000Z`.
     #[serde(with = "iso_millis")]
+    #[schema(value_type = String, format = DateTime)]
     pub expires_at: DateTime<Utc>,
     /// The ticket, or `null` if the replica lacks it (as mongoose's populate would say).
+    #[schema(required = true)]
     pub ticket: Option<TicketView>,
     /// The order's version.
     pub version: i64,

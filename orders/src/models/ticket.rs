@@ -20,7 +20,7 @@ pub struct TicketDocument {
     pub title: String,
     /// Its price.
     pub price: f64,
-    /// The version of the last event applied (CONTRACT A.2 #13: copied, not counted).
+    /// The version of the last event applied (docs/decisions.md #13: copied, not counted).
     pub version: i64,
     /// The active order holding it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,7 +46,7 @@ impl TicketDocument {
 }
 
 /// A ticket as orders embed it: `{"title","price","version","id"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     /// What the ticket is for.
     pub title: String,

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use common::error::ErrorEnvelope;
 use common::mongo::{is_valid_object_id, parse_object_id};
 use common::validation::{Checks, INVALID_VALUE, Valid, Validate, is_present, lenient_string};
 use common::{ApiError, CurrentUser, Json};
@@ -11,9 +12,11 @@ use crate::models::{CreateOrderError, Order};
 use crate::state::AppState;
 
 /// The order body: `{ticketId}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateOrderBody {
+    /// The id of the ticket to reserve: 24 hex digits.
     #[serde(default, rename = "ticketId", deserialize_with = "lenient_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     ticket_id: String,
 }
 
@@ -39,6 +42,14 @@ const TOO_MANY_UNPAID: &str = "You have too many unpaid orders: pay for or cance
 /// 201 with the new order (ticket embedded), which expires after the configured window.
 /// 404 when the ticket is unknown; 400 `"Ticket is already reserved"` when an active order
 /// holds it, [`OWN_TICKET`] for the seller, [`TOO_MANY_UNPAID`] past the buyer's limit.
+#[utoipa::path(post, path = "/api/orders", tag = "orders",
+    request_body = CreateOrderBody,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "The new order, its ticket embedded", body = Order),
+        (status = 400, description = "A bad ticket id, the ticket is reserved or the user's own, or the user holds too many unpaid orders", body = ErrorEnvelope),
+        (status = 404, description = "No such ticket", body = ErrorEnvelope),
+    ))]
 pub async fn create_order(
     CurrentUser(user): CurrentUser,
     State(state): State<AppState>,

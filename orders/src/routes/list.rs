@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
-use common::paging::Page;
+use common::paging::{Page, PageQuery};
 use common::{ApiError, CurrentUser, Json};
 
 use crate::models::Order;
@@ -14,6 +14,14 @@ use crate::state::AppState;
 /// 200 with a page (at most 100) of the signed-in user's orders, whatever their status, newest
 /// first, each with its ticket embedded, and a `Link` header to the pages either side (see
 /// [`common::paging`]); 400 with a field error for a bad `limit`, `after` or `before`.
+#[utoipa::path(get, path = "/api/orders", tag = "orders",
+    params(PageQuery),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "A page of the user's orders, newest first, tickets embedded",
+            body = Vec<Order>,
+            headers(("Link" = String, description = "RFC 8288 links to the next and previous pages, when there are any"))),
+    ))]
 pub async fn list_orders(
     CurrentUser(user): CurrentUser,
     State(state): State<AppState>,

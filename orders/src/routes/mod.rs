@@ -8,10 +8,12 @@ mod show;
 use axum::Router;
 use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::routing::get;
 use common::ApiError;
 use common::mongo::parse_object_id;
+use common::openapi::Documented;
 use mongodb::bson::oid::ObjectId;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::models::OrderDocument;
 use crate::state::AppState;
@@ -21,11 +23,30 @@ pub use create::create_order;
 pub use list::list_orders;
 pub use show::show_order;
 
-/// The orders routes.
+/// What the orders service's OpenAPI document says of it, and where it is served.
+pub const DOCUMENTED: Documented = Documented {
+    service: "orders",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "A user's orders: place one to reserve a ticket for 15 minutes, list, show and \
+                  cancel them.",
+    path: "/api/orders/docs/openapi.json",
+};
+
+/// The orders routes, each with its description.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list::list_orders, create::create_order))
+        .routes(routes!(show::show_order, cancel::cancel_order))
+}
+
+/// The orders routes, and their OpenAPI document at [`DOCUMENTED`]'s path.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/orders", get(list_orders).post(create_order))
-        .route("/api/orders/{id}", get(show_order).delete(cancel_order))
+    DOCUMENTED.router(api())
+}
+
+/// The OpenAPI document the service serves (checked in as `docs/openapi/orders.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    DOCUMENTED.document(api())
 }
 
 /// The `:orderId` of the path; a malformed one is 400 `"Something went wrong"`.

@@ -10,6 +10,7 @@ mod expiration_complete;
 mod helpers;
 mod http_stack;
 mod list;
+mod openapi;
 mod outbox;
 mod payment_created;
 mod replicas;

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use common::error::ErrorEnvelope;
 use common::mongo::parse_object_id;
 use common::validation::{Checks, INVALID_VALUE, Valid, Validate, is_present, lenient_string};
 use common::{ApiError, CurrentUser, Json};
@@ -11,11 +12,15 @@ use crate::checkout::PayError;
 use crate::state::AppState;
 
 /// The payment body: `{token, orderId}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreatePaymentBody {
+    /// A card token from Stripe.js (`tok_...`).
     #[serde(default, deserialize_with = "lenient_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     token: String,
+    /// The id of the order to pay: 24 hex digits.
     #[serde(default, rename = "orderId", deserialize_with = "lenient_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     order_id: String,
 }
 
@@ -29,7 +34,7 @@ impl Validate for CreatePaymentBody {
 }
 
 /// The 201 body: the payment's id.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentCreated {
     /// 24 hex digits.
     pub id: String,
@@ -43,6 +48,18 @@ pub struct PaymentCreated {
 /// read, and before the order is looked up or Stripe called, 429 with `Retry-After` when the
 /// user's attempts on this order or on all their orders are over their limits
 /// ([`super::limits`]).
+#[utoipa::path(post, path = "/api/payments", tag = "payments",
+    request_body = CreatePaymentBody,
+    security(("session" = [])),
+    responses(
+        (status = 201, description = "The card was charged and the payment recorded", body = PaymentCreated),
+        (status = 400, description = "A missing field or malformed id; the order is cancelled, paid or expired; or the card was declined (Stripe's message)", body = ErrorEnvelope),
+        (status = 401, description = "No valid session, or the order is someone else's", body = ErrorEnvelope),
+        (status = 404, description = "No such order", body = ErrorEnvelope),
+        (status = 429, description = "Too many attempts: by this user, or on this order",
+            body = ErrorEnvelope,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub async fn create_payment(
     CurrentUser(user): CurrentUser,
     State(state): State<AppState>,

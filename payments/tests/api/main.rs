@@ -9,6 +9,7 @@ mod create;
 mod double_pay;
 mod helpers;
 mod http_stack;
+mod openapi;
 mod order_cancelled;
 mod order_created;
 mod outbox;

@@ -129,7 +129,7 @@ impl TicketDocument {
 }
 
 /// A ticket as the API shows it: `{"title","price","userId","orderId"?,"version","id"}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
     /// What the ticket is for.

@@ -23,6 +23,10 @@ impl Validate for CreateTicketBody {
 
 /// 201 with the new ticket (version 0); `ticket:created` goes out through the outbox.
 /// Anonymous users get 401 before their body is looked at.
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets",
+    request_body = TicketForm,
+    security(("session" = [])),
+    responses((status = 201, description = "The new ticket, at version 0", body = Ticket)))]
 pub async fn create_ticket(
     CurrentUser(user): CurrentUser,
     State(state): State<AppState>,

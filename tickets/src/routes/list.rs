@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
-use common::paging::{Page, query_value};
+use common::paging::{Page, PageQuery, query_value};
 use common::validation::Checks;
 use common::{ApiError, Json};
 
@@ -24,6 +24,17 @@ const MAX_SEARCH_WORDS: usize = 8;
 
 /// 200 with a page of unreserved tickets, newest first, and a `Link` header to its
 /// neighbours; 400 with a field error for a bad `limit`, `after`, `before` or `q`.
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets",
+    params(
+        PageQuery,
+        ("q" = Option<String>, Query,
+            description = "Words the title must all have: at most 100 characters and 8 words"),
+    ),
+    responses(
+        (status = 200, description = "A page of unreserved tickets, newest first",
+            body = Vec<Ticket>,
+            headers(("Link" = String, description = "RFC 8288 links to the next and previous pages, when there are any"))),
+    ))]
 pub async fn list_tickets(
     State(state): State<AppState>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,

@@ -6,9 +6,11 @@ mod show;
 mod update;
 
 use axum::Router;
-use axum::routing::get;
+use common::openapi::Documented;
 use common::validation::{Checks, is_present, trimmed_string};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::models::price::{self, lenient_price};
 use crate::state::AppState;
@@ -18,11 +20,29 @@ pub use list::list_tickets;
 pub use show::show_ticket;
 pub use update::update_ticket;
 
-/// The tickets routes.
+/// What the tickets service's OpenAPI document says of it, and where it is served.
+pub const DOCUMENTED: Documented = Documented {
+    service: "tickets",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "Tickets for sale: list, search, show, create and edit them.",
+    path: "/api/tickets/docs/openapi.json",
+};
+
+/// The tickets routes, each with its description.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list::list_tickets, create::create_ticket))
+        .routes(routes!(show::show_ticket, update::update_ticket))
+}
+
+/// The tickets routes, and their OpenAPI document at [`DOCUMENTED`]'s path.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/tickets", get(list_tickets).post(create_ticket))
-        .route("/api/tickets/{id}", get(show_ticket).put(update_ticket))
+    DOCUMENTED.router(api())
+}
+
+/// The OpenAPI document the service serves (checked in as `docs/openapi/tickets.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    DOCUMENTED.document(api())
 }
 
 /// The longest title, in characters after trimming: a listing fits a table row, and a page of
@@ -30,12 +50,16 @@ pub fn router() -> Router<AppState> {
 pub const MAX_TITLE_CHARS: usize = 120;
 
 /// `{title, price}` as the forms send them; the price as a JSON number or a numeric string.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TicketForm {
+    /// 1 to 120 characters once trimmed.
     #[serde(default, deserialize_with = "trimmed_string")]
+    #[schema(required = true, schema_with = common::openapi::lenient_text)]
     title: String,
-    /// `None` when missing or not a price greater than 0.
+    /// From 0.50 to 999,999.99, in whole cents. `None` when missing or not a price greater
+    /// than 0.
     #[serde(default, deserialize_with = "lenient_price")]
+    #[schema(required = true, schema_with = common::openapi::number_or_numeric_text)]
     price: Option<f64>,
 }
 

@@ -2,6 +2,7 @@
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use common::error::ErrorEnvelope;
 use common::mongo::parse_object_id;
 use common::validation::{Checks, Valid, Validate};
 use common::{ApiError, CurrentUser, Json};
@@ -25,8 +26,18 @@ impl Validate for UpdateTicketBody {
 
 /// 200 with the saved ticket (version + 1); `ticket:updated` goes out through the outbox.
 ///
-/// Checks in the contract's order (A.2 #6): signed in (401), the body (400), the ticket exists
+/// Checks in the original's order (docs/decisions.md #6): signed in (401), the body (400), the ticket exists
 /// (404; a malformed id is 400), the user owns it (401), it is not reserved (400).
+#[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "The ticket's id: 24 hex digits")),
+    request_body = TicketForm,
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The saved ticket, one version on", body = Ticket),
+        (status = 400, description = "A field fails its check, or the ticket is reserved", body = ErrorEnvelope),
+        (status = 401, description = "No valid session, or the ticket is someone else's", body = ErrorEnvelope),
+        (status = 404, description = "No such ticket", body = ErrorEnvelope),
+    ))]
 pub async fn update_ticket(
     CurrentUser(user): CurrentUser,
     State(state): State<AppState>,

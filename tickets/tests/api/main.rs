@@ -9,6 +9,7 @@ mod create;
 mod helpers;
 mod http_stack;
 mod list;
+mod openapi;
 mod order_cancelled;
 mod order_created;
 mod outbox;
