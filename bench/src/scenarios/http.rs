@@ -118,6 +118,8 @@ pub struct HttpResult {
 /// What every run needs: the user, the ids, the clients.
 struct Fixture {
     user: User,
+    /// Sells the tickets `user` orders: nobody may order their own.
+    seller: User,
     ticket: String,
     tickets: Api,
     orders: Api,
@@ -134,10 +136,12 @@ pub async fn run(
     let tickets = Api::new(&stack.service("tickets")?.url())?;
     let orders = Api::new(&stack.service("orders")?.url())?;
     let user = Api::new(&stack.ingress)?.sign_up("http").await?;
+    let seller = Api::new(&stack.ingress)?.sign_up("http-seller").await?;
     let listed = create_tickets(&tickets, &user, LISTED_TICKETS).await?;
     let fixture = Fixture {
         ticket: listed.first().context("no ticket was created")?.clone(),
         user,
+        seller,
         tickets,
         orders,
     };
@@ -293,8 +297,14 @@ async fn order_pool(
     connections: u32,
 ) -> anyhow::Result<std::path::PathBuf> {
     let count = pool_size(rate, stack.run_time);
-    let ids = create_tickets(&fixture.tickets, &fixture.user, count).await?;
-    wait_for_replica(&fixture.tickets, &fixture.orders, &fixture.user).await?;
+    let ids = create_tickets(&fixture.tickets, &fixture.seller, count).await?;
+    wait_for_replica(
+        &fixture.tickets,
+        &fixture.orders,
+        &fixture.seller,
+        &fixture.user,
+    )
+    .await?;
     let file = stack.work_dir.join(format!(
         "order-ids-{}-c{connections}.txt",
         format!("{via:?}").to_lowercase()

@@ -40,14 +40,19 @@ pub async fn create_tickets(
     .await
 }
 
-/// Waits until orders' replica has caught up with the tickets created so far: creates one more
-/// ticket and orders it (retrying while orders answers 404). Events are handled in order, so
-/// once this one is known the earlier ones are too.
+/// Waits until orders' replica has caught up with the tickets created so far: `seller` creates
+/// one more ticket and `buyer` orders it (retrying while orders answers 404). Events are handled
+/// in order, so once this one is known the earlier ones are too.
 /// Orders may lag far behind after tickets were created at full speed: it says how long.
-pub async fn wait_for_replica(tickets: &Api, orders: &Api, user: &User) -> anyhow::Result<()> {
-    let sentinel = tickets.create_ticket(user, 1.0).await?;
+pub async fn wait_for_replica(
+    tickets: &Api,
+    orders: &Api,
+    seller: &User,
+    buyer: &User,
+) -> anyhow::Result<()> {
+    let sentinel = tickets.create_ticket(seller, 1.0).await?;
     let started = std::time::Instant::now();
-    while orders.try_order(user, &sentinel.id).await?.is_none() {
+    while orders.try_order(buyer, &sentinel.id).await?.is_none() {
         if started.elapsed() > REPLICA_PATIENCE {
             anyhow::bail!("orders' replica did not catch up within {REPLICA_PATIENCE:?}");
         }
