@@ -22,7 +22,10 @@ pub(crate) async fn purchase(base: &str, artifacts: &Path) {
     sign_up(&mut browser, &format!("seller-{tag}@test.com"), "seller").await;
     sell(&mut browser, &title, "12.5", "12.50").await;
     sign_out(&mut browser).await;
+    // A full page of newer tickets pushes it to the catalogue's second page.
+    list_a_page_of_tickets(base, &tag).await;
     sign_up(&mut browser, &format!("buyer-{tag}@test.com"), "buyer").await;
+    page_through(&mut browser, &title).await;
     // The buyer finds it with the search box: the tag is one of its title's words.
     browser.fill("#q", &tag).await;
     browser.click("form.search button").await;
@@ -159,6 +162,71 @@ pub(crate) async fn expiry(base: &str, artifacts: &Path) {
         .await;
     browser.screenshot("ticket-back-on-sale").await;
     browser.close().await;
+}
+
+/// The catalogue's page size: the API's default, which the landing page shows.
+const PAGE: usize = 100;
+
+/// Another seller (named with `tag`) lists a page's worth of tickets through the API (a
+/// browser would take minutes); their titles do not have `tag`, so searching for it finds only
+/// the ticket under test.
+async fn list_a_page_of_tickets(base: &str, tag: &str) {
+    let http = reqwest::Client::new();
+    let signed_up = http
+        .post(format!("{base}/api/users/signup"))
+        .json(&serde_json::json!({"email": format!("lister-{tag}@test.com"), "password": "lister"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    let cookie = signed_up
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("session="))
+        .expect("a session cookie")
+        .to_owned();
+    for n in 1..=PAGE {
+        let listed = http
+            .post(format!("{base}/api/tickets"))
+            .header("cookie", &cookie)
+            .json(&serde_json::json!({"title": format!("Filler seat {n}"), "price": 5}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.status(), 201);
+    }
+}
+
+/// On the landing page, `title` is not on the first page of the catalogue; "Next" shows the
+/// page it is on, and "Previous" goes back to the first.
+async fn page_through(browser: &mut Browser, title: &str) {
+    let first_page = row_titles(browser).await;
+    assert_eq!(first_page.len(), PAGE, "the first page is full");
+    assert!(
+        !first_page.contains(&title.to_owned()),
+        "{title} is on the first page"
+    );
+    browser.click("a[rel=next]").await;
+    let browser_ref = &*browser;
+    browser
+        .until(
+            "the next page shows the ticket",
+            STEP_TIMEOUT,
+            || async move { row_titles(browser_ref).await.contains(&title.to_owned()) },
+        )
+        .await;
+    browser.screenshot("next-page").await;
+    browser.click("a[rel=prev]").await;
+    let (browser_ref, first_page) = (&*browser, &first_page);
+    browser
+        .until(
+            "the previous page is the first again",
+            STEP_TIMEOUT,
+            || async move { row_titles(browser_ref).await == *first_page },
+        )
+        .await;
 }
 
 /// Signs up through the header's "Sign Up" link; `who` names the screenshots.
