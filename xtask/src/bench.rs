@@ -243,12 +243,13 @@ impl Common<'_> {
             .map(|process| format!("{}:{}:{}", process.name(), process.port(), process.pid()))
             .collect();
         let nats_port = stack.nats_port().context("NATS is not running")?;
-        let tickets = stack
-            .services()
+        // The bench's catalogue scenario stores tickets in the tickets database as the service
+        // itself connects to it.
+        let tickets_mongo_uri = SERVICES
             .iter()
-            .find(|process| process.name() == "tickets")
-            .context("the stack runs no tickets service")?;
-        let tickets_mongo_uri = environment_variable(tickets.pid(), "MONGO_URI")?;
+            .find(|service| service.name == "tickets")
+            .and_then(|tickets| stack.mongo_uri(tickets))
+            .context("the stack has no tickets database")?;
         let env = BTreeMap::from([
             ("BENCH_INGRESS_URL", services::ingress_url(settings.port)),
             ("BENCH_SERVICES", services.join(",")),
@@ -281,23 +282,6 @@ impl Common<'_> {
         }
         Ok(())
     }
-}
-
-/// The variable `name` as the process `pid` (one of our children) was started with: the
-/// bench's catalogue scenario stores tickets in the tickets service's database as the service
-/// itself connects to it, with the user and password `up` gave it.
-fn environment_variable(pid: u32, name: &str) -> anyhow::Result<String> {
-    let path = format!("/proc/{pid}/environ");
-    let environ = std::fs::read(&path).with_context(|| format!("could not read {path}"))?;
-    find_variable(&environ, name).with_context(|| format!("process {pid} has no {name}"))
-}
-
-/// `name`'s value in a `/proc/<pid>/environ` (`NAME=value` entries, each ending in a NUL).
-fn find_variable(environ: &[u8], name: &str) -> Option<String> {
-    environ.split(|byte| *byte == 0).find_map(|entry| {
-        let value = entry.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
-        String::from_utf8(value.to_vec()).ok()
-    })
 }
 
 /// Runs `command` with our stdout and stderr; a stop request interrupts it.
@@ -348,19 +332,6 @@ mod tests {
                 .contains("\n    sudo apt-get install -y --no-install-recommends wrk")
         );
         assert!(!missing_wrk_report(true).contains("sudo"));
-    }
-
-    #[test]
-    fn a_variable_is_read_from_a_process_environment() {
-        let environ = b"MONGO_URI_OLD=x\0MONGO_URI=mongodb://u:p@127.0.0.1:1/tickets\0PORT=1\0";
-        assert_eq!(
-            find_variable(environ, "MONGO_URI").as_deref(),
-            Some("mongodb://u:p@127.0.0.1:1/tickets")
-        );
-        assert_eq!(find_variable(environ, "PORT").as_deref(), Some("1"));
-        assert_eq!(find_variable(environ, "HOST"), None);
-        let ours = environment_variable(std::process::id(), "PATH").unwrap();
-        assert_eq!(Some(ours), std::env::var("PATH").ok());
     }
 
     #[test]

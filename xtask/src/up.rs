@@ -539,6 +539,14 @@ impl Stack {
         self.nats.as_ref().map(ServerProcess::port)
     }
 
+    /// The connection string `service` reaches its database with, as its own user: the
+    /// `MONGO_URI` it was started with. `None` for a service without a database.
+    pub(crate) fn mongo_uri(&self, service: &Service) -> Option<String> {
+        let (mongo, credentials) = (self.mongo.as_ref()?, self.credentials.as_ref()?);
+        let password = credentials.mongo.get(service.name)?;
+        Some(mongo.uri_as(service.name, password, service.database?))
+    }
+
     /// The password of NATS' operator, the one user who may watch every subject.
     pub(crate) fn nats_operator_password(&self) -> &str {
         self.credentials
