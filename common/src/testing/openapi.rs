@@ -10,6 +10,19 @@ use utoipa::openapi::OpenApi;
 use super::TestApp;
 use crate::openapi::Documented;
 
+/// Asserts what each service's tests check of its document: the checked-in copy is `document`
+/// ([`assert_checked_in`]) and `app` serves it, describing exactly `paths` ([`assert_served`]).
+pub async fn assert_published<B>(
+    app: &TestApp<B>,
+    manifest_dir: &str,
+    documented: Documented,
+    document: &OpenApi,
+    paths: &[&str],
+) {
+    assert_checked_in(manifest_dir, documented, document);
+    assert_served(app, documented, document, paths).await;
+}
+
 /// Asserts that `docs/openapi/<service>.json` of the workspace holding `manifest_dir` (the
 /// service's `CARGO_MANIFEST_DIR`) holds `document`; with `UPDATE_OPENAPI` set, writes it.
 pub fn assert_checked_in(manifest_dir: &str, documented: Documented, document: &OpenApi) {
