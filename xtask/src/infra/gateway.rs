@@ -171,12 +171,34 @@ fn close(schema: &mut Json) {
     }
 }
 
-/// The schema as it is written to its file: pretty, with a final newline.
+/// The schema as it is written to its file: keys sorted, pretty, with a final newline.
+///
+/// Sorting makes the text independent of serde_json's `preserve_order` feature, which a
+/// workspace-wide build turns on (utoipa asks for it) and `cargo test -p xtask` does not.
 #[cfg(test)]
 pub(crate) fn to_file_text(schema: &Json) -> String {
-    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&sorted(schema)).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// A copy of `value` whose objects list their keys in sorted order.
+#[cfg(test)]
+fn sorted(value: &Json) -> Json {
+    match value {
+        Json::Object(object) => {
+            let mut entries: Vec<_> = object.iter().collect();
+            entries.sort_by_key(|(key, _)| *key);
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key.clone(), sorted(value)))
+                    .collect(),
+            )
+        }
+        Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]
