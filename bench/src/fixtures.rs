@@ -132,6 +132,7 @@ pub(crate) fn report() -> Report {
                 8_000.0,
                 4_000,
             ),
+            http("POST /api/orders", Via::Direct, 16, 50.0, 300_000),
         ],
         catalogue: vec![
             catalogue_page("GET /api/tickets", 100, 100, 1200.0, 20_000),
@@ -192,7 +193,7 @@ pub(crate) fn report() -> Report {
             binary_bytes: 14_000_000,
             idle_rss_kib: 25_600,
             loaded_rss_kib: Some(30_000),
-            peak_rss_kib: None,
+            peak_rss_kib: Some(40_000),
             start_to_ready_ms: 120.0,
             start_to_ready_max_ms: 150.0,
         }],
@@ -221,5 +222,6 @@ pub(crate) fn report() -> Report {
         checks: crate::report::checks(&stack, &expiration),
         stack,
         expiration,
+        against: None,
     }
 }

@@ -5,12 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use ticketing_bench::api::Api;
 use ticketing_bench::machine::Machine;
-use ticketing_bench::report::{self, Report, StackResults, Timings};
+use ticketing_bench::report::parts::{self, PurchasesPart, StackPart, write_json};
+use ticketing_bench::report::{self, Against, Report, Timings};
+use ticketing_bench::scenarios::catalogue::CataloguePage;
 use ticketing_bench::scenarios::http::Endpoint;
 use ticketing_bench::scenarios::{
-    catalogue, ceilings, expiration, footprint, http, pipeline, progress, propagation,
-    quiet_machine,
+    catalogue, ceilings, create_tickets, expiration, footprint, http, pipeline, progress,
+    propagation, quiet_machine,
 };
 use ticketing_bench::target::Stack;
 
@@ -23,8 +26,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// HTTP, ceilings, propagation, pipeline and footprint against the stack in `BENCH_*`.
+    /// Footprint, HTTP, propagation, ceilings and sign-in storms against the stack in `BENCH_*`.
     Stack {
+        /// Where to write the results (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A page of the catalogue at 100 and at 100,000 tickets, against a fresh stack.
+    Catalogue {
+        /// Where to write the results (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The purchase pipeline and `POST /api/orders`, against a fresh stack.
+    Purchases {
         /// Where to write the results (JSON).
         #[arg(long)]
         out: PathBuf,
@@ -38,14 +53,18 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         orders: usize,
     },
-    /// Joins both parts into `<dir>/<date>.json` and `<dir>/<date>.md`.
+    /// Joins the parts into `<dir>/<date>.json` and `<dir>/<date>.md` (`<date>-against-<rev>`
+    /// with `--against`).
     Report {
-        /// The output of `stack`.
+        /// The directory of this tree's parts (`stack.json`, `catalogue.json` ...).
         #[arg(long)]
-        stack: PathBuf,
-        /// The output of `expiration`.
-        #[arg(long)]
-        expiration: PathBuf,
+        parts: PathBuf,
+        /// The other tree of a side-by-side run: its revision, as the report names it.
+        #[arg(long, requires = "against_parts")]
+        against: Option<String>,
+        /// The directory of the other tree's parts.
+        #[arg(long, requires = "against")]
+        against_parts: Option<PathBuf>,
         /// The results directory.
         #[arg(long)]
         dir: PathBuf,
@@ -65,29 +84,49 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Stack { out } => {
-            let stack = Stack::from_env()?;
-            std::fs::create_dir_all(&stack.work_dir)
-                .with_context(|| format!("could not create {}", stack.work_dir.display()))?;
-            let results = measure_stack(&stack).await?;
-            write_json(&out, &results)
+            let stack = prepared_stack()?;
+            write_json(&out, &measure_stack(&stack).await?)
+        }
+        Command::Catalogue { out } => {
+            let stack = prepared_stack()?;
+            write_json(&out, &measure_catalogue(&stack).await?)
+        }
+        Command::Purchases { out } => {
+            let stack = prepared_stack()?;
+            write_json(&out, &measure_purchases(&stack).await?)
         }
         Command::Expiration { out, orders } => {
-            let stack = Stack::from_env()?;
-            let results = expiration::run(&stack, orders).await?;
-            write_json(&out, &results)
+            let stack = prepared_stack()?;
+            write_json(&out, &expiration::run(&stack, orders).await?)
         }
         Command::Report {
-            stack,
-            expiration,
+            parts: ours,
+            against,
+            against_parts,
             dir,
             commands,
             build_seconds,
             total_seconds,
         } => {
-            let stack: StackResults = read_json(&stack)?;
-            let expiration = read_json(&expiration)?;
+            let (stack, expiration) = parts::read(&ours)?;
+            let against = match (against, against_parts) {
+                (Some(rev), Some(parts)) => {
+                    let (stack, expiration) = parts::read(&parts)?;
+                    Some(Against {
+                        rev,
+                        stack,
+                        expiration,
+                    })
+                }
+                _ => None,
+            };
+            let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+            let name = match &against {
+                Some(against) => format!("{date}-against-{}", file_safe(&against.rev)),
+                None => date.clone(),
+            };
             let report = Report {
-                date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
+                date,
                 machine: Machine::detect(),
                 commands,
                 timings: Timings {
@@ -97,11 +136,12 @@ async fn main() -> anyhow::Result<()> {
                 checks: report::checks(&stack, &expiration),
                 stack,
                 expiration,
+                against,
             };
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("could not create {}", dir.display()))?;
-            write_json(&dir.join(format!("{}.json", report.date)), &report)?;
-            let md = dir.join(format!("{}.md", report.date));
+            write_json(&dir.join(format!("{name}.json")), &report)?;
+            let md = dir.join(format!("{name}.md"));
             std::fs::write(&md, report::markdown(&report))
                 .with_context(|| format!("could not write {}", md.display()))?;
             progress(format_args!("targets:\n{}", report::targets_table(&report)));
@@ -110,22 +150,37 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Everything but expiration: idle measurements first, then `GET /api/tickets` (before anything
-/// else creates tickets) and a page of the catalogue at its 100 tickets and at 100,000,
-/// propagation (before the other runs leave a backlog of events), the bare
-/// axum ceiling and the other HTTP runs (`currentuser` first), the sign-in storms between scrypt
-/// ceilings, the pipeline, and `POST /api/orders` last: each of its runs leaves the fleet
-/// seconds of events to digest (the ticket reserved, the replicas, the expiration job), which
-/// the next run waits out, and after the last one nothing has to.
-async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
+/// The stack in `BENCH_*`, with its work directory made.
+fn prepared_stack() -> anyhow::Result<Stack> {
+    let stack = Stack::from_env()?;
+    std::fs::create_dir_all(&stack.work_dir)
+        .with_context(|| format!("could not create {}", stack.work_dir.display()))?;
+    Ok(stack)
+}
+
+/// `rev` as part of a file name: `/` and other separators become `-`.
+fn file_safe(rev: &str) -> String {
+    rev.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The main stack's part: idle measurements first, then `GET /api/tickets` (before anything
+/// else creates tickets), propagation (before the other runs leave a backlog of events), the
+/// bare axum ceiling and the other HTTP runs (`currentuser` first), and the sign-in storms
+/// between scrypt ceilings.
+async fn measure_stack(stack: &Stack) -> anyhow::Result<StackPart> {
     progress("footprint: idle memory, binary sizes, start to ready");
-    let mut footprint = footprint::idle(stack).await?;
+    let footprint = footprint::idle(stack).await?;
     // First of what creates tickets: `GET /api/tickets` must list exactly 100.
     progress("HTTP throughput and latency: GET /api/tickets");
     let mut http = http::run(stack, &[Endpoint::ListTickets], &[]).await?;
-    // While the catalogue holds those 100 tickets: then 100,000, then 100 again.
-    progress("a page of the catalogue at 100 and at 100,000 tickets");
-    let catalogue = catalogue::run(stack).await?;
     // Before the other HTTP runs leave the bus a backlog to drain.
     progress("event propagation");
     quiet_machine("propagation").await?;
@@ -142,31 +197,41 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackResults> {
     http.extend(http::run(stack, &rest, &http).await?);
     progress("sign-in storms between scrypt ceilings");
     let signin = ceilings::signin(stack).await?;
-    progress("purchase pipeline");
-    quiet_machine("the pipeline").await?;
-    let pipeline = pipeline::run(stack).await?;
-    progress("HTTP throughput and latency: POST /api/orders");
-    let orders = http::run(stack, &[Endpoint::CreateOrder], &http).await?;
-    http.extend(orders);
-    footprint::add_loaded(&mut footprint, stack, &pipeline.loaded_rss_kib);
-    Ok(StackResults {
+    Ok(StackPart {
         http,
-        catalogue,
         hello,
         signin,
         propagation,
-        pipeline,
         footprint,
     })
 }
 
-fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(value).context("could not serialise the results")?;
-    std::fs::write(path, text + "\n").with_context(|| format!("could not write {}", path.display()))
+/// The catalogue's part: [`http::LISTED_TICKETS`] tickets listed through the API, as on the
+/// main stack when `GET /api/tickets` is measured, then the catalogue at that size and at
+/// 100,000.
+async fn measure_catalogue(stack: &Stack) -> anyhow::Result<Vec<CataloguePage>> {
+    progress("a page of the catalogue at 100 and at 100,000 tickets");
+    let api = Api::new(&stack.service("tickets")?.url())?;
+    let seller = Api::new(&stack.ingress)?
+        .sign_up("catalogue-seller")
+        .await?;
+    create_tickets(&api, &seller, http::LISTED_TICKETS).await?;
+    catalogue::run(stack).await
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("could not read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("could not parse {}", path.display()))
+/// The purchases' part: the pipeline, then `POST /api/orders` last: each of its runs leaves
+/// the fleet seconds of events to digest (the ticket reserved, the replicas, the expiration
+/// job), which the next run waits out, and after the last one nothing has to.
+async fn measure_purchases(stack: &Stack) -> anyhow::Result<PurchasesPart> {
+    progress("purchase pipeline");
+    quiet_machine("the pipeline").await?;
+    let pipeline = pipeline::run(stack).await?;
+    let loaded = footprint::loaded(stack, &pipeline.loaded_rss_kib);
+    progress("HTTP throughput and latency: POST /api/orders");
+    let orders = http::run(stack, &[Endpoint::CreateOrder], &[]).await?;
+    Ok(PurchasesPart {
+        pipeline,
+        orders,
+        loaded,
+    })
 }

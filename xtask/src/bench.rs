@@ -1,11 +1,15 @@
 //! `cargo xtask bench`: the benchmark suite, on this machine, against release binaries.
 //!
 //! In order: find (or apt-install) wrk and the servers; build the services and the
-//! `ticketing-bench` crate in release mode (timed); start the stack as `up` does, on a free port
-//! with fresh data under `target/bench/`, the children's output going to a log file there, and
-//! run `ticketing-bench stack` against it; stop it and start another whose orders expire after
-//! [`EXPIRATION_WINDOW_SECONDS`], for `ticketing-bench expiration`; then `ticketing-bench report`
-//! writes `bench/results/<date>.json` and `<date>.md`.
+//! `ticketing-bench` crate in release mode (timed); then for each part of the suite ([`PARTS`])
+//! start a fresh stack as `up` does, on a free port with fresh data under `target/bench/`, the
+//! children's output going to a log file there, run `ticketing-bench <part>` against it, and
+//! stop it; then `ticketing-bench report` writes `bench/results/<date>.json` and `<date>.md`.
+//!
+//! With `--against <rev>`, the commit `rev` names is extracted under `target/bench-against/`
+//! (kept for the next run), built in release mode into its own target directory, and each part
+//! runs for both trees in turn, on fresh stacks, the first tree alternating from part to part:
+//! the report gives each headline figure of both and their ratio, from one run.
 //!
 //! The services log at `warn` during the bench: at tens of thousands of requests a second, one
 //! line per request would measure the log pipe to xtask rather than the services.
@@ -39,12 +43,20 @@ const DEFAULT_SECONDS: u64 = 2;
 /// The bench's own package and its binary.
 const BENCH_PACKAGE: &str = "ticketing-bench";
 
+/// The parts of the suite, in run order, each measured on a fresh stack so that what one writes
+/// does not slow the next (`ticketing-bench <part>`; see its `report::parts`).
+const PARTS: [&str; 4] = ["stack", "catalogue", "purchases", "expiration"];
+
 /// Options of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Options {
     /// How long each wrk run lasts, in seconds.
     #[arg(long, default_value_t = DEFAULT_SECONDS, value_parser = clap::value_parser!(u64).range(1..=60))]
     seconds: u64,
+    /// Also measure this git revision, part for part in turn with this tree, and report the
+    /// ratios.
+    #[arg(long, value_name = "REV")]
+    against: Option<String>,
 }
 
 /// Runs the whole suite; exits 0 once the results are written.
@@ -86,8 +98,14 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
     let build_seconds = build_started.elapsed().as_secs_f64();
     console::detail(format_args!("release build: {build_seconds:.0} s"));
 
-    let dir = crate::infra::target_dir(&workspace.root, std::env::var_os("CARGO_TARGET_DIR"))
-        .join("bench");
+    let target = crate::infra::target_dir(&workspace.root, std::env::var_os("CARGO_TARGET_DIR"));
+    let against = match &options.against {
+        Some(rev) => Some(other_tree(&workspace, &target, rev, stop)?),
+        None => None,
+    };
+    stop.check()?;
+
+    let dir = target.join("bench");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)
             .with_context(|| format!("could not clear {}", dir.display()))?;
@@ -96,7 +114,6 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("could not create {}", work_dir.display()))?;
     let common = Common {
-        workspace: &workspace,
         tools: &tools,
         stop,
         bench: &bench,
@@ -104,36 +121,42 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
         dir: &dir,
         seconds: options.seconds,
     };
-
-    let stack_part = dir.join("stack.json");
-    common.against_stack(
-        "stack",
-        Vec::new(),
-        &["stack", "--out", &stack_part.to_string_lossy()],
-    )?;
-    let expiration_part = dir.join("expiration.json");
-    common.against_stack(
-        "expiration",
-        vec![(
-            "EXPIRATION_WINDOW_SECONDS",
-            EXPIRATION_WINDOW_SECONDS.to_string(),
-        )],
-        &[
-            "expiration",
-            "--out",
-            &expiration_part.to_string_lossy(),
-            "--orders",
-            &EXPIRING_ORDERS.to_string(),
-        ],
-    )?;
+    let ours = Tree {
+        name: "ours",
+        workspace: &workspace,
+    };
+    let mut trees = vec![ours];
+    if let Some((_, workspace)) = &against {
+        trees.push(Tree {
+            name: "theirs",
+            workspace,
+        });
+    }
+    for (index, part) in PARTS.into_iter().enumerate() {
+        // Alternating which tree goes first: neither always meets the warmer machine.
+        let mut order: Vec<&Tree<'_>> = trees.iter().collect();
+        if index % 2 == 1 {
+            order.reverse();
+        }
+        for tree in order {
+            let parts = dir.join("parts").join(tree.name);
+            std::fs::create_dir_all(&parts)
+                .with_context(|| format!("could not create {}", parts.display()))?;
+            let out = parts.join(format!("{part}.json"));
+            let name = if trees.len() == 1 {
+                part.to_owned()
+            } else {
+                format!("{part}-{}", tree.name)
+            };
+            common.against_stack(tree.workspace, &name, part, &out)?;
+        }
+    }
 
     let results = workspace.root.join("bench").join("results");
     let mut report = Command::new(&bench);
     report
-        .args(["report", "--stack"])
-        .arg(&stack_part)
-        .arg("--expiration")
-        .arg(&expiration_part)
+        .args(["report", "--parts"])
+        .arg(dir.join("parts").join("ours"))
         .arg("--dir")
         .arg(&results)
         .arg(format!("--build-seconds={build_seconds:.1}"))
@@ -141,7 +164,13 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
             "--total-seconds={:.1}",
             started.elapsed().as_secs_f64()
         ));
-    for command in report_commands(&services, options.seconds) {
+    if let Some((commit, _)) = &against {
+        report
+            .arg(format!("--against={commit}"))
+            .arg("--against-parts")
+            .arg(dir.join("parts").join("theirs"));
+    }
+    for command in report_commands(&services, options) {
         report.arg(format!("--command={command}"));
     }
     let status = run_child(report, stop)?;
@@ -157,30 +186,139 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
 }
 
 /// What the summary lists as the commands that made it (the wrk commands come with the results).
-fn report_commands(services: &[&str], seconds: u64) -> Vec<String> {
+fn report_commands(services: &[&str], options: &Options) -> Vec<String> {
     let packages: Vec<String> = services
         .iter()
         .chain(&[up::STAND_IN, BENCH_PACKAGE])
         .map(|name| format!("-p {name}"))
         .collect();
-    let option = if seconds == DEFAULT_SECONDS {
-        String::new()
-    } else {
-        format!(" --seconds {seconds}")
-    };
-    vec![
-        format!("cargo xtask bench{option}"),
+    let mut command = "cargo xtask bench".to_owned();
+    if options.seconds != DEFAULT_SECONDS {
+        command.push_str(&format!(" --seconds {}", options.seconds));
+    }
+    if let Some(rev) = &options.against {
+        command.push_str(&format!(" --against {rev}"));
+    }
+    let mut commands = vec![
+        command,
         format!("# builds: cargo build --release {}", packages.join(" ")),
-        "# stack 1 (services with RUST_LOG=warn): ticketing-bench stack".to_owned(),
+        "# each on a fresh stack, services with RUST_LOG=warn: ticketing-bench stack, \
+         ticketing-bench catalogue, ticketing-bench purchases"
+            .to_owned(),
         format!(
-            "# stack 2 (EXPIRATION_WINDOW_SECONDS={EXPIRATION_WINDOW_SECONDS}): ticketing-bench expiration --orders {EXPIRING_ORDERS}"
+            "# and with EXPIRATION_WINDOW_SECONDS={EXPIRATION_WINDOW_SECONDS}: ticketing-bench expiration --orders {EXPIRING_ORDERS}"
         ),
-    ]
+    ];
+    if options.against.is_some() {
+        commands.push(
+            "# each part for the other tree too, in turn, its services built from its own source \
+             under target/bench-against/"
+                .to_owned(),
+        );
+    }
+    commands
+}
+
+/// A tree whose services a part runs against: this one, or the one `--against` names.
+struct Tree<'a> {
+    /// `ours` or `theirs`: its parts' directory.
+    name: &'static str,
+    workspace: &'a Workspace,
+}
+
+/// Extracts the commit `rev` names (unless an earlier run did) under `target/bench-against/`
+/// and builds its services in release mode there; returns the commit's short id and its
+/// workspace.
+fn other_tree(
+    workspace: &Workspace,
+    target: &Path,
+    rev: &str,
+    stop: &Stop,
+) -> anyhow::Result<(String, Workspace)> {
+    let commit = git(
+        &workspace.root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--end-of-options",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .with_context(|| format!("--against {rev}: no such commit"))?;
+    let short = commit.get(..12).unwrap_or(&commit).to_owned();
+    let source = target.join("bench-against").join(&short);
+    if !source.join("Cargo.toml").is_file() {
+        console::step(format_args!(
+            "extracting {rev} ({short}) into {}",
+            source.display()
+        ));
+        let partial = source.with_extension("partial");
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial)
+                .with_context(|| format!("could not clear {}", partial.display()))?;
+        }
+        std::fs::create_dir_all(&partial)
+            .with_context(|| format!("could not create {}", partial.display()))?;
+        let archive = partial.join("source.tar");
+        git(
+            &workspace.root,
+            &[
+                "archive",
+                "--format=tar",
+                "-o",
+                &archive.to_string_lossy(),
+                &commit,
+            ],
+        )?;
+        let status = Command::new("tar")
+            .arg("-xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&partial)
+            .status()
+            .context("could not run tar")?;
+        if !status.success() {
+            bail!("tar could not extract {} ({status})", archive.display());
+        }
+        std::fs::remove_file(&archive)
+            .with_context(|| format!("could not remove {}", archive.display()))?;
+        std::fs::rename(&partial, &source)
+            .with_context(|| format!("could not move {} into place", partial.display()))?;
+    }
+    let theirs = Workspace::load_at(&source)?;
+    let mut packages: Vec<&str> = SERVICES
+        .iter()
+        .map(|service| service.name)
+        .filter(|name| theirs.has_binary(name))
+        .collect();
+    packages.push(up::STAND_IN);
+    console::step(format_args!(
+        "building {rev} ({short}): {} (release)",
+        packages.join(", ")
+    ));
+    cargo::build(&theirs.root, &packages, true, stop)?;
+    Ok((short, theirs))
+}
+
+/// `git args` in `dir`: its standard output, trimmed.
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .context("could not run git")?;
+    if !output.status.success() {
+        bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 /// What every stack of the run shares.
 struct Common<'a> {
-    workspace: &'a Workspace,
     tools: &'a Tools,
     stop: &'a Stop,
     bench: &'a Path,
@@ -190,15 +328,28 @@ struct Common<'a> {
 }
 
 impl Common<'_> {
-    /// Starts a fresh stack called `name` with `service_env`, runs `ticketing-bench args`
-    /// against it, and stops it.
+    /// Starts a fresh stack called `name` of `workspace`'s services, runs
+    /// `ticketing-bench <part> --out <out>` against it, and stops it.
     fn against_stack(
         &self,
+        workspace: &Workspace,
         name: &str,
-        mut service_env: Vec<(&'static str, String)>,
-        args: &[&str],
+        part: &str,
+        out: &Path,
     ) -> anyhow::Result<()> {
-        service_env.push(("RUST_LOG", "warn".to_owned()));
+        let mut args = vec![
+            part.to_owned(),
+            "--out".to_owned(),
+            out.to_string_lossy().into_owned(),
+        ];
+        let mut service_env = vec![("RUST_LOG", "warn".to_owned())];
+        if part == "expiration" {
+            service_env.push((
+                "EXPIRATION_WINDOW_SECONDS",
+                EXPIRATION_WINDOW_SECONDS.to_string(),
+            ));
+            args.push(format!("--orders={EXPIRING_ORDERS}"));
+        }
         // Rate limits raised far above the bench's load (its sign-in storms repeat one email
         // from 127.0.0.1, its pipeline pays as one user), but kept on, so the figures include
         // their cost.
@@ -231,7 +382,7 @@ impl Common<'_> {
             "starting the {name} stack (its output: {})",
             log.display()
         ));
-        let stack = up::start_logging_to(self.workspace, self.tools, &settings, self.stop, &log)?;
+        let stack = up::start_logging_to(workspace, self.tools, &settings, self.stop, &log)?;
         let servers: Vec<String> = stack
             .servers()
             .into_iter()
@@ -268,15 +419,14 @@ impl Common<'_> {
             ("BENCH_SECONDS", self.seconds.to_string()),
             ("BENCH_EXPIRATION_WINDOW_SECONDS", window),
         ]);
-        console::step(format_args!("ticketing-bench {}", args[0]));
+        console::step(format_args!("ticketing-bench {part}"));
         let mut command = Command::new(self.bench);
-        command.args(args).envs(env);
+        command.args(&args).envs(env);
         let status = run_child(command, self.stop)?;
         drop(stack);
         if !status.success() {
             bail!(
-                "ticketing-bench {} failed ({status}); the stack's output is in {}",
-                args[0],
+                "ticketing-bench {part} failed ({status}); the stack's output is in {}",
                 log.display()
             );
         }
@@ -336,11 +486,47 @@ mod tests {
 
     #[test]
     fn the_summary_names_the_command_and_what_it_built() {
-        let commands = report_commands(&["auth", "tickets"], DEFAULT_SECONDS);
+        let options = |seconds, against: Option<&str>| Options {
+            seconds,
+            against: against.map(str::to_owned),
+        };
+        let commands = report_commands(&["auth", "tickets"], &options(DEFAULT_SECONDS, None));
         assert_eq!(commands[0], "cargo xtask bench");
         assert!(commands[1].ends_with(
             "cargo build --release -p auth -p tickets -p stripe-fake -p ticketing-bench"
         ));
-        assert_eq!(report_commands(&[], 5)[0], "cargo xtask bench --seconds 5");
+        for part in PARTS {
+            assert!(
+                commands
+                    .iter()
+                    .any(|command| command.contains(&format!("ticketing-bench {part}"))),
+                "{part} is not in {commands:?}"
+            );
+        }
+        assert_eq!(
+            report_commands(&[], &options(5, Some("HEAD~3")))[0],
+            "cargo xtask bench --seconds 5 --against HEAD~3"
+        );
+    }
+
+    #[test]
+    fn git_answers_with_its_output_or_its_error() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let commit = git(root, &["rev-parse", "--verify", "HEAD^{commit}"]);
+        // A source tree without its history (an archive) has no HEAD: nothing to check then.
+        if let Ok(commit) = commit {
+            assert_eq!(commit.len(), 40, "{commit}");
+            assert!(commit.chars().all(|c| c.is_ascii_hexdigit()), "{commit}");
+        }
+        let error = git(
+            root,
+            &["rev-parse", "--verify", "no-such-rev-anywhere^{commit}"],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("git rev-parse --verify no-such-rev"),
+            "{error}"
+        );
     }
 }

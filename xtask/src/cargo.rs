@@ -60,7 +60,13 @@ impl Target {
 impl Workspace {
     /// Reads the workspace that contains the current directory.
     pub(crate) fn load() -> anyhow::Result<Workspace> {
+        Workspace::load_at(Path::new("."))
+    }
+
+    /// Reads the workspace that contains `dir`.
+    pub(crate) fn load_at(dir: &Path) -> anyhow::Result<Workspace> {
         let output = command()
+            .current_dir(dir)
             .args(["metadata", "--format-version", "1", "--no-deps"])
             .stderr(Stdio::inherit())
             .output()

@@ -29,6 +29,9 @@ pub fn markdown(report: &Report) -> String {
     );
     md.push_str("## Targets\n\n");
     write_targets(&mut md, &report.checks, "**no**");
+    if let Some(against) = &report.against {
+        super::side_by_side::section(&mut md, &report.stack, &report.expiration, against);
+    }
     http_table(&mut md, report);
     catalogue_table(&mut md, report);
     signin_table(&mut md, report);
@@ -367,7 +370,8 @@ fn pipeline_section(md: &mut String, report: &Report) {
 
 fn footprint_table(md: &mut String, report: &Report) {
     md.push_str(
-        "\n## Footprint\n\n| service | binary MB | idle RSS MB | loaded RSS MB | peak RSS MB | start → ready ms (median / max of 3) |\n\
+        "\n## Footprint\n\nIdle and start → ready on the main stack; loaded (at the end of the pipeline) \
+         and peak on the purchases' stack.\n\n| service | binary MB | idle RSS MB | loaded RSS MB | peak RSS MB | start → ready ms (median / max of 3) |\n\
          |---|---:|---:|---:|---:|---:|\n",
     );
     let mb = |kib: Option<u64>| {
@@ -464,7 +468,7 @@ mod tests {
         assert!(md.contains("| light | ticket:created → orderable | 100 | 3.00 | 6.00 | 12.00 |"));
         assert!(md.contains("| order:cancelled published | 300 | 600 | 1200 |"));
         assert!(md.contains("| mongo | 90 |"));
-        assert!(md.contains("| auth | 14.0 | 25.0 | 29.3 | – | 120 / 150 |"));
+        assert!(md.contains("| auth | 14.0 | 25.0 | 29.3 | 39.1 | 120 / 150 |"));
         assert!(md.contains("```sh\ncargo xtask bench\n"));
         assert!(md.contains("wrk --connections=16 http://127.0.0.1:1GET /api/users/currentuser"));
         assert!(

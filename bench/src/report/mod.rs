@@ -2,9 +2,11 @@
 //!
 //! Layout:
 //! - here: the results as `bench/results/<date>.json` holds them;
+//! - `parts`: what each stack of a run measures, and joining them ([`parts::read`]);
 //! - `checks`: the targets, checked against the figures ([`checks`]);
 //! - `markdown`: the summary `bench/results/<date>.md` and the targets table ([`markdown`],
-//!   [`targets_table`]).
+//!   [`targets_table`]);
+//! - `side_by_side`: the headline figures of two trees from one run, as ratios.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,11 +21,13 @@ use crate::scenarios::propagation::Propagation;
 
 mod checks;
 mod markdown;
+pub mod parts;
+mod side_by_side;
 
 pub use checks::checks;
 pub use markdown::{markdown, targets_table};
 
-/// What `ticketing-bench stack` measures.
+/// What a run measures of one tree, its parts joined (see [`parts`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StackResults {
     /// Each endpoint at each level, direct and through the ingress.
@@ -83,4 +87,18 @@ pub struct Report {
     pub expiration: Expiration,
     /// The targets.
     pub checks: Vec<Check>,
+    /// The other tree of a side-by-side run (`cargo xtask bench --against <rev>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<Against>,
+}
+
+/// The tree a run measured beside this one, stack for stack, alternately.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Against {
+    /// The revision as given, and the commit it named.
+    pub rev: String,
+    /// What its stacks measured.
+    pub stack: StackResults,
+    /// Its expiration measurement.
+    pub expiration: Expiration,
 }

@@ -2,11 +2,10 @@
 //! 100,000, side by side: pages are read through the catalogue's indexes (tickets'
 //! `ensure_indexes`), so a page should cost the same at both sizes.
 //!
-//! It runs right after the HTTP scenario's `GET /api/tickets`, while the catalogue holds that
-//! scenario's 100 tickets: three requests measured with wrk (the first page, the page after it,
-//! a search), then tickets stored straight into the tickets service's database up to
-//! [`LARGE_CATALOGUE`] (through the API that would take minutes), the same three requests again,
-//! and the stored tickets deleted, so the runs after it see the catalogue as it was.
+//! It runs on a stack of its own once 100 tickets are listed through the API: three requests
+//! measured with wrk (the first page, the page after it, a search), then tickets stored straight
+//! into the tickets service's database up to [`LARGE_CATALOGUE`] (through the API that would take
+//! minutes), the same three requests again, and the stored tickets deleted.
 
 use std::time::Instant;
 
@@ -103,7 +102,7 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<CataloguePage>> {
         measure_all(stack, &tickets, size).await
     }
     .await;
-    // Deleted whether or not the runs succeeded: the scenarios after this one count tickets.
+    // Deleted whether or not the runs succeeded: the database is left as the scenario found it.
     let started = Instant::now();
     catalogue.delete_stored().await?;
     progress(format_args!(

@@ -29,9 +29,9 @@ pub struct Footprint {
     pub binary_bytes: u64,
     /// Resident memory after start-up, before any load, in KiB.
     pub idle_rss_kib: u64,
-    /// Resident memory at the end of the pipeline, in KiB (filled in later).
+    /// Resident memory at the end of the pipeline, in KiB (from [`Loaded`]).
     pub loaded_rss_kib: Option<u64>,
-    /// The most it was ever resident, at the end of the run, in KiB (filled in later).
+    /// The most it was ever resident during the purchases, in KiB (from [`Loaded`]).
     pub peak_rss_kib: Option<u64>,
     /// Start to `/readyz` 200, the median of a few starts, in milliseconds.
     pub start_to_ready_ms: f64,
@@ -75,18 +75,43 @@ pub async fn idle(stack: &Stack) -> anyhow::Result<Vec<Footprint>> {
     Ok(footprints)
 }
 
-/// Adds loaded and peak memory to `footprints`.
-pub fn add_loaded(footprints: &mut [Footprint], stack: &Stack, loaded: &[(String, u64)]) {
+/// A service's memory under load: measured at the end of the purchases, on their own stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Loaded {
+    /// The service.
+    pub service: String,
+    /// Resident at the end of the pipeline, in KiB.
+    pub loaded_rss_kib: Option<u64>,
+    /// The most it was ever resident, at the end of the purchases, in KiB.
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// Each service of `stack`'s memory now, given what the pipeline saw at its end (`loaded`).
+pub fn loaded(stack: &Stack, loaded: &[(String, u64)]) -> Vec<Loaded> {
+    stack
+        .services
+        .iter()
+        .map(|service| Loaded {
+            service: service.name.clone(),
+            loaded_rss_kib: loaded
+                .iter()
+                .find(|(name, _)| *name == service.name)
+                .map(|(_, kib)| *kib),
+            peak_rss_kib: procfs::memory(service.pid)
+                .ok()
+                .map(|memory| memory.peak_kib),
+        })
+        .collect()
+}
+
+/// Fills in the idle footprints' figures under load.
+pub fn add_loaded(footprints: &mut [Footprint], loaded: &[Loaded]) {
     for footprint in footprints {
-        footprint.loaded_rss_kib = loaded
+        let measured = loaded
             .iter()
-            .find(|(name, _)| *name == footprint.service)
-            .map(|(_, kib)| *kib);
-        footprint.peak_rss_kib = stack
-            .service(&footprint.service)
-            .ok()
-            .and_then(|service| procfs::memory(service.pid).ok())
-            .map(|memory| memory.peak_kib);
+            .find(|loaded| loaded.service == footprint.service);
+        footprint.loaded_rss_kib = measured.and_then(|loaded| loaded.loaded_rss_kib);
+        footprint.peak_rss_kib = measured.and_then(|loaded| loaded.peak_rss_kib);
     }
 }
 

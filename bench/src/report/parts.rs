@@ -1,0 +1,213 @@
+//! The parts of a run: each measured on a fresh stack of its own, then joined.
+//!
+//! Every scenario that writes leaves the databases bigger, and the ones after it read and write
+//! through bigger collections. Run on one stack, a tree that creates tickets faster would leave
+//! more of them behind and slow its own later scenarios: its figures would depend on its other
+//! figures. So the parts that write much run on stacks of their own:
+//!
+//! - [`Part::Stack`]: footprint, the HTTP endpoints, propagation, the ceilings and sign-in storms;
+//! - [`Part::Catalogue`]: a page of the catalogue at 100 tickets and at 100,000 (its bulk insert
+//!   and delete would disturb what follows it);
+//! - [`Part::Purchases`]: the purchase pipeline, then `POST /api/orders`, on databases that
+//!   hold only what they create;
+//! - [`Part::Expiration`]: lateness, with a short expiration window.
+//!
+//! `ticketing-bench <part> --out <dir>/<part>.json` writes each; [`read`] joins a directory of
+//! them into the figures of one tree.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::StackResults;
+use crate::scenarios::catalogue::CataloguePage;
+use crate::scenarios::ceilings::Signin;
+use crate::scenarios::expiration::Expiration;
+use crate::scenarios::footprint::{self, Footprint, Loaded};
+use crate::scenarios::http::HttpResult;
+use crate::scenarios::pipeline::Pipeline;
+use crate::scenarios::propagation::Propagation;
+
+/// A part of a run, named as its subcommand and its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Footprint, HTTP, propagation, ceilings, sign-in storms.
+    Stack,
+    /// A page of the catalogue at two sizes.
+    Catalogue,
+    /// The pipeline and `POST /api/orders`.
+    Purchases,
+    /// Expiration lateness.
+    Expiration,
+}
+
+impl Part {
+    /// All of them, in run order.
+    pub const ALL: [Part; 4] = [
+        Part::Stack,
+        Part::Catalogue,
+        Part::Purchases,
+        Part::Expiration,
+    ];
+
+    /// Its subcommand, and its file's stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Stack => "stack",
+            Part::Catalogue => "catalogue",
+            Part::Purchases => "purchases",
+            Part::Expiration => "expiration",
+        }
+    }
+
+    /// `<dir>/<name>.json`.
+    pub fn file(self, dir: &Path) -> std::path::PathBuf {
+        dir.join(format!("{}.json", self.name()))
+    }
+}
+
+/// What [`Part::Stack`] measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackPart {
+    /// Each endpoint but `POST /api/orders` at each level, direct and through the ingress.
+    pub http: Vec<HttpResult>,
+    /// The bare axum handler at each level.
+    pub hello: Vec<HttpResult>,
+    /// Sign-in storms between scrypt ceilings.
+    pub signin: Signin,
+    /// Event propagation at light and heavy load.
+    pub propagation: Vec<Propagation>,
+    /// Each service's footprint when idle.
+    pub footprint: Vec<Footprint>,
+}
+
+/// What [`Part::Purchases`] measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurchasesPart {
+    /// The purchase pipeline.
+    pub pipeline: Pipeline,
+    /// `POST /api/orders` at each level, direct and through the ingress.
+    pub orders: Vec<HttpResult>,
+    /// Each service's memory at the end of the pipeline and at its peak.
+    pub loaded: Vec<Loaded>,
+}
+
+/// The figures of one tree: the parts in `dir` joined, and its expiration part.
+pub fn read(dir: &Path) -> anyhow::Result<(StackResults, Expiration)> {
+    let stack: StackPart = read_json(&Part::Stack.file(dir))?;
+    let catalogue: Vec<CataloguePage> = read_json(&Part::Catalogue.file(dir))?;
+    let purchases: PurchasesPart = read_json(&Part::Purchases.file(dir))?;
+    let expiration: Expiration = read_json(&Part::Expiration.file(dir))?;
+    Ok((join(stack, catalogue, purchases), expiration))
+}
+
+/// The results of one tree, from its parts.
+fn join(stack: StackPart, catalogue: Vec<CataloguePage>, purchases: PurchasesPart) -> StackResults {
+    let mut footprint = stack.footprint;
+    footprint::add_loaded(&mut footprint, &purchases.loaded);
+    let mut http = stack.http;
+    http.extend(purchases.orders);
+    StackResults {
+        http,
+        catalogue,
+        hello: stack.hello,
+        signin: stack.signin,
+        propagation: stack.propagation,
+        pipeline: purchases.pipeline,
+        footprint,
+    }
+}
+
+/// Reads a part, or the report, as JSON.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("could not parse {}", path.display()))
+}
+
+/// Writes a part, or the report, as pretty JSON with a final newline.
+pub fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value).context("could not serialise the results")?;
+    std::fs::write(path, text + "\n").with_context(|| format!("could not write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::fixtures::report;
+
+    /// A fresh, empty directory for one test.
+    fn empty_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bench-parts-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_parts_join_into_the_results_of_one_tree() {
+        let whole = report().stack;
+        let (orders, others): (Vec<HttpResult>, Vec<HttpResult>) = whole
+            .http
+            .iter()
+            .cloned()
+            .partition(|result| result.endpoint == "POST /api/orders");
+        let loaded: Vec<Loaded> = whole
+            .footprint
+            .iter()
+            .map(|footprint| Loaded {
+                service: footprint.service.clone(),
+                loaded_rss_kib: footprint.loaded_rss_kib,
+                peak_rss_kib: footprint.peak_rss_kib,
+            })
+            .collect();
+        let idle: Vec<Footprint> = whole
+            .footprint
+            .iter()
+            .map(|footprint| Footprint {
+                loaded_rss_kib: None,
+                peak_rss_kib: None,
+                ..footprint.clone()
+            })
+            .collect();
+        let dir = empty_dir("join");
+        let stack = StackPart {
+            http: others,
+            hello: whole.hello.clone(),
+            signin: whole.signin.clone(),
+            propagation: whole.propagation.clone(),
+            footprint: idle,
+        };
+        write_json(&Part::Stack.file(&dir), &stack).unwrap();
+        write_json(&Part::Catalogue.file(&dir), &whole.catalogue).unwrap();
+        let purchases = PurchasesPart {
+            pipeline: whole.pipeline.clone(),
+            orders,
+            loaded,
+        };
+        write_json(&Part::Purchases.file(&dir), &purchases).unwrap();
+        write_json(&Part::Expiration.file(&dir), &report().expiration).unwrap();
+
+        let (joined, expiration) = read(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(expiration, report().expiration);
+        // The same figures; POST /api/orders now comes last among the HTTP results.
+        let mut expected = whole.clone();
+        let (orders, others): (Vec<HttpResult>, Vec<HttpResult>) = expected
+            .http
+            .into_iter()
+            .partition(|result| result.endpoint == "POST /api/orders");
+        expected.http = others.into_iter().chain(orders).collect();
+        assert_eq!(joined, expected);
+    }
+
+    #[test]
+    fn a_missing_part_is_named() {
+        let error = read(&empty_dir("missing")).unwrap_err();
+        assert!(format!("{error:#}").contains("stack.json"), "{error:#}");
+    }
+}
