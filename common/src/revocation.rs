@@ -107,20 +107,21 @@ impl RevocationBucket {
         };
         // A create is answered with the stream when it exists with this very configuration,
         // and refused when its configuration differs.
-        bus.jetstream()
-            .create_stream(config)
-            .await
-            .map_err(|error| {
-                anyhow::anyhow!(
-                    "opening the key-value bucket {bucket}: {error} (every service must have the \
+        bus.create_stream(config).await.map_err(|error| {
+            anyhow::anyhow!(
+                "opening the key-value bucket {bucket}: {error:#} (every service must have the \
                  same JWT_TTL_SECONDS and REVOCATIONS_MAX_ENTRIES)"
-                )
-            })?;
+            )
+        })?;
+        // The bucket exists now: failing to read its details is JetStream not answering yet.
+        let what = format!("opening the key-value bucket {bucket}");
         let store = bus
-            .jetstream()
-            .get_key_value(&bucket)
-            .await
-            .with_context(|| format!("opening the key-value bucket {bucket}"))?;
+            .patiently(
+                &what,
+                |_: &async_nats::jetstream::context::KeyValueError| true,
+                || bus.jetstream().get_key_value(&bucket),
+            )
+            .await?;
         Ok(RevocationBucket {
             store,
             ttl: ttl.as_secs(),

@@ -14,6 +14,7 @@ pub mod access;
 pub mod listener;
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -30,7 +31,7 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// How long events are kept, so a new durable consumer can replay history.
 const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How long a service waits at start for JetStream to answer before it gives up (and its pod
-/// is restarted).
+/// is restarted): see [`Bus::patiently`].
 const STREAMS_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Whether creating a stream failed for want of an answer, so trying again can succeed: a
@@ -45,16 +46,26 @@ fn is_transient(error: &jetstream::context::CreateStreamError) -> bool {
     }
 }
 
-/// Connects with `options`, waiting for a server that is not up yet (it may start after us),
-/// but failing at once when the server refuses who we are: waiting would never end.
+/// The servers of a `NATS_URL`: one URL, or several separated by commas.
+pub fn servers(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|server| !server.is_empty())
+        .collect()
+}
+
+/// Connects with `options` to one of the servers of `url`, waiting for a server that is not up
+/// yet (it may start after us), but failing at once when the server refuses who we are: waiting
+/// would never end.
 async fn connect_patiently(
     options: async_nats::ConnectOptions,
     url: &str,
 ) -> anyhow::Result<async_nats::Client> {
     use async_nats::ConnectErrorKind as Kind;
+    let servers = servers(url);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
     loop {
-        match options.clone().connect(url).await {
+        match options.clone().connect(servers.as_slice()).await {
             Ok(client) => return Ok(client),
             Err(error)
                 if matches!(
@@ -140,7 +151,8 @@ impl Namespace {
 /// Where and as whom a service connects to NATS.
 #[derive(Debug, Clone)]
 pub struct BusSettings {
-    /// `NATS_URL`, e.g. `nats://nats-srv:4222`.
+    /// `NATS_URL`, e.g. `nats://nats-srv:4222`: one server, or several separated by commas
+    /// (the nodes of a cluster), any of which the connection may use.
     pub url: String,
     /// `NATS_CLIENT_ID`: this replica's name (the pod name in Kubernetes).
     pub client_id: String,
@@ -259,6 +271,8 @@ pub struct Bus {
     jetstream: jetstream::Context,
     namespace: Namespace,
     limits: StreamLimits,
+    /// The last request the server refused for want of permission (see [`Bus::patiently`]).
+    refusal: Arc<Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -294,7 +308,24 @@ impl Bus {
     /// goes away. A server that refuses the credentials fails the start at once, saying so.
     pub async fn connect_with(settings: &BusSettings) -> anyhow::Result<Bus> {
         let url = &settings.url;
-        let mut options = async_nats::ConnectOptions::new().name(&settings.client_id);
+        // A request the user may not make is never answered: the server only says so, to the
+        // connection. Kept, so that waiting for an answer can stop (see `Bus::patiently`).
+        let refusal = Arc::new(Mutex::new(None));
+        let noted = refusal.clone();
+        let mut options = async_nats::ConnectOptions::new()
+            .name(&settings.client_id)
+            .event_callback(move |event| {
+                let noted = noted.clone();
+                async move {
+                    if let async_nats::Event::ServerError(async_nats::ServerError::Other(text)) =
+                        event
+                        && text.to_lowercase().contains("permissions violation")
+                        && let Ok(mut noted) = noted.lock()
+                    {
+                        *noted = Some(text);
+                    }
+                }
+            });
         if let Some(credentials) = &settings.credentials {
             options = options
                 .user_and_password(
@@ -309,6 +340,7 @@ impl Bus {
             client,
             namespace: settings.namespace.clone(),
             limits: settings.limits,
+            refusal,
         };
         bus.ensure_streams().await?;
         Ok(bus)
@@ -369,23 +401,61 @@ impl Bus {
         Ok(())
     }
 
-    /// Creates the stream `config` describes unless it exists. While JetStream does not answer
-    /// (the server still starting or recovering its store, or too busy to answer in time) it
-    /// tries again, for up to [`STREAMS_PATIENCE`]; an answer that is a refusal fails at once.
+    /// Creates the stream `config` describes unless it exists (an existing one is kept as it
+    /// is), waiting for JetStream as [`Bus::patiently`] does.
     async fn ensure_stream(&self, config: stream::Config) -> anyhow::Result<()> {
+        let what = format!("creating stream {}", config.name);
+        self.patiently(&what, is_transient, || {
+            self.jetstream.get_or_create_stream(config.clone())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Creates the stream `config` describes, or finds it already there with this very
+    /// configuration (one configured otherwise is refused), waiting for JetStream as
+    /// [`Bus::patiently`] does.
+    pub async fn create_stream(&self, config: stream::Config) -> anyhow::Result<()> {
+        let what = format!("creating stream {}", config.name);
+        self.patiently(&what, is_transient, || {
+            self.jetstream.create_stream(config.clone())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Runs `attempt`, a JetStream request made at start, until it is answered. While
+    /// JetStream does not answer (`transient`: a server still starting or recovering its store,
+    /// a cluster still electing a leader, or too busy to answer in time) it tries again, for up
+    /// to [`STREAMS_PATIENCE`]. An answer that is a refusal fails at once, saying `what`
+    /// failed; so does a request the server refused for want of permission, which is never
+    /// answered and would otherwise look like JetStream not answering.
+    pub async fn patiently<T, E, F, Fut>(
+        &self,
+        what: &str,
+        transient: impl Fn(&E) -> bool,
+        mut attempt: F,
+    ) -> anyhow::Result<T>
+    where
+        E: std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let deadline = tokio::time::Instant::now() + STREAMS_PATIENCE;
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
         loop {
-            let error = match self.jetstream.get_or_create_stream(config.clone()).await {
-                Ok(_) => return Ok(()),
+            let error = match attempt().await {
+                Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            let name = &config.name;
-            let delay = backoff.next_delay();
-            if !is_transient(&error) || tokio::time::Instant::now() + delay > deadline {
-                anyhow::bail!("creating stream {name}: {error}");
+            if let Some(refusal) = self.refusal.lock().ok().and_then(|mut noted| noted.take()) {
+                anyhow::bail!("{what}: {error}: NATS refused it ({refusal})");
             }
-            tracing::warn!(stream = %name, %error, "JetStream not answering, trying again");
+            let delay = backoff.next_delay();
+            if !transient(&error) || tokio::time::Instant::now() + delay > deadline {
+                anyhow::bail!("{what}: {error}");
+            }
+            tracing::warn!(%error, "{what}: JetStream not answering, trying again");
             tokio::time::sleep(delay).await;
         }
     }
@@ -460,5 +530,14 @@ mod tests {
         assert_eq!(test.subject(Subject::OrderCreated), "t1.order:created");
         assert_eq!(test.stream(), "TICKETING_t1");
         assert_eq!(test.parked_stream(), "TICKETING_t1_PARKED");
+    }
+
+    #[test]
+    fn a_nats_url_names_one_server_or_several() {
+        assert_eq!(servers("nats://nats-srv:4222"), ["nats://nats-srv:4222"]);
+        assert_eq!(
+            servers("nats://127.0.0.1:4001, nats://127.0.0.1:4002,"),
+            ["nats://127.0.0.1:4001", "nats://127.0.0.1:4002"]
+        );
     }
 }
