@@ -2,7 +2,8 @@
 //!
 //! Each service replica is a child process of `fleet-service NAME` on a fixed port, so a
 //! replica that is killed comes back where clients expect it. NATS JetStream is the fleet's own
-//! server (it gets restarted); MongoDB and Redis are the test harness's shared servers that
+//! server (it gets restarted), or its own cluster of nodes on loopback, each stream kept by
+//! every node ([`FleetOptions::with_nats_cluster`]); MongoDB and Redis are the test harness's shared servers that
 //! require credentials, with databases and a job queue of the fleet's own. Stripe is the
 //! in-process fake.
 //!
@@ -48,6 +49,9 @@ pub struct FleetOptions {
     pub expiration_window: Duration,
     /// Where logs and NATS' store go.
     pub dir: PathBuf,
+    /// NATS nodes: 1, a single server; more, a JetStream cluster whose streams have a copy on
+    /// each node (`EVENTS_REPLICAS`).
+    pub nats_nodes: usize,
 }
 
 impl FleetOptions {
@@ -64,7 +68,16 @@ impl FleetOptions {
                 .collect(),
             expiration_window: Duration::from_secs(60),
             dir,
+            nats_nodes: 1,
         }
+    }
+
+    /// `self` with a JetStream cluster of `nodes` NATS nodes (at most
+    /// [`common::bus::MAX_REPLICAS`]), each stream replicated on all of them.
+    #[must_use]
+    pub fn with_nats_cluster(mut self, nodes: usize) -> FleetOptions {
+        self.nats_nodes = nodes.clamp(1, common::bus::MAX_REPLICAS);
+        self
     }
 
     /// `self` with `replicas` replicas of `service`.
@@ -117,6 +130,8 @@ pub struct Fleet {
     nats_passwords: BusPasswords,
     log: PathBuf,
     dir: PathBuf,
+    /// Keep the logs and NATS' store when dropped ([`Fleet::keep_logs`]).
+    keep: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -138,8 +153,14 @@ enum Order {
     Terminate(usize, Duration, Reply<()>),
     /// Start the member (again) on its port.
     Start(usize, Reply<()>),
-    /// Stop NATS (SIGTERM, or SIGKILL if `kill`) and start it again on the same port and store.
-    RestartNats { kill: bool, reply: Reply<()> },
+    /// Stop NATS node `node` (SIGTERM, or SIGKILL if `kill`).
+    StopNats {
+        node: usize,
+        kill: bool,
+        reply: Reply<()>,
+    },
+    /// Start NATS node `node` (again) on its ports and store.
+    StartNats(usize, Reply<()>),
     /// The member's pid, if it runs.
     Pid(usize, Reply<Option<u32>>),
 }
@@ -178,6 +199,10 @@ impl Fleet {
             .collect();
         let mut ports = devservers::free_ports(replicas.len() + 1)?;
         let nats_port = ports.pop().context("no port for NATS")?;
+        let cluster = match options.nats_nodes {
+            0 | 1 => None,
+            nodes => Some(devservers::nats::Cluster::new("chaos", nodes)?),
+        };
         let members: Vec<Member> = replicas
             .into_iter()
             .zip(ports)
@@ -187,8 +212,11 @@ impl Fleet {
                 port,
             })
             .collect();
-        let nats_url = format!("nats://127.0.0.1:{nats_port}");
-        let shared = SharedEnv {
+        let nats_url = match &cluster {
+            Some(cluster) => cluster.url(),
+            None => format!("nats://127.0.0.1:{nats_port}"),
+        };
+        let mut shared = SharedEnv {
             binary: options.binary.clone(),
             env: vec![
                 ("JWT_KEY", common::testing::JWT_KEY.to_owned()),
@@ -245,6 +273,11 @@ impl Fleet {
             mongo_uris,
             nats_passwords: nats_passwords.clone(),
         };
+        if let Some(cluster) = &cluster {
+            shared
+                .env
+                .push(("EVENTS_REPLICAS", cluster.len().to_string()));
+        }
 
         let (commands, received) = mpsc::channel();
         let (started_tx, started_rx) = oneshot::channel();
@@ -257,6 +290,7 @@ impl Fleet {
                         program: nats_program,
                         store,
                         port: nats_port,
+                        cluster,
                         authorization: shared.nats_passwords.authorization(&Namespace::none()),
                     };
                     supervise(members, &shared, &nats, &sinks, started_tx, &received);
@@ -277,6 +311,7 @@ impl Fleet {
             nats_passwords,
             log,
             dir: options.dir.clone(),
+            keep: std::sync::atomic::AtomicBool::new(false),
         };
         for index in 0..fleet.members.len() {
             fleet.wait_ready(index).await?;
@@ -320,7 +355,7 @@ impl Fleet {
         Ok(client.database(&format!("{}_{service}", self.database_prefix)))
     }
 
-    /// The fleet's NATS server.
+    /// The fleet's NATS server, or its cluster's nodes, comma-separated.
     pub fn nats_url(&self) -> &str {
         &self.nats_url
     }
@@ -333,7 +368,7 @@ impl Fleet {
             self.nats_passwords.of(user),
         )
         .custom_inbox_prefix(common::bus::access::inbox_prefix(user))
-        .connect(&self.nats_url)
+        .connect(common::bus::servers(&self.nats_url).as_slice())
         .await
         .with_context(|| format!("connecting to NATS as {user}"))
     }
@@ -346,6 +381,12 @@ impl Fleet {
     /// Where every process's output goes.
     pub fn log(&self) -> &Path {
         &self.log
+    }
+
+    /// Keeps the logs and NATS' store after the fleet is dropped, for a failure to be looked
+    /// into (a panicking test keeps them anyway).
+    pub fn keep_logs(&self) {
+        self.keep.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// SIGKILLs member `index`.
@@ -365,9 +406,27 @@ impl Fleet {
         self.wait_ready(index).await
     }
 
-    /// Restarts the NATS server (SIGTERM, or SIGKILL if `kill`) on the same port and store.
+    /// Restarts the NATS server (SIGTERM, or SIGKILL if `kill`) on the same port and store;
+    /// node 0 of a cluster.
     pub async fn restart_nats(&self, kill: bool) -> anyhow::Result<()> {
-        self.ask(|reply| Order::RestartNats { kill, reply }).await
+        self.stop_nats(0, kill).await?;
+        self.start_nats(0).await
+    }
+
+    /// How many NATS nodes the fleet runs.
+    pub fn nats_nodes(&self) -> usize {
+        common::bus::servers(&self.nats_url).len()
+    }
+
+    /// Stops NATS node `node` (SIGTERM, or SIGKILL if `kill`).
+    pub async fn stop_nats(&self, node: usize, kill: bool) -> anyhow::Result<()> {
+        self.ask(|reply| Order::StopNats { node, kill, reply })
+            .await
+    }
+
+    /// Starts NATS node `node` again on its ports and store.
+    pub async fn start_nats(&self, node: usize) -> anyhow::Result<()> {
+        self.ask(|reply| Order::StartNats(node, reply)).await
     }
 
     /// The pid of member `index`, if it runs.
@@ -421,7 +480,7 @@ impl Drop for Fleet {
             let _ = supervisor.join();
         }
         // Logs and NATS' store are kept for a failed test to be looked into, else removed.
-        if !std::thread::panicking() {
+        if !std::thread::panicking() && !self.keep.load(std::sync::atomic::Ordering::SeqCst) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
@@ -516,23 +575,43 @@ impl SharedEnv {
 struct NatsServer {
     program: PathBuf,
     store: PathBuf,
+    /// The single server's port.
     port: u16,
+    /// The cluster's nodes, if it is one.
+    cluster: Option<devservers::nats::Cluster>,
     /// The users it accepts.
     authorization: String,
 }
 
 impl NatsServer {
-    fn start(&self, sinks: &Sinks) -> anyhow::Result<ServerProcess> {
+    /// How many nodes to run.
+    fn nodes(&self) -> usize {
+        self.cluster
+            .as_ref()
+            .map_or(1, devservers::nats::Cluster::len)
+    }
+
+    /// Starts node `node`: the single server, or a node of the cluster with a store of its own.
+    fn start(&self, node: usize, sinks: &Sinks) -> anyhow::Result<ServerProcess> {
         // Right after a stop the port can still be held for a moment: retry briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let started = devservers::nats::start_secured(
-                &self.program,
-                &self.store,
-                self.port,
-                &self.authorization,
-                sinks.sink("nats"),
-            );
+            let started = match &self.cluster {
+                Some(cluster) => cluster.start_node(
+                    &self.program,
+                    &self.store.join(format!("node-{node}")),
+                    node,
+                    &self.authorization,
+                    sinks.sink(&format!("nats-{node}")),
+                ),
+                None => devservers::nats::start_secured(
+                    &self.program,
+                    &self.store,
+                    self.port,
+                    &self.authorization,
+                    sinks.sink("nats"),
+                ),
+            };
             match started {
                 Ok(process) => return Ok(process),
                 Err(_) if Instant::now() < deadline => {
@@ -563,13 +642,16 @@ fn supervise(
             Duration::from_secs(30),
         )
     };
-    let mut nats_process = match nats.start(sinks) {
-        Ok(process) => Some(process),
-        Err(error) => {
-            let _ = started.send(Err(error));
-            return;
+    let mut nats_processes: Vec<Option<ServerProcess>> = Vec::new();
+    for node in 0..nats.nodes() {
+        match nats.start(node, sinks) {
+            Ok(process) => nats_processes.push(Some(process)),
+            Err(error) => {
+                let _ = started.send(Err(error));
+                return;
+            }
         }
-    };
+    }
     let mut processes: Vec<Option<ServerProcess>> = Vec::new();
     for member in &mut members {
         let started_at = ServerProcess::start_on_port(member.port, 3, |port| {
@@ -619,17 +701,33 @@ fn supervise(
                 };
                 let _ = reply.send(result);
             }
-            Order::RestartNats { kill, reply } => {
-                if let Some(mut process) = nats_process.take() {
-                    if kill {
-                        process.kill();
-                    } else {
-                        process.stop(Duration::from_secs(10));
+            Order::StopNats { node, kill, reply } => {
+                let result = match nats_processes.get_mut(node) {
+                    Some(slot) => {
+                        if let Some(mut process) = slot.take() {
+                            if kill {
+                                process.kill();
+                            } else {
+                                process.stop(Duration::from_secs(10));
+                            }
+                        }
+                        Ok(())
                     }
-                }
-                let result = nats.start(sinks).map(|process| {
-                    nats_process = Some(process);
-                });
+                    None => Err(anyhow::anyhow!("there is no NATS node {node}")),
+                };
+                let _ = reply.send(result);
+            }
+            Order::StartNats(node, reply) => {
+                let result = match nats_processes.get_mut(node) {
+                    Some(slot) => {
+                        if slot.as_mut().is_some_and(ServerProcess::is_running) {
+                            Ok(())
+                        } else {
+                            nats.start(node, sinks).map(|process| *slot = Some(process))
+                        }
+                    }
+                    None => Err(anyhow::anyhow!("there is no NATS node {node}")),
+                };
                 let _ = reply.send(result);
             }
             Order::Pid(index, reply) => {
@@ -644,7 +742,7 @@ fn supervise(
     for process in processes.iter_mut().flatten() {
         process.stop(Duration::from_secs(10));
     }
-    drop(nats_process);
+    drop(nats_processes);
 }
 
 /// Every process's output, prefixed with its name, in one file.

@@ -1,5 +1,6 @@
 //! The soak: many users buying and selling at random while replicas are killed and NATS is
-//! restarted; then, once the fleet is quiet, the invariants.
+//! restarted (or, in a cluster, its nodes are killed one at a time); then, once the fleet is
+//! quiet, the invariants.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,8 @@ use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::api::{Api, Failure, Reply};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, FleetOptions};
+use crate::invariants::settle;
 
 /// How big and how long.
 #[derive(Debug, Clone)]
@@ -28,6 +30,143 @@ pub struct SoakOptions {
     pub nats_restarts: usize,
     /// Seed of every random choice.
     pub seed: u64,
+}
+
+impl SoakOptions {
+    /// The short soak `cargo test` runs, each figure overridden by its `CHAOS_*` variable
+    /// (`cargo xtask chaos` sets them for the full size): `CHAOS_USERS` (60), `CHAOS_SECONDS`
+    /// (20), `CHAOS_KILL_EVERY_MS` (3,000), `CHAOS_NATS_RESTARTS` (`nats_restarts`) and
+    /// `CHAOS_SEED` (1), which replays a run's random choices.
+    pub fn from_env(nats_restarts: usize) -> SoakOptions {
+        let setting = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(default)
+        };
+        let count = |name: &str, default: usize| {
+            usize::try_from(setting(name, default as u64)).unwrap_or(default)
+        };
+        SoakOptions {
+            users: count("CHAOS_USERS", 60),
+            duration: Duration::from_secs(setting("CHAOS_SECONDS", 20)),
+            kill_every: Duration::from_millis(setting("CHAOS_KILL_EVERY_MS", 3_000)),
+            nats_restarts: count("CHAOS_NATS_RESTARTS", nats_restarts),
+            seed: setting("CHAOS_SEED", 1),
+        }
+    }
+}
+
+/// How long orders wait for payment in the soak: short, so that some expire during it.
+const WINDOW: Duration = Duration::from_secs(8);
+
+/// Starts a fleet as `fleet` says (with the soak's expiration window and two auth replicas),
+/// runs the soak on it, lets it settle, and checks every invariant across the databases, the
+/// bus and Stripe, and the soak's own: every order cancelled with a 204 ends cancelled, no
+/// answer broke a rule, no service stayed down, and the users both bought and let orders
+/// expire. An error gives the run's figures and lists the violations.
+pub async fn run_and_check(fleet: FleetOptions, options: &SoakOptions) -> anyhow::Result<Soaked> {
+    let started = Instant::now();
+    let fleet = Fleet::start(
+        fleet
+            .with_window(WINDOW)
+            // Two, as in the cluster: a kill of the only one would drop every sign-up queued
+            // for its hashing threads (hundreds at the start of a full run) at once.
+            .with_replicas("auth", 2),
+    )
+    .await?;
+    match check(&fleet, options, started).await {
+        Ok(figures) => Ok(Soaked { fleet, figures }),
+        Err(error) => {
+            fleet.keep_logs();
+            Err(error.context(format!("the logs: {}", fleet.log().display())))
+        }
+    }
+}
+
+/// A soak that passed.
+#[derive(Debug)]
+pub struct Soaked {
+    /// The fleet, still running, for the caller's own checks.
+    pub fleet: Fleet,
+    /// The run's figures, in one line, for the test to print.
+    pub figures: String,
+}
+
+/// The soak on `fleet`, then its invariants (see [`run_and_check`]); the run's figures.
+async fn check(fleet: &Fleet, options: &SoakOptions, started: Instant) -> anyhow::Result<String> {
+    let report = run(fleet, options).await?;
+    let acted = started.elapsed();
+    let snapshot = settle(fleet, WINDOW + Duration::from_secs(90)).await?;
+    let mut violations = snapshot.violations();
+    for order in &report.cancelled_orders {
+        let status = snapshot
+            .orders
+            .iter()
+            .find(|o| &o.id == order)
+            .map(|o| o.status.as_str());
+        if status != Some("cancelled") {
+            violations.push(format!(
+                "order {order} was cancelled (204) but ends {status:?}"
+            ));
+        }
+    }
+    violations.extend(
+        report
+            .bad_answers
+            .iter()
+            .map(|answer| format!("bad answer: {answer}")),
+    );
+    let kept = snapshot.ledger.kept_charges().len();
+    let refunded = snapshot.ledger.refunds.len();
+    let complete = snapshot
+        .orders
+        .iter()
+        .filter(|o| o.status == "complete")
+        .count();
+    let figures = format!(
+        "soak: {} users, {} requests answered {:?}, by action and status {:?}; {} answers lost to kills, {} unreachable; \
+         {} kills, {} NATS restarts ({} node(s)); {} tickets, {} orders ({} complete), {} payments answered 201, \
+         {} charges kept, {} refunded; {} checks, {} violations; acted {:.0?}, settled after {:.0?} (seed {})",
+        report.users,
+        report.answered(),
+        report.statuses,
+        report.outcomes,
+        report.lost,
+        report.unreachable,
+        report.kills,
+        report.nats_restarts,
+        fleet.nats_nodes(),
+        snapshot.tickets.len(),
+        snapshot.orders.len(),
+        complete,
+        report.paid,
+        kept,
+        refunded,
+        snapshot.checks(),
+        violations.len(),
+        acted,
+        started.elapsed(),
+        options.seed,
+    );
+    if !violations.is_empty() {
+        anyhow::bail!(
+            "{figures}\n{} violations:\n{}",
+            violations.len(),
+            violations.join("\n")
+        );
+    }
+    anyhow::ensure!(snapshot.is_quiet(), "the fleet never settled");
+    anyhow::ensure!(report.unreachable == 0, "a service stayed down");
+    anyhow::ensure!(
+        report.kills > 0 && report.nats_restarts > 0,
+        "nothing was killed or restarted"
+    );
+    anyhow::ensure!(
+        complete > 0 && snapshot.orders.len() > complete,
+        "the soak neither bought nor let orders expire"
+    );
+    Ok(figures)
 }
 
 /// What happened.
@@ -137,7 +276,7 @@ pub async fn run(fleet: &Fleet, options: &SoakOptions) -> anyhow::Result<SoakRep
         let jitter = rng.random_range(0.5..1.5);
         tokio::time::sleep(options.kill_every.mul_f64(jitter)).await;
         if next_restart < restarts_at.len() && started.elapsed() >= restarts_at[next_restart] {
-            fleet.restart_nats(false).await?;
+            restart_nats(fleet, next_restart, &mut rng).await?;
             nats_restarts += 1;
             next_restart += 1;
             continue;
@@ -149,7 +288,7 @@ pub async fn run(fleet: &Fleet, options: &SoakOptions) -> anyhow::Result<SoakRep
         fleet.restart(victim).await?;
     }
     while next_restart < restarts_at.len() {
-        fleet.restart_nats(false).await?;
+        restart_nats(fleet, next_restart, &mut rng).await?;
         nats_restarts += 1;
         next_restart += 1;
     }
@@ -169,6 +308,20 @@ pub async fn run(fleet: &Fleet, options: &SoakOptions) -> anyhow::Result<SoakRep
     report.kills = kills;
     report.nats_restarts = nats_restarts;
     Ok(report)
+}
+
+/// The `n`th NATS restart: a single server is stopped (SIGTERM) and started again; in a cluster,
+/// node `n` (round the nodes) is SIGKILLed, left down for a moment while the others carry the
+/// streams, and brought back.
+async fn restart_nats(fleet: &Fleet, n: usize, rng: &mut StdRng) -> anyhow::Result<()> {
+    let nodes = fleet.nats_nodes();
+    if nodes < 2 {
+        return fleet.restart_nats(false).await;
+    }
+    let node = n % nodes;
+    fleet.stop_nats(node, true).await?;
+    tokio::time::sleep(Duration::from_millis(rng.random_range(1_000..3_000))).await;
+    fleet.start_nats(node).await
 }
 
 /// An order a user holds, and what they will do with it.

@@ -2,8 +2,9 @@
 //!
 //! The `chaos` crate's tests start their own fleet of real service processes (see its docs);
 //! `cargo xtask test` runs them at a short size with every other test. This runs them with the
-//! soak at full size — by default 500 users for 90 seconds, a replica SIGKILLed every 3
-//! seconds and NATS restarted twice — and prints each test's figures.
+//! soaks at full size — by default 500 users for 90 seconds, a replica SIGKILLed every 3
+//! seconds and NATS restarted twice (on a three-node cluster, two nodes SIGKILLed in turn) —
+//! and prints each test's figures.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -49,10 +50,12 @@ impl Options {
 /// within the whole workspace, so that features resolve as in `cargo xtask test` and its
 /// artifacts serve (with `--package chaos`, features resolved otherwise and most of the graph
 /// was rebuilt).
-const ARGS: [&str; 17] = [
+const ARGS: [&str; 19] = [
     "test",
     "--workspace",
     "--locked",
+    "--test",
+    "cluster",
     "--test",
     "delivery",
     "--test",

@@ -146,16 +146,20 @@ impl Snapshot {
     }
 }
 
-/// Waits until the fleet is quiet (at most `timeout`), then returns its snapshot.
+/// Waits until the fleet is quiet (at most `timeout`), then returns its snapshot. A snapshot
+/// that cannot be read yet (a NATS node just restarted still catching up, its stream info timing
+/// out) is read again; past the deadline, its error is the answer.
 pub async fn settle(fleet: &Fleet, timeout: Duration) -> anyhow::Result<Snapshot> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let snapshot = Snapshot::load(fleet).await?;
-        // Quiet and consistent; or, past the deadline, whatever it is, to be reported.
-        if (snapshot.is_quiet() && snapshot.violations().is_empty())
-            || tokio::time::Instant::now() > deadline
-        {
-            return Ok(snapshot);
+        let past = tokio::time::Instant::now() > deadline;
+        match Snapshot::load(fleet).await {
+            // Quiet and consistent; or, past the deadline, whatever it is, to be reported.
+            Ok(snapshot) if past || (snapshot.is_quiet() && snapshot.violations().is_empty()) => {
+                return Ok(snapshot);
+            }
+            Err(error) if past => return Err(error),
+            Ok(_) | Err(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
