@@ -93,6 +93,7 @@ fn run_with(
             // The fuzzer bans and unbans as an admin.
             ("ADMIN_EMAILS", crate::fuzz::ADMIN_EMAIL.to_owned()),
         ],
+        nats_nodes: 1,
     };
     stop.check()?;
     let stack = up::start(workspace, &tools, &settings, stop)?;

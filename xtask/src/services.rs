@@ -11,8 +11,10 @@ pub(crate) struct Backends<'a> {
     pub(crate) mongo_uri: &'a dyn Fn(&str, (&str, &str)) -> String,
     /// The stack's passwords and session key.
     pub(crate) credentials: &'a Credentials,
-    /// NATS's client port.
-    pub(crate) nats_port: u16,
+    /// NATS: the server's URL, or every node's of a cluster, comma-separated.
+    pub(crate) nats_url: &'a str,
+    /// Servers keeping each stream: 1, or every node of the cluster (`EVENTS_REPLICAS`).
+    pub(crate) nats_replicas: usize,
     /// Redis's port.
     pub(crate) redis_port: u16,
     /// The ingress's port: the client calls the API through it, as in Kubernetes.
@@ -51,12 +53,15 @@ pub(crate) fn environment(
     };
     if service.bus {
         vars.extend([
-            ("NATS_URL", nats_url(backends.nats_port)),
+            ("NATS_URL", backends.nats_url.to_owned()),
             // One client per service: there is a single replica of each here.
             ("NATS_CLIENT_ID", format!("{}-local", service.name)),
             ("NATS_USER", service.name.to_owned()),
             ("NATS_PASSWORD", password(&backends.credentials.nats)),
         ]);
+        if backends.nats_replicas > 1 {
+            vars.push(("EVENTS_REPLICAS", backends.nats_replicas.to_string()));
+        }
     }
     if service.jobs {
         vars.extend([
@@ -118,6 +123,15 @@ mod tests {
     }
 
     fn env_of(service: &Service, xtask_env: &[(&str, &str)]) -> BTreeMap<&'static str, String> {
+        env_with_nats(service, xtask_env, "nats://127.0.0.1:2", 1)
+    }
+
+    fn env_with_nats(
+        service: &Service,
+        xtask_env: &[(&str, &str)],
+        nats_url: &str,
+        nats_replicas: usize,
+    ) -> BTreeMap<&'static str, String> {
         let mongo_uri = |database: &str, (user, password): (&str, &str)| {
             format!("mongodb://{user}:{password}@127.0.0.1:1/{database}")
         };
@@ -125,7 +139,8 @@ mod tests {
         let backends = Backends {
             mongo_uri: &mongo_uri,
             credentials: &credentials,
-            nats_port: 2,
+            nats_url,
+            nats_replicas,
             redis_port: 3,
             ingress_port: 8080,
         };
@@ -200,6 +215,18 @@ mod tests {
         ]
         .concat();
         assert_eq!(env_of(&service("expiration"), &[]), expected(&expiration));
+    }
+
+    #[test]
+    fn on_a_cluster_every_node_is_named_and_streams_keep_a_copy_on_each() {
+        let nodes = "nats://127.0.0.1:2,nats://127.0.0.1:5,nats://127.0.0.1:6";
+        for name in ["auth", "orders", "expiration"] {
+            let env = env_with_nats(&service(name), &[], nodes, 3);
+            assert_eq!(env["NATS_URL"], nodes, "{name}");
+            assert_eq!(env["EVENTS_REPLICAS"], "3", "{name}");
+        }
+        assert!(!env_with_nats(&service("client"), &[], nodes, 3).contains_key("EVENTS_REPLICAS"));
+        assert!(!env_of(&service("orders"), &[]).contains_key("EVENTS_REPLICAS"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use devservers::mongo::Mongo;
+use devservers::nats::Cluster;
 use devservers::process::Readiness;
 use devservers::routes;
 use devservers::{Durability, MongoServer, ServerProcess};
@@ -40,7 +41,14 @@ pub(crate) struct Options {
     /// Run debug builds of the services (quicker to build, slower to run).
     #[arg(long)]
     debug: bool,
+    /// Run NATS as a three-node JetStream cluster on loopback, each stream kept by every node
+    /// (`EVENTS_REPLICAS=3`), as in production.
+    #[arg(long)]
+    nats_cluster: bool,
 }
+
+/// NATS nodes with `--nats-cluster`: the production cluster's size.
+pub(crate) const CLUSTER_NODES: usize = 3;
 
 /// How long a service may take to listen on its port.
 const SERVICE_START: Duration = Duration::from_secs(30);
@@ -77,6 +85,11 @@ fn run_until_stopped(options: &Options, stop: &Stop) -> anyhow::Result<ExitCode>
         data_dir,
         release: !options.debug,
         service_env: Vec::new(),
+        nats_nodes: if options.nats_cluster {
+            CLUSTER_NODES
+        } else {
+            1
+        },
     };
     let mut stack = start(&workspace, &tools, &settings, stop)?;
     print_summary(&stack, options.port, &tools.mongo, &settings.data_dir);
@@ -94,6 +107,8 @@ pub(crate) struct StackSettings {
     pub(crate) release: bool,
     /// Variables set for every service on top of [`services::environment`].
     pub(crate) service_env: Vec<(&'static str, String)>,
+    /// NATS servers: 1, or the nodes of a JetStream cluster keeping every stream on each.
+    pub(crate) nats_nodes: usize,
 }
 
 /// Builds the services that exist, starts mongo, nats, redis, each service (ready) and nginx,
@@ -127,22 +142,18 @@ fn start_with_output(
 ) -> anyhow::Result<Stack> {
     let (services, stand_in, provision) = build_services(workspace, settings.release, stop)?;
 
-    let names = ["mongo", "nats", "redis", "stripe", "nginx"].into_iter();
-    let names = names.chain(services.iter().map(|(service, _)| service.name));
+    let nats_names = nats_names(settings.nats_nodes);
+    let names = ["mongo", "redis", "stripe", "nginx"].into_iter();
+    let names = names
+        .chain(nats_names.iter().map(String::as_str))
+        .chain(services.iter().map(|(service, _)| service.name));
     let console = match log {
         Some(log) => Console::to_file(names, log)?,
         None => Console::new(names),
     };
     let mut stack = Stack::default();
     stack.credentials = Some(Credentials::load_or_make(&settings.data_dir)?);
-    start_backends(
-        &mut stack,
-        tools,
-        &provision,
-        &settings.data_dir,
-        &console,
-        stop,
-    )?;
+    start_backends(&mut stack, tools, &provision, settings, &console, stop)?;
     let stripe = Stripe::start(
         std::env::var("STRIPE_KEY").ok().as_deref(),
         stand_in.as_deref(),
@@ -213,16 +224,26 @@ fn build_services(workspace: &Workspace, release: bool, stop: &Stop) -> anyhow::
     Ok((services, binaries.remove(STAND_IN), provision))
 }
 
-/// Starts the servers the services use: mongo, nats and redis, each with its data under
-/// `data_dir` and requiring the stack's credentials; `provision` sets up their users.
+/// What the NATS servers are called: `nats`, or `nats-0` ... for a cluster's nodes.
+fn nats_names(nodes: usize) -> Vec<String> {
+    if nodes < 2 {
+        return vec!["nats".to_owned()];
+    }
+    (0..nodes).map(|node| format!("nats-{node}")).collect()
+}
+
+/// Starts the servers the services use: mongo, nats (one server, or a cluster's nodes) and
+/// redis, each with its data under the data directory and requiring the stack's credentials;
+/// `provision` sets up their users.
 fn start_backends(
     stack: &mut Stack,
     tools: &Tools,
     provision: &Path,
-    data_dir: &Path,
+    settings: &StackSettings,
     console: &Console,
     stop: &Stop,
 ) -> anyhow::Result<()> {
+    let data_dir = settings.data_dir.as_path();
     let credentials = stack
         .credentials
         .clone()
@@ -261,20 +282,42 @@ fn start_backends(
     })?;
     stop.check()?;
 
-    console::step("starting nats (JetStream)");
     let authorization = run_provision(
         provision,
         "nats-authorization",
         &serde_json::json!({ "passwords": credentials.nats }),
     )?;
-    let nats = devservers::nats::start_secured(
-        &tools.nats,
-        &data_dir.join("nats"),
-        0,
-        &authorization,
-        console.sink("nats"),
-    )?;
-    stack.nats = Some(nats);
+    if settings.nats_nodes < 2 {
+        console::step("starting nats (JetStream)");
+        let nats = devservers::nats::start_secured(
+            &tools.nats,
+            &data_dir.join("nats"),
+            0,
+            &authorization,
+            console.sink("nats"),
+        )?;
+        stack.nats_url = services::nats_url(nats.port());
+        stack.nats.push(nats);
+    } else {
+        console::step(format_args!(
+            "starting nats (a JetStream cluster of {} nodes)",
+            settings.nats_nodes
+        ));
+        let cluster = Cluster::new("local", settings.nats_nodes)?;
+        // Nodes in their own directory: a single server's store is not a cluster member's.
+        let store = data_dir.join("nats-cluster");
+        for (node, name) in nats_names(settings.nats_nodes).iter().enumerate() {
+            let process = cluster.start_node(
+                &tools.nats,
+                &store.join(name),
+                node,
+                &authorization,
+                console.sink(name),
+            )?;
+            stack.nats.push(process);
+        }
+        stack.nats_url = cluster.url();
+    }
     stop.check()?;
 
     console::step("starting redis");
@@ -331,8 +374,8 @@ fn start_service(
     console: &Console,
     stop: &Stop,
 ) -> anyhow::Result<ServerProcess> {
-    let (Some(mongo), Some(nats), Some(redis), Some(credentials)) =
-        (&stack.mongo, &stack.nats, &stack.redis, &stack.credentials)
+    let (Some(mongo), Some(redis), Some(credentials)) =
+        (&stack.mongo, &stack.redis, &stack.credentials)
     else {
         bail!("the backing servers are not running");
     };
@@ -341,7 +384,8 @@ fn start_service(
     let backends = Backends {
         mongo_uri: &mongo_uri,
         credentials,
-        nats_port: nats.port(),
+        nats_url: &stack.nats_url,
+        nats_replicas: stack.nats.len(),
         redis_port: redis.port(),
         ingress_port: settings.port,
     };
@@ -458,8 +502,8 @@ fn print_summary(stack: &Stack, port: u16, mongo: &MongoServer, data_dir: &Path)
             format!("{} ({})", running.uri(""), mongo.path().display()),
         ));
     }
-    if let Some(nats) = &stack.nats {
-        rows.push(("nats", services::nats_url(nats.port())));
+    if !stack.nats.is_empty() {
+        rows.push(("nats", stack.nats_url.clone()));
     }
     if let Some(redis) = &stack.redis {
         rows.push(("redis", services::redis_url(redis.port())));
@@ -502,7 +546,10 @@ pub(crate) struct Stack {
     /// The Stripe stand-in, stopped with the servers the services use.
     stripe: Option<Stripe>,
     mongo: Option<Mongo>,
-    nats: Option<ServerProcess>,
+    /// The NATS server, or a cluster's nodes.
+    nats: Vec<ServerProcess>,
+    /// What the services are given as `NATS_URL`: the server, or every node.
+    nats_url: String,
     redis: Option<ServerProcess>,
     /// What every connection signs in with.
     credentials: Option<Credentials>,
@@ -534,9 +581,9 @@ impl Stack {
             .collect()
     }
 
-    /// The port NATS listens on.
-    pub(crate) fn nats_port(&self) -> Option<u16> {
-        self.nats.as_ref().map(ServerProcess::port)
+    /// The services' `NATS_URL`: the server, or every node of the cluster, comma-separated.
+    pub(crate) fn nats_url(&self) -> Option<&str> {
+        (!self.nats.is_empty()).then_some(self.nats_url.as_str())
     }
 
     /// The connection string `service` reaches its database with, as its own user: the
