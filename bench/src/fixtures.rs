@@ -2,6 +2,7 @@
 
 use crate::cpu::ProcessCpu;
 use crate::machine::Machine;
+use crate::report::parts::ClusterPart;
 use crate::report::{Report, StackResults, Timings};
 use crate::scenarios::catalogue::CataloguePage;
 use crate::scenarios::ceilings::{Scrypt, Signin, Storm};
@@ -10,6 +11,7 @@ use crate::scenarios::footprint::Footprint;
 use crate::scenarios::http::{HttpResult, Via};
 use crate::scenarios::pipeline::Pipeline;
 use crate::scenarios::propagation::Propagation;
+use crate::scenarios::publish::Publish;
 use crate::stats::Summary;
 use crate::wrk::Output;
 
@@ -176,6 +178,17 @@ pub(crate) fn report() -> Report {
             ],
         },
         propagation: vec![propagation("light", 6.0), propagation("heavy", 30.0)],
+        publish: Some(Publish {
+            replicas: 1,
+            latency: summary(0.4),
+        }),
+        cluster: Some(ClusterPart {
+            publish: Publish {
+                replicas: 3,
+                latency: summary(1.2),
+            },
+            propagation: vec![propagation("light", 9.0), propagation("heavy", 45.0)],
+        }),
         pipeline: Pipeline {
             workers: 16,
             seconds: 15.0,

@@ -7,13 +7,13 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use ticketing_bench::api::Api;
 use ticketing_bench::machine::Machine;
-use ticketing_bench::report::parts::{self, PurchasesPart, StackPart, write_json};
+use ticketing_bench::report::parts::{self, ClusterPart, PurchasesPart, StackPart, write_json};
 use ticketing_bench::report::{self, Against, Report, Timings};
 use ticketing_bench::scenarios::catalogue::CataloguePage;
 use ticketing_bench::scenarios::http::Endpoint;
 use ticketing_bench::scenarios::{
     catalogue, ceilings, create_tickets, expiration, footprint, http, pipeline, progress,
-    propagation, quiet_machine,
+    propagation, publish, quiet_machine,
 };
 use ticketing_bench::target::Stack;
 
@@ -40,6 +40,12 @@ enum Command {
     },
     /// The purchase pipeline and `POST /api/orders`, against a fresh stack.
     Purchases {
+        /// Where to write the results (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Publish latency and propagation against a stack whose NATS is a three-node cluster.
+    Cluster {
         /// Where to write the results (JSON).
         #[arg(long)]
         out: PathBuf,
@@ -94,6 +100,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Purchases { out } => {
             let stack = prepared_stack()?;
             write_json(&out, &measure_purchases(&stack).await?)
+        }
+        Command::Cluster { out } => {
+            let stack = prepared_stack()?;
+            write_json(&out, &measure_bus(&stack).await?)
         }
         Command::Expiration { out, orders } => {
             let stack = prepared_stack()?;
@@ -172,9 +182,9 @@ fn file_safe(rev: &str) -> String {
 }
 
 /// The main stack's part: idle measurements first, then `GET /api/tickets` (before anything
-/// else creates tickets), propagation (before the other runs leave a backlog of events), the
-/// bare axum ceiling and the other HTTP runs (`currentuser` first), and the sign-in storms
-/// between scrypt ceilings.
+/// else creates tickets), propagation (before the other runs leave a backlog of events) and
+/// publish latency, the bare axum ceiling and the other HTTP runs (`currentuser` first), and the
+/// sign-in storms between scrypt ceilings.
 async fn measure_stack(stack: &Stack) -> anyhow::Result<StackPart> {
     progress("footprint: idle memory, binary sizes, start to ready");
     let footprint = footprint::idle(stack).await?;
@@ -185,6 +195,8 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackPart> {
     progress("event propagation");
     quiet_machine("propagation").await?;
     let propagation = propagation::run(stack).await?;
+    progress("publish latency");
+    let publish = publish::run(stack).await?;
     // Each ceiling right before what it bounds: a shared machine's speed drifts within minutes.
     progress("ceiling: bare axum");
     quiet_machine("the bare axum ceiling").await?;
@@ -202,7 +214,24 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackPart> {
         hello,
         signin,
         propagation,
+        publish,
         footprint,
+    })
+}
+
+/// The cluster's part: propagation and publish latency, as on the main stack.
+async fn measure_bus(stack: &Stack) -> anyhow::Result<ClusterPart> {
+    progress(format_args!(
+        "event propagation, {} NATS nodes",
+        stack.nats_servers()
+    ));
+    quiet_machine("propagation").await?;
+    let propagation = propagation::run(stack).await?;
+    progress("publish latency");
+    let publish = publish::run(stack).await?;
+    Ok(ClusterPart {
+        publish,
+        propagation,
     })
 }
 

@@ -3,7 +3,7 @@
 //! - `BENCH_INGRESS_URL`: the nginx ingress, e.g. `http://127.0.0.1:8080`;
 //! - `BENCH_SERVICES`: `name:port:pid` of each service, comma-separated;
 //! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, stripe);
-//! - `BENCH_NATS_URL`: the NATS server the services use;
+//! - `BENCH_NATS_URL`: the NATS server the services use (or a cluster's nodes, comma-separated);
 //! - `BENCH_NATS_OPERATOR_PASSWORD`: its operator's password;
 //! - `BENCH_TICKETS_MONGO_URI`: the tickets service's own database, as it connects to it;
 //! - `BENCH_WRK`: the wrk program; `BENCH_WORK_DIR`: where scripts and id lists go;
@@ -97,6 +97,24 @@ impl Stack {
                 900,
             )?),
         })
+    }
+
+    /// How many NATS servers the stack runs: 1, or the nodes of a cluster, each keeping a copy
+    /// of every stream.
+    pub fn nats_servers(&self) -> usize {
+        common::bus::servers(&self.nats_url).len()
+    }
+
+    /// A connection to the stack's NATS as the operator, who may watch every subject and make
+    /// streams of their own.
+    pub async fn nats_operator(&self) -> anyhow::Result<async_nats::Client> {
+        async_nats::ConnectOptions::with_user_and_password(
+            common::bus::access::OPERATOR.to_owned(),
+            self.nats_operator_password.clone(),
+        )
+        .connect(common::bus::servers(&self.nats_url).as_slice())
+        .await
+        .with_context(|| format!("could not connect to {}", self.nats_url))
     }
 
     /// The service called `name`.

@@ -47,6 +47,10 @@ const BENCH_PACKAGE: &str = "ticketing-bench";
 /// does not slow the next (`ticketing-bench <part>`; see its `report::parts`).
 const PARTS: [&str; 4] = ["stack", "catalogue", "purchases", "expiration"];
 
+/// The part measured last, for this tree only, on a stack whose NATS is a cluster of
+/// [`up::CLUSTER_NODES`]: the bus's figures beside the single server's.
+const CLUSTER_PART: &str = "cluster";
+
 /// Options of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Options {
@@ -148,9 +152,20 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
             } else {
                 format!("{part}-{}", tree.name)
             };
-            common.against_stack(tree.workspace, &name, part, &out)?;
+            common.against_stack(tree.workspace, &name, part, &out, 1)?;
         }
     }
+    let out = dir
+        .join("parts")
+        .join("ours")
+        .join(format!("{CLUSTER_PART}.json"));
+    common.against_stack(
+        &workspace,
+        CLUSTER_PART,
+        CLUSTER_PART,
+        &out,
+        up::CLUSTER_NODES,
+    )?;
 
     let results = workspace.root.join("bench").join("results");
     let mut report = Command::new(&bench);
@@ -207,6 +222,11 @@ fn report_commands(services: &[&str], options: &Options) -> Vec<String> {
             .to_owned(),
         format!(
             "# and with EXPIRATION_WINDOW_SECONDS={EXPIRATION_WINDOW_SECONDS}: ticketing-bench expiration --orders {EXPIRING_ORDERS}"
+        ),
+        format!(
+            "# and on a {}-node NATS cluster (EVENTS_REPLICAS={}): ticketing-bench {CLUSTER_PART}",
+            up::CLUSTER_NODES,
+            up::CLUSTER_NODES
         ),
     ];
     if options.against.is_some() {
@@ -328,14 +348,15 @@ struct Common<'a> {
 }
 
 impl Common<'_> {
-    /// Starts a fresh stack called `name` of `workspace`'s services, runs
-    /// `ticketing-bench <part> --out <out>` against it, and stops it.
+    /// Starts a fresh stack called `name` of `workspace`'s services with `nats_nodes` NATS
+    /// servers, runs `ticketing-bench <part> --out <out>` against it, and stops it.
     fn against_stack(
         &self,
         workspace: &Workspace,
         name: &str,
         part: &str,
         out: &Path,
+        nats_nodes: usize,
     ) -> anyhow::Result<()> {
         let mut args = vec![
             part.to_owned(),
@@ -376,6 +397,7 @@ impl Common<'_> {
             data_dir,
             release: true,
             service_env,
+            nats_nodes,
         };
         let log = self.dir.join(format!("{name}.log"));
         console::step(format_args!(
@@ -393,7 +415,7 @@ impl Common<'_> {
             .iter()
             .map(|process| format!("{}:{}:{}", process.name(), process.port(), process.pid()))
             .collect();
-        let nats_port = stack.nats_port().context("NATS is not running")?;
+        let nats_url = stack.nats_url().context("NATS is not running")?.to_owned();
         // The bench's catalogue scenario stores tickets in the tickets database as the service
         // itself connects to it.
         let tickets_mongo_uri = SERVICES
@@ -405,7 +427,7 @@ impl Common<'_> {
             ("BENCH_INGRESS_URL", services::ingress_url(settings.port)),
             ("BENCH_SERVICES", services.join(",")),
             ("BENCH_SERVERS", servers.join(",")),
-            ("BENCH_NATS_URL", services::nats_url(nats_port)),
+            ("BENCH_NATS_URL", nats_url),
             (
                 "BENCH_NATS_OPERATOR_PASSWORD",
                 stack.nats_operator_password().to_owned(),
@@ -495,7 +517,7 @@ mod tests {
         assert!(commands[1].ends_with(
             "cargo build --release -p auth -p tickets -p stripe-fake -p ticketing-bench"
         ));
-        for part in PARTS {
+        for part in PARTS.into_iter().chain([CLUSTER_PART]) {
             assert!(
                 commands
                     .iter()

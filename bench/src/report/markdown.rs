@@ -322,6 +322,7 @@ fn propagation_table(md: &mut String, report: &Report) {
     {
         let _ = writeln!(md, "\nHeavy load: `{background}`.");
     }
+    bus_table(md, report);
     let expiration = &report.expiration;
     let _ = writeln!(
         md,
@@ -346,6 +347,79 @@ fn propagation_table(md: &mut String, report: &Report) {
     }
     if expiration.missing > 0 {
         let _ = writeln!(md, "\n{} orders were never cancelled.", expiration.missing);
+    }
+}
+
+/// Publish latency and propagation on the single server beside a cluster's (when measured).
+fn bus_table(md: &mut String, report: &Report) {
+    let Some(single) = &report.stack.publish else {
+        return;
+    };
+    let Some(cluster) = &report.stack.cluster else {
+        let _ = writeln!(
+            md,
+            "\nPublish → acknowledged ({} samples): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms.",
+            single.latency.samples,
+            single.latency.p50_ms,
+            single.latency.p99_ms,
+            single.latency.max_ms
+        );
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "\n## The bus: one NATS server against a {}-node cluster\n\n\
+         Each stream kept by {} server(s) against {} (`EVENTS_REPLICAS`); the cluster's figures on \
+         a stack of its own. ms, p50 / p99.\n\n\
+         | what | one server | cluster |\n|---|---:|---:|",
+        cluster.publish.replicas, single.replicas, cluster.publish.replicas,
+    );
+    let cell =
+        |summary: &crate::stats::Summary| format!("{:.2} / {:.2}", summary.p50_ms, summary.p99_ms);
+    let _ = writeln!(
+        md,
+        "| publish → acknowledged | {} | {} |",
+        cell(&single.latency),
+        cell(&cluster.publish.latency)
+    );
+    for single in &report.stack.propagation {
+        let Some(clustered) = cluster
+            .propagation
+            .iter()
+            .find(|clustered| clustered.load == single.load)
+        else {
+            continue;
+        };
+        for (event, one, three) in [
+            (
+                "ticket:created → orderable",
+                single.ticket_created,
+                clustered.ticket_created,
+            ),
+            (
+                "order:created → ticket reserved",
+                single.order_created,
+                clustered.order_created,
+            ),
+            (
+                "order:cancelled → ticket free",
+                single.order_cancelled,
+                clustered.order_cancelled,
+            ),
+            (
+                "ticket:updated → orders replica",
+                single.ticket_updated,
+                clustered.ticket_updated,
+            ),
+        ] {
+            let _ = writeln!(
+                md,
+                "| {}: {event} | {} | {} |",
+                single.load,
+                cell(&one),
+                cell(&three)
+            );
+        }
     }
 }
 
@@ -467,6 +541,11 @@ mod tests {
         assert!(md.contains("http://127.0.0.1:1GET /api/tickets?q=bench"));
         assert!(md.contains("| light | ticket:created → orderable | 100 | 3.00 | 6.00 | 12.00 |"));
         assert!(md.contains("| order:cancelled published | 300 | 600 | 1200 |"));
+        assert!(md.contains("## The bus: one NATS server against a 3-node cluster"));
+        assert!(md.contains("| publish → acknowledged | 0.20 / 0.40 | 0.60 / 1.20 |"));
+        assert!(
+            md.contains("| heavy: ticket:created → orderable | 15.00 / 30.00 | 22.50 / 45.00 |")
+        );
         assert!(md.contains("| mongo | 90 |"));
         assert!(md.contains("| auth | 14.0 | 25.0 | 29.3 | 39.1 | 120 / 150 |"));
         assert!(md.contains("```sh\ncargo xtask bench\n"));

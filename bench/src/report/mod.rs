@@ -18,6 +18,7 @@ use crate::scenarios::footprint::Footprint;
 use crate::scenarios::http::HttpResult;
 use crate::scenarios::pipeline::Pipeline;
 use crate::scenarios::propagation::Propagation;
+use crate::scenarios::publish::Publish;
 
 mod checks;
 mod markdown;
@@ -42,6 +43,12 @@ pub struct StackResults {
     pub signin: Signin,
     /// Event propagation at light and heavy load.
     pub propagation: Vec<Propagation>,
+    /// Publish to acknowledgement on the bus (none in reports from before it was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<Publish>,
+    /// The same bus figures on a three-node NATS cluster (none when not measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<parts::ClusterPart>,
     /// The purchase pipeline.
     pub pipeline: Pipeline,
     /// Each service's footprint.

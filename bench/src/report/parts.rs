@@ -10,7 +10,10 @@
 //!   and delete would disturb what follows it);
 //! - [`Part::Purchases`]: the purchase pipeline, then `POST /api/orders`, on databases that
 //!   hold only what they create;
-//! - [`Part::Expiration`]: lateness, with a short expiration window.
+//! - [`Part::Expiration`]: lateness, with a short expiration window;
+//! - [`Part::Cluster`]: publish latency and propagation again, on a three-node NATS cluster
+//!   whose streams keep a copy on every node, beside the main stack's single server (this
+//!   tree's only: a side-by-side run does not measure it for the other).
 //!
 //! `ticketing-bench <part> --out <dir>/<part>.json` writes each; [`read`] joins a directory of
 //! them into the figures of one tree.
@@ -29,6 +32,7 @@ use crate::scenarios::footprint::{self, Footprint, Loaded};
 use crate::scenarios::http::HttpResult;
 use crate::scenarios::pipeline::Pipeline;
 use crate::scenarios::propagation::Propagation;
+use crate::scenarios::publish::Publish;
 
 /// A part of a run, named as its subcommand and its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +45,18 @@ pub enum Part {
     Purchases,
     /// Expiration lateness.
     Expiration,
+    /// The bus figures on a three-node cluster.
+    Cluster,
 }
 
 impl Part {
     /// All of them, in run order.
-    pub const ALL: [Part; 4] = [
+    pub const ALL: [Part; 5] = [
         Part::Stack,
         Part::Catalogue,
         Part::Purchases,
         Part::Expiration,
+        Part::Cluster,
     ];
 
     /// Its subcommand, and its file's stem.
@@ -59,6 +66,7 @@ impl Part {
             Part::Catalogue => "catalogue",
             Part::Purchases => "purchases",
             Part::Expiration => "expiration",
+            Part::Cluster => "cluster",
         }
     }
 
@@ -79,6 +87,8 @@ pub struct StackPart {
     pub signin: Signin,
     /// Event propagation at light and heavy load.
     pub propagation: Vec<Propagation>,
+    /// Publish to acknowledgement on the single server.
+    pub publish: Publish,
     /// Each service's footprint when idle.
     pub footprint: Vec<Footprint>,
 }
@@ -94,17 +104,38 @@ pub struct PurchasesPart {
     pub loaded: Vec<Loaded>,
 }
 
-/// The figures of one tree: the parts in `dir` joined, and its expiration part.
+/// What [`Part::Cluster`] measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterPart {
+    /// Publish to acknowledgement.
+    pub publish: Publish,
+    /// Event propagation at light and heavy load.
+    pub propagation: Vec<Propagation>,
+}
+
+/// The figures of one tree: the parts in `dir` joined (the cluster's if it was measured), and
+/// its expiration part.
 pub fn read(dir: &Path) -> anyhow::Result<(StackResults, Expiration)> {
     let stack: StackPart = read_json(&Part::Stack.file(dir))?;
     let catalogue: Vec<CataloguePage> = read_json(&Part::Catalogue.file(dir))?;
     let purchases: PurchasesPart = read_json(&Part::Purchases.file(dir))?;
     let expiration: Expiration = read_json(&Part::Expiration.file(dir))?;
-    Ok((join(stack, catalogue, purchases), expiration))
+    let cluster_file = Part::Cluster.file(dir);
+    let cluster: Option<ClusterPart> = if cluster_file.exists() {
+        Some(read_json(&cluster_file)?)
+    } else {
+        None
+    };
+    Ok((join(stack, catalogue, purchases, cluster), expiration))
 }
 
 /// The results of one tree, from its parts.
-fn join(stack: StackPart, catalogue: Vec<CataloguePage>, purchases: PurchasesPart) -> StackResults {
+fn join(
+    stack: StackPart,
+    catalogue: Vec<CataloguePage>,
+    purchases: PurchasesPart,
+    cluster: Option<ClusterPart>,
+) -> StackResults {
     let mut footprint = stack.footprint;
     footprint::add_loaded(&mut footprint, &purchases.loaded);
     let mut http = stack.http;
@@ -115,6 +146,8 @@ fn join(stack: StackPart, catalogue: Vec<CataloguePage>, purchases: PurchasesPar
         hello: stack.hello,
         signin: stack.signin,
         propagation: stack.propagation,
+        publish: Some(stack.publish),
+        cluster,
         pipeline: purchases.pipeline,
         footprint,
     }
@@ -180,6 +213,7 @@ mod tests {
             hello: whole.hello.clone(),
             signin: whole.signin.clone(),
             propagation: whole.propagation.clone(),
+            publish: whole.publish.clone().unwrap(),
             footprint: idle,
         };
         write_json(&Part::Stack.file(&dir), &stack).unwrap();
@@ -191,6 +225,7 @@ mod tests {
         };
         write_json(&Part::Purchases.file(&dir), &purchases).unwrap();
         write_json(&Part::Expiration.file(&dir), &report().expiration).unwrap();
+        write_json(&Part::Cluster.file(&dir), whole.cluster.as_ref().unwrap()).unwrap();
 
         let (joined, expiration) = read(&dir).unwrap();
         let _ = std::fs::remove_dir_all(&dir);

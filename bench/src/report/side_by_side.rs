@@ -80,6 +80,14 @@ fn figures(stack: &StackResults, expiration: &Expiration) -> Vec<Figure> {
             worst,
         );
     }
+    if let Some(publish) = &stack.publish {
+        add(
+            "publish → acknowledged p99".to_owned(),
+            "ms",
+            Better::Lower,
+            publish.latency.p99_ms,
+        );
+    }
     add(
         "purchase pipeline".to_owned(),
         "purchases/s",

@@ -54,13 +54,7 @@ type Arrivals = Arc<Mutex<HashMap<String, DateTime<Utc>>>>;
 
 /// Places `count` orders and waits for each to be cancelled.
 pub async fn run(stack: &Stack, count: usize) -> anyhow::Result<Expiration> {
-    let nats = async_nats::ConnectOptions::with_user_and_password(
-        "operator".to_owned(),
-        stack.nats_operator_password.clone(),
-    )
-    .connect(&stack.nats_url)
-    .await
-    .with_context(|| format!("could not connect to {}", stack.nats_url))?;
+    let nats = stack.nats_operator().await?;
     let completed: Arrivals = Arrivals::default();
     let cancelled: Arrivals = Arrivals::default();
     let mut completions = nats

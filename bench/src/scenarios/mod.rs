@@ -7,6 +7,7 @@ pub mod footprint;
 pub mod http;
 pub mod pipeline;
 pub mod propagation;
+pub mod publish;
 
 use std::future::Future;
 
