@@ -61,7 +61,14 @@ pub(crate) struct Options {
     /// ratios.
     #[arg(long, value_name = "REV")]
     against: Option<String>,
+    /// Run this part alone (to measure one figure again) and write its results under
+    /// `target/bench/parts/` instead of a report.
+    #[arg(long, value_name = "PART", value_parser = clap::builder::PossibleValuesParser::new(ALL_PARTS))]
+    only: Option<String>,
 }
+
+/// Every part, as `--only` names them.
+const ALL_PARTS: [&str; 5] = ["stack", "catalogue", "purchases", "expiration", "cluster"];
 
 /// Runs the whole suite; exits 0 once the results are written.
 pub(crate) fn run(options: &Options) -> anyhow::Result<ExitCode> {
@@ -136,7 +143,11 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
             workspace,
         });
     }
+    let chosen = |part: &str| options.only.as_deref().is_none_or(|only| only == part);
     for (index, part) in PARTS.into_iter().enumerate() {
+        if !chosen(part) {
+            continue;
+        }
         // Alternating which tree goes first: neither always meets the warmer machine.
         let mut order: Vec<&Tree<'_>> = trees.iter().collect();
         if index % 2 == 1 {
@@ -155,17 +166,26 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
             common.against_stack(tree.workspace, &name, part, &out, 1)?;
         }
     }
-    let out = dir
-        .join("parts")
-        .join("ours")
-        .join(format!("{CLUSTER_PART}.json"));
-    common.against_stack(
-        &workspace,
-        CLUSTER_PART,
-        CLUSTER_PART,
-        &out,
-        up::CLUSTER_NODES,
-    )?;
+    if chosen(CLUSTER_PART) {
+        let parts = dir.join("parts").join("ours");
+        std::fs::create_dir_all(&parts)
+            .with_context(|| format!("could not create {}", parts.display()))?;
+        let out = parts.join(format!("{CLUSTER_PART}.json"));
+        common.against_stack(
+            &workspace,
+            CLUSTER_PART,
+            CLUSTER_PART,
+            &out,
+            up::CLUSTER_NODES,
+        )?;
+    }
+    if let Some(part) = &options.only {
+        console::step(format_args!(
+            "{part} measured: {} (no report from one part)",
+            dir.join("parts").display()
+        ));
+        return Ok(());
+    }
 
     let results = workspace.root.join("bench").join("results");
     let mut report = Command::new(&bench);
@@ -511,13 +531,18 @@ mod tests {
         let options = |seconds, against: Option<&str>| Options {
             seconds,
             against: against.map(str::to_owned),
+            only: None,
         };
         let commands = report_commands(&["auth", "tickets"], &options(DEFAULT_SECONDS, None));
         assert_eq!(commands[0], "cargo xtask bench");
         assert!(commands[1].ends_with(
             "cargo build --release -p auth -p tickets -p stripe-fake -p ticketing-bench"
         ));
-        for part in PARTS.into_iter().chain([CLUSTER_PART]) {
+        assert_eq!(
+            ALL_PARTS.to_vec(),
+            PARTS.into_iter().chain([CLUSTER_PART]).collect::<Vec<_>>()
+        );
+        for part in ALL_PARTS {
             assert!(
                 commands
                     .iter()
