@@ -3,9 +3,9 @@
 //! Each service replica is a child process of `fleet-service NAME` on a fixed port, so a
 //! replica that is killed comes back where clients expect it. NATS JetStream is the fleet's own
 //! server (it gets restarted), or its own cluster of nodes on loopback, each stream kept by
-//! every node ([`FleetOptions::with_nats_cluster`]); MongoDB and Redis are the test harness's shared servers that
-//! require credentials, with databases and a job queue of the fleet's own. Stripe is the
-//! in-process fake.
+//! every node ([`FleetOptions::with_nats_cluster`]). MongoDB and Redis are the test harness's
+//! shared servers that require credentials, with databases and a job queue of the fleet's own.
+//! Stripe is the in-process fake.
 //!
 //! Every connection authenticates as in production: each service is its own NATS user with
 //! only its permissions ([`common::bus::access`]), its own MongoDB user with rights on its own

@@ -156,14 +156,19 @@ pub(super) fn section(
             continue;
         };
         let ratio = ours.value / other.value;
+        // Nothing to compare when the other tree measured 0 (a run that answered nothing).
+        let shown = if ratio.is_finite() {
+            format!("{ratio:.2}")
+        } else {
+            "–".to_owned()
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {:.1} | {:.1} | {:.2} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {shown} | {} |",
             ours.what,
             ours.unit,
             ours.value,
             other.value,
-            ratio,
             verdict(ratio, ours.better),
         );
     }
@@ -208,6 +213,20 @@ mod tests {
             .find(|line| line.starts_with("| GET /api/users/currentuser, direct, c=16 |"))
             .unwrap_or_else(|| panic!("no currentuser row in {md}"));
         assert!(currentuser.ends_with("| 1.00 | ≈ |"), "{currentuser}");
+        // A figure both trees measured as 0 has no ratio.
+        let mut zero = report();
+        zero.stack.pipeline.per_second = 0.0;
+        let against = Against {
+            rev: "b8acab1".to_owned(),
+            stack: zero.stack.clone(),
+            expiration: zero.expiration.clone(),
+        };
+        let mut md_zero = String::new();
+        section(&mut md_zero, &zero.stack, &zero.expiration, &against);
+        assert!(
+            md_zero.contains("| purchase pipeline | purchases/s | 0.0 | 0.0 | – | ≈ |"),
+            "{md_zero}"
+        );
         // Through the ingress is the same work with nginx in front: not a headline.
         assert!(!md.contains("currentuser, ingress"));
     }
