@@ -46,7 +46,8 @@ pub fn run_service<C, Built>(
 where
     Built: Future<Output = anyhow::Result<Server>>,
 {
-    crate::telemetry::init();
+    // Held to the end: dropping it writes out the lines still queued.
+    let _logging = crate::telemetry::init();
     let config = from_env()?;
     tokio::runtime::Runtime::new()?.block_on(async {
         build(config).await?.run_until_stopped().await?;
