@@ -60,7 +60,8 @@ impl SoakOptions {
 /// How long orders wait for payment in the soak: short, so that some expire during it.
 const WINDOW: Duration = Duration::from_secs(8);
 
-/// Starts a fleet as `fleet` says (with the soak's expiration window and two auth replicas),
+/// Starts a fleet as `fleet` says (with the soak's expiration window, and two replicas of auth
+/// and of expiration besides tickets', orders' and payments'),
 /// runs the soak on it, lets it settle, and checks every invariant across the databases, the
 /// bus and Stripe, and the soak's own: every order cancelled with a 204 ends cancelled, no
 /// answer broke a rule, no service stayed down, and the users both bought and let orders
@@ -72,7 +73,10 @@ pub async fn run_and_check(fleet: FleetOptions, options: &SoakOptions) -> anyhow
             .with_window(WINDOW)
             // Two, as in the cluster: a kill of the only one would drop every sign-up queued
             // for its hashing threads (hundreds at the start of a full run) at once.
-            .with_replicas("auth", 2),
+            .with_replicas("auth", 2)
+            // Two, as in production: their workers share one queue of jobs and their
+            // listeners one durable consumer, and each order must still expire exactly once.
+            .with_replicas("expiration", 2),
     )
     .await?;
     match check(&fleet, options, started).await {
