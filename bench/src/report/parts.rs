@@ -50,15 +50,6 @@ pub enum Part {
 }
 
 impl Part {
-    /// All of them, in run order.
-    pub const ALL: [Part; 5] = [
-        Part::Stack,
-        Part::Catalogue,
-        Part::Purchases,
-        Part::Expiration,
-        Part::Cluster,
-    ];
-
     /// Its subcommand, and its file's stem.
     pub fn name(self) -> &'static str {
         match self {
