@@ -296,7 +296,6 @@ fn start_backends(
             &authorization,
             console.sink("nats"),
         )?;
-        stack.nats_url = services::nats_url(nats.port());
         stack.nats.push(nats);
     } else {
         console::step(format_args!(
@@ -316,7 +315,6 @@ fn start_backends(
             )?;
             stack.nats.push(process);
         }
-        stack.nats_url = cluster.url();
     }
     stop.check()?;
 
@@ -374,9 +372,12 @@ fn start_service(
     console: &Console,
     stop: &Stop,
 ) -> anyhow::Result<ServerProcess> {
-    let (Some(mongo), Some(redis), Some(credentials)) =
-        (&stack.mongo, &stack.redis, &stack.credentials)
-    else {
+    let (Some(mongo), Some(nats_url), Some(redis), Some(credentials)) = (
+        &stack.mongo,
+        stack.nats_url(),
+        &stack.redis,
+        &stack.credentials,
+    ) else {
         bail!("the backing servers are not running");
     };
     let mongo_uri =
@@ -384,7 +385,7 @@ fn start_service(
     let backends = Backends {
         mongo_uri: &mongo_uri,
         credentials,
-        nats_url: &stack.nats_url,
+        nats_url: &nats_url,
         nats_replicas: stack.nats.len(),
         redis_port: redis.port(),
         ingress_port: settings.port,
@@ -502,8 +503,8 @@ fn print_summary(stack: &Stack, port: u16, mongo: &MongoServer, data_dir: &Path)
             format!("{} ({})", running.uri(""), mongo.path().display()),
         ));
     }
-    if !stack.nats.is_empty() {
-        rows.push(("nats", stack.nats_url.clone()));
+    if let Some(url) = stack.nats_url() {
+        rows.push(("nats", url));
     }
     if let Some(redis) = &stack.redis {
         rows.push(("redis", services::redis_url(redis.port())));
@@ -548,8 +549,6 @@ pub(crate) struct Stack {
     mongo: Option<Mongo>,
     /// The NATS server, or a cluster's nodes.
     nats: Vec<ServerProcess>,
-    /// What the services are given as `NATS_URL`: the server, or every node.
-    nats_url: String,
     redis: Option<ServerProcess>,
     /// What every connection signs in with.
     credentials: Option<Credentials>,
@@ -582,8 +581,13 @@ impl Stack {
     }
 
     /// The services' `NATS_URL`: the server, or every node of the cluster, comma-separated.
-    pub(crate) fn nats_url(&self) -> Option<&str> {
-        (!self.nats.is_empty()).then_some(self.nats_url.as_str())
+    pub(crate) fn nats_url(&self) -> Option<String> {
+        let urls: Vec<String> = self
+            .nats
+            .iter()
+            .map(|process| services::nats_url(process.port()))
+            .collect();
+        (!urls.is_empty()).then(|| urls.join(","))
     }
 
     /// The connection string `service` reaches its database with, as its own user: the
