@@ -197,11 +197,12 @@ impl Fleet {
                 (0..count).map(move |replica| (service, replica))
             })
             .collect();
-        let mut ports = devservers::free_ports(replicas.len() + 1)?;
-        let nats_port = ports.pop().context("no port for NATS")?;
-        let cluster = match options.nats_nodes {
-            0 | 1 => None,
-            nodes => Some(devservers::nats::Cluster::new("chaos", nodes)?),
+        // One more for a single NATS server; a cluster picks its nodes' ports itself.
+        let single = options.nats_nodes < 2;
+        let mut ports = devservers::free_ports(replicas.len() + usize::from(single))?;
+        let nats_nodes = match options.nats_nodes {
+            0 | 1 => NatsNodes::Single(ports.pop().context("no port for NATS")?),
+            nodes => NatsNodes::Cluster(devservers::nats::Cluster::new("chaos", nodes)?),
         };
         let members: Vec<Member> = replicas
             .into_iter()
@@ -212,10 +213,7 @@ impl Fleet {
                 port,
             })
             .collect();
-        let nats_url = match &cluster {
-            Some(cluster) => cluster.url(),
-            None => format!("nats://127.0.0.1:{nats_port}"),
-        };
+        let nats_url = nats_nodes.url();
         let mut shared = SharedEnv {
             binary: options.binary.clone(),
             env: vec![
@@ -273,7 +271,7 @@ impl Fleet {
             mongo_uris,
             nats_passwords: nats_passwords.clone(),
         };
-        if let Some(cluster) = &cluster {
+        if let NatsNodes::Cluster(cluster) = &nats_nodes {
             shared
                 .env
                 .push(("EVENTS_REPLICAS", cluster.len().to_string()));
@@ -289,8 +287,7 @@ impl Fleet {
                     let nats = NatsServer {
                         program: nats_program,
                         store,
-                        port: nats_port,
-                        cluster,
+                        nodes: nats_nodes,
                         authorization: shared.nats_passwords.authorization(&Namespace::none()),
                     };
                     supervise(members, &shared, &nats, &sinks, started_tx, &received);
@@ -572,13 +569,26 @@ impl SharedEnv {
     }
 }
 
+/// Where the fleet's NATS listens: one server on its port, or the nodes of a cluster.
+enum NatsNodes {
+    Single(u16),
+    Cluster(devservers::nats::Cluster),
+}
+
+impl NatsNodes {
+    /// What the services are given as `NATS_URL`.
+    fn url(&self) -> String {
+        match self {
+            NatsNodes::Single(port) => format!("nats://127.0.0.1:{port}"),
+            NatsNodes::Cluster(cluster) => cluster.url(),
+        }
+    }
+}
+
 struct NatsServer {
     program: PathBuf,
     store: PathBuf,
-    /// The single server's port.
-    port: u16,
-    /// The cluster's nodes, if it is one.
-    cluster: Option<devservers::nats::Cluster>,
+    nodes: NatsNodes,
     /// The users it accepts.
     authorization: String,
 }
@@ -586,9 +596,10 @@ struct NatsServer {
 impl NatsServer {
     /// How many nodes to run.
     fn nodes(&self) -> usize {
-        self.cluster
-            .as_ref()
-            .map_or(1, devservers::nats::Cluster::len)
+        match &self.nodes {
+            NatsNodes::Single(_) => 1,
+            NatsNodes::Cluster(cluster) => cluster.len(),
+        }
     }
 
     /// Starts node `node`: the single server, or a node of the cluster with a store of its own.
@@ -596,18 +607,18 @@ impl NatsServer {
         // Right after a stop the port can still be held for a moment: retry briefly.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let started = match &self.cluster {
-                Some(cluster) => cluster.start_node(
+            let started = match &self.nodes {
+                NatsNodes::Cluster(cluster) => cluster.start_node(
                     &self.program,
                     &self.store.join(format!("node-{node}")),
                     node,
                     &self.authorization,
                     sinks.sink(&format!("nats-{node}")),
                 ),
-                None => devservers::nats::start_secured(
+                NatsNodes::Single(port) => devservers::nats::start_secured(
                     &self.program,
                     &self.store,
-                    self.port,
+                    *port,
                     &self.authorization,
                     sinks.sink("nats"),
                 ),
