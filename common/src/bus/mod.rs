@@ -443,12 +443,15 @@ impl Bus {
     {
         let deadline = tokio::time::Instant::now() + STREAMS_PATIENCE;
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        let refusal = || self.refusal.lock().ok().and_then(|mut noted| noted.take());
         loop {
+            // Only a refusal of this attempt counts, not one noted before it.
+            let _ = refusal();
             let error = match attempt().await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            if let Some(refusal) = self.refusal.lock().ok().and_then(|mut noted| noted.take()) {
+            if let Some(refusal) = refusal() {
                 anyhow::bail!("{what}: {error}: NATS refused it ({refusal})");
             }
             let delay = backoff.next_delay();
