@@ -92,6 +92,9 @@ fn run_with(
             ("STRIPE_PUBLISHABLE_KEY", String::new()),
             // The fuzzer bans and unbans as an admin.
             ("ADMIN_EMAILS", crate::fuzz::ADMIN_EMAIL.to_owned()),
+            // NATS reserves the streams' bounds out of a store sized by the host's free disk;
+            // the test writes a few kilobytes, and must not fail on a nearly full disk.
+            ("EVENTS_MAX_BYTES", (16 * 1024 * 1024).to_string()),
         ],
         nats_nodes: 1,
     };

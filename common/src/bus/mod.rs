@@ -402,9 +402,13 @@ impl Bus {
     }
 
     /// Creates the stream `config` describes unless it exists (an existing one is kept as it
-    /// is), waiting for JetStream as [`Bus::patiently`] does.
+    /// is), waiting for JetStream as [`Bus::patiently`] does. The server reserves the stream's
+    /// bound out of its store, so a refusal names the setting behind it.
     async fn ensure_stream(&self, config: stream::Config) -> anyhow::Result<()> {
-        let what = format!("creating stream {}", config.name);
+        let what = format!(
+            "creating stream {} of at most {} bytes (set by EVENTS_MAX_BYTES)",
+            config.name, config.max_bytes
+        );
         self.patiently(&what, is_transient, || {
             self.jetstream.get_or_create_stream(config.clone())
         })

@@ -56,3 +56,19 @@ async fn connecting_waits_until_jetstream_answers_then_makes_the_streams() {
     }
     stop_gracefully(nats).await;
 }
+
+#[tokio::test]
+async fn a_stream_bound_the_server_cannot_reserve_fails_at_once_naming_the_setting() {
+    // An exbibyte: more than any store, so the server refuses to reserve it.
+    let mut settings = common::testing::bus_settings();
+    settings.limits.max_bytes = 1 << 60;
+    let started = std::time::Instant::now();
+    let error = match Bus::connect_with(&settings).await {
+        Ok(_) => panic!("a stream of an exbibyte was created"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains("EVENTS_MAX_BYTES"), "{error}");
+    assert!(error.contains("storage"), "{error}");
+    // A refusal, not JetStream not answering: no waiting out the start-up patience.
+    assert!(started.elapsed() < Duration::from_secs(10), "{error}");
+}

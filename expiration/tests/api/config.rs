@@ -40,6 +40,9 @@ fn a_missing_or_wrong_redis_password_fails_the_start_with_one_clear_line() {
             ("NATS_URL", nats_url.as_str()),
             ("REDIS_HOST", "127.0.0.1"),
             ("REDIS_PORT", port.as_str()),
+            // The shared server reserves each stream's bound out of its store, which is sized
+            // by the host's free disk: the default 512 MiB would fail on a nearly full disk.
+            ("EVENTS_MAX_BYTES", "1048576"),
         ];
         variables.extend(password.map(|password| ("REDIS_PASSWORD", password)));
         let stderr = start_with(&variables);
