@@ -1,4 +1,4 @@
-//! Serving the stylesheet and the script ([`crate::static_files`]) under `/static/`.
+//! Serving the stylesheet and the scripts ([`crate::static_files`]) under `/static/`.
 //!
 //! Each is linked with a fingerprint of its content (`/static/app.css?v=<hash>`), so a browser
 //! may keep it for a year: a changed file has a new URL. An `ETag` lets a browser that asks

@@ -6,23 +6,28 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Response, header};
 use common::health::{self, Readiness};
 use common::server::{BODY_LIMIT_BYTES, Server};
+use reqwest::Url;
 
 use crate::api::Api;
 use crate::config::Config;
-use crate::state::AppState;
+use crate::state::{AppState, StripeCheckout};
 
 /// Binds the client's port; `run_until_stopped` serves it.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     let state = AppState {
         api: Api::new(config.api_base_url.clone(), config.max_answer_bytes)?,
-        stripe_publishable_key: config.stripe_publishable_key.clone(),
+        stripe: StripeCheckout::new(
+            config.stripe_publishable_key.clone(),
+            config.stripe_js_url.clone(),
+        ),
     };
     Ok(Server::bind(&config.listen, app(state)).await?)
 }
 
 /// The whole application: pages, assets and health checks, with the HTTP stack.
 pub fn app(state: AppState) -> Router {
-    let content_security_policy = content_security_policy(state.stripe_publishable_key.is_some());
+    let stripe_js = state.stripe.as_ref().map(|stripe| &stripe.js_url);
+    let content_security_policy = content_security_policy(stripe_js);
     let routes = crate::routes::router()
         .with_state(state)
         // Nothing to check: the client keeps no connection; an API outage shows as an error page.
@@ -39,18 +44,38 @@ pub fn app(state: AppState) -> Router {
     common::server::with_request_logs(routes)
 }
 
-/// The page's Content-Security-Policy: our own origin only, plus Stripe's when it takes cards.
-pub fn content_security_policy(stripe: bool) -> HeaderValue {
-    let policy = if stripe {
-        "default-src 'self'; script-src 'self' https://js.stripe.com; \
-         frame-src https://js.stripe.com https://hooks.stripe.com; \
-         connect-src 'self' https://api.stripe.com; img-src 'self' data:; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    } else {
-        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'"
+/// The Content-Security-Policy without Stripe: our own origin only.
+const SELF_ONLY_POLICY: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// Stripe.js's origin as Stripe serves it; its frames and API are on origins of their own.
+const STRIPE_JS_ORIGIN: &str = "https://js.stripe.com";
+/// Where Stripe.js opens its frames (the Payment Element, 3-D Secure).
+const STRIPE_FRAME_ORIGINS: &str = "https://js.stripe.com https://hooks.stripe.com";
+/// Where Stripe.js calls Stripe's API.
+const STRIPE_API_ORIGIN: &str = "https://api.stripe.com";
+
+/// The page's Content-Security-Policy: our own origin only, plus what Stripe.js loaded from
+/// `stripe_js` needs when it takes cards. Stripe's own script needs Stripe's frames and API; a
+/// stand-in (the local stack's fake Stripe) serves all three from its script's origin.
+pub fn content_security_policy(stripe_js: Option<&Url>) -> HeaderValue {
+    let Some(stripe_js) = stripe_js else {
+        return HeaderValue::from_static(SELF_ONLY_POLICY);
     };
-    HeaderValue::from_static(policy)
+    let origin = stripe_js.origin().ascii_serialization();
+    let (frames, api) = if origin == STRIPE_JS_ORIGIN {
+        (STRIPE_FRAME_ORIGINS, STRIPE_API_ORIGIN)
+    } else {
+        (origin.as_str(), origin.as_str())
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' {origin}; frame-src {frames}; \
+         connect-src 'self' {api}; img-src 'self' data:; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    // An origin is serialized in visible ASCII, so this always converts; were it ever not to,
+    // the page would still be safe, only unable to load Stripe.js.
+    HeaderValue::try_from(policy).unwrap_or_else(|_| HeaderValue::from_static(SELF_ONLY_POLICY))
 }
 
 /// Adds the headers every answer carries; pages (not assets) are never cached, being per user.
@@ -77,4 +102,46 @@ fn with_security_headers(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(stripe_js: Option<&str>) -> String {
+        let url = stripe_js.map(|url| Url::parse(url).unwrap());
+        let policy = content_security_policy(url.as_ref());
+        policy.to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn without_stripe_the_policy_is_our_own_origin_only() {
+        assert_eq!(
+            policy(None),
+            "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'"
+        );
+    }
+
+    #[test]
+    fn stripes_own_script_brings_stripes_frames_and_api() {
+        let expected = "default-src 'self'; script-src 'self' https://js.stripe.com; \
+             frame-src https://js.stripe.com https://hooks.stripe.com; \
+             connect-src 'self' https://api.stripe.com; img-src 'self' data:; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'";
+        assert_eq!(policy(Some("https://js.stripe.com/v3/")), expected);
+        assert_eq!(policy(Some("https://js.stripe.com/v3")), expected);
+    }
+
+    #[test]
+    fn a_stand_in_script_takes_stripes_place_everywhere() {
+        let policy = policy(Some("http://127.0.0.1:12111/v3/"));
+        assert_eq!(
+            policy,
+            "default-src 'self'; script-src 'self' http://127.0.0.1:12111; \
+             frame-src http://127.0.0.1:12111; connect-src 'self' http://127.0.0.1:12111; \
+             img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        assert!(!policy.contains("stripe.com"));
+    }
 }

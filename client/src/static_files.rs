@@ -1,6 +1,7 @@
-//! The stylesheet and the script, compiled into the binary, each linked with a fingerprint of
+//! The stylesheet and the scripts, compiled into the binary, each linked with a fingerprint of
 //! its content (`/static/app.css?v=<hash>`): a changed file has a new URL. Pages link them
-//! ([`crate::page::Layout`]); [`crate::assets`] serves them.
+//! ([`crate::page::Layout`], and the order page the payment script); [`crate::assets`] serves
+//! them.
 
 use std::sync::LazyLock;
 
@@ -15,6 +16,7 @@ pub struct Asset {
 
 const CSS: &str = include_str!("../static/app.css");
 const JS: &str = include_str!("../static/app.js");
+const PAYMENT_JS: &str = include_str!("../static/payment.js");
 
 /// The stylesheet: a small Bootstrap-like one of our own.
 pub static STYLESHEET: Asset = Asset {
@@ -25,7 +27,8 @@ pub static STYLESHEET: Asset = Asset {
     url: LazyLock::new(|| versioned_url("app.css", CSS)),
 };
 
-/// The script: the ticking countdown, the price field, and paying.
+/// The script of every page: the ticking countdown, the price field, one click of the
+/// test-card button.
 pub static SCRIPT: Asset = Asset {
     name: "app.js",
     content_type: "text/javascript; charset=utf-8",
@@ -34,8 +37,19 @@ pub static SCRIPT: Asset = Asset {
     url: LazyLock::new(|| versioned_url("app.js", JS)),
 };
 
+/// The order page's script when `STRIPE_PUBLISHABLE_KEY` is set: paying with Stripe's Payment
+/// Element (a PaymentIntent from `/api/payments/intents`, 3-D Secure, waiting for the order to
+/// complete).
+pub static PAYMENT_SCRIPT: Asset = Asset {
+    name: "payment.js",
+    content_type: "text/javascript; charset=utf-8",
+    body: PAYMENT_JS,
+    fingerprint: LazyLock::new(|| fingerprint(PAYMENT_JS)),
+    url: LazyLock::new(|| versioned_url("payment.js", PAYMENT_JS)),
+};
+
 /// Every static file, for serving by name.
-pub(crate) const ASSETS: [&Asset; 2] = [&STYLESHEET, &SCRIPT];
+pub(crate) const ASSETS: [&Asset; 3] = [&STYLESHEET, &SCRIPT, &PAYMENT_SCRIPT];
 
 impl Asset {
     /// The URL pages link to: `/static/<name>?v=<fingerprint>`.
@@ -72,5 +86,6 @@ mod tests {
         assert_eq!(fingerprint("").len(), 16);
         assert!(STYLESHEET.url().starts_with("/static/app.css?v="));
         assert!(SCRIPT.url().ends_with(SCRIPT.fingerprint.as_str()));
+        assert!(PAYMENT_SCRIPT.url().starts_with("/static/payment.js?v="));
     }
 }

@@ -1,6 +1,6 @@
 // GitTix: small progressive enhancements. Every page works without this script; with it the
-// order page counts down live, the price field shows two decimals, and payment can go through
-// Stripe.js when the page offers a card field.
+// order page counts down live, the price field shows two decimals, and the test-card button
+// pays once however often it is clicked.
 (function () {
   "use strict";
 
@@ -40,44 +40,13 @@
     });
   }
 
-  // The pay form: one submission only; with a Stripe key, the card becomes a token first.
+  // The test-card button: one submission only. (With a Stripe key the order page pays with
+  // the Payment Element instead: static/payment.js.)
   function preparePayment(form) {
     var button = form.querySelector("button[type=submit]");
-    var key = form.getAttribute("data-stripe-key");
-    if (!key) {
-      form.addEventListener("submit", function () {
-        button.disabled = true;
-      });
-      return;
-    }
-    if (typeof window.Stripe !== "function") {
-      showCardError(form, "The card form could not load. Please reload the page.");
+    form.addEventListener("submit", function () {
       button.disabled = true;
-      return;
-    }
-    var stripe = window.Stripe(key);
-    var card = stripe.elements().create("card");
-    card.mount("#card-element");
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      button.disabled = true;
-      stripe.createToken(card).then(function (result) {
-        if (result.error) {
-          showCardError(form, result.error.message);
-          button.disabled = false;
-          return;
-        }
-        form.querySelector("input[name=token]").value = result.token.id;
-        form.submit();
-      });
     });
-  }
-
-  function showCardError(form, message) {
-    var errors = form.querySelector("#card-errors");
-    if (errors) {
-      errors.textContent = message;
-    }
   }
 
   function start() {

@@ -1,5 +1,7 @@
 //! `POST /orders/:orderId/pay`: pays with the posted card token (`tok_visa` from the test-card
-//! button, or Stripe.js's token) and goes to My Orders; a refusal is shown on the order page.
+//! button, offered without `STRIPE_PUBLISHABLE_KEY`) and goes to My Orders; a refusal is shown
+//! on the order page. With a key the browser pays with the Payment Element instead
+//! ([`super::show_order`]), never posting here.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,7 +9,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::object_id;
-use super::show_order::order_page;
+use super::show_order::{BrowserPayment, order_page};
 use crate::api::{ApiFailure, Forwarded};
 use crate::csrf::CsrfToken;
 use crate::form::PageForm;
@@ -56,6 +58,7 @@ pub async fn pay_order(
                 &forwarded,
                 order_id,
                 StatusCode::UNPROCESSABLE_ENTITY,
+                BrowserPayment::Open,
                 rejection.messages,
                 csrf_token,
             )

@@ -4,12 +4,21 @@
 //! The server renders the time left and the expiry (`data-expires-at`, and `data-ms-left`, which
 //! the script counts down from on the browser's monotonic clock, immune to clock skew). A paid
 //! order says so instead of offering to pay again.
+//!
+//! Without `STRIPE_PUBLISHABLE_KEY` the payment form is the test-card button
+//! ([`super::pay_order`]). With it, the page holds the Payment Element's mount point and the
+//! `data-` attributes `static/payment.js` reads (the key, the order, the API paths), loads
+//! Stripe.js from `STRIPE_JS_URL`, and pays in the browser. After 3-D Secure, Stripe.js comes
+//! back here with `?redirect_status=succeeded|failed`: the page then says the order is being
+//! completed (and the script waits for it), or that the card was not authenticated.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
 
 use super::object_id;
 use crate::api::{ApiFailure, Forwarded};
@@ -17,7 +26,11 @@ use crate::csrf::CsrfToken;
 use crate::models::Order;
 use crate::page::{self, Layout, PageError};
 use crate::price;
-use crate::state::AppState;
+use crate::state::{AppState, StripeCheckout};
+use crate::static_files::PAYMENT_SCRIPT;
+
+/// The alert after a 3-D Secure challenge the card holder failed or abandoned.
+const NOT_AUTHENTICATED: &str = "Your payment was not authenticated. Try again.";
 
 #[derive(Template)]
 #[template(path = "order.html")]
@@ -31,9 +44,39 @@ struct OrderPage {
     seconds_left: i64,
     ms_left: i64,
     expires_at: String,
-    stripe_key: Option<String>,
+    stripe: Option<StripeCheckout>,
+    /// Paid in the browser: the order is being completed, the page waits for it.
+    completing: bool,
     errors: Vec<String>,
     csrf_token: CsrfToken,
+}
+
+/// The query Stripe.js adds when it brings the browser back from 3-D Secure
+/// (`payment_intent` and `payment_intent_client_secret` too, which the page has no use for).
+#[derive(Debug, Default, Deserialize)]
+pub struct StripeReturn {
+    redirect_status: Option<String>,
+}
+
+/// Where a payment in the browser stands when the page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BrowserPayment {
+    /// Not paid yet (or paid with the test card, which the server completes).
+    Open,
+    /// Back from 3-D Secure, authenticated: the order is being completed.
+    Completing,
+    /// Back from 3-D Secure, not authenticated: the card holder may try again.
+    NotAuthenticated,
+}
+
+impl StripeReturn {
+    fn payment(&self) -> BrowserPayment {
+        match self.redirect_status.as_deref() {
+            Some("succeeded") => BrowserPayment::Completing,
+            Some("failed") => BrowserPayment::NotAuthenticated,
+            _ => BrowserPayment::Open,
+        }
+    }
 }
 
 /// `GET /orders/:orderId`; only its owner sees it (others get the 404 page).
@@ -42,12 +85,19 @@ pub async fn show_order(
     forwarded: Forwarded,
     csrf_token: CsrfToken,
     Path(order_id): Path<String>,
+    query: Result<Query<StripeReturn>, QueryRejection>,
 ) -> Result<Response, PageError> {
+    // Only the Payment Element leaves the page for 3-D Secure.
+    let payment = match (&state.stripe, query) {
+        (Some(_), Ok(Query(returned))) => returned.payment(),
+        _ => BrowserPayment::Open,
+    };
     order_page(
         &state,
         &forwarded,
         &order_id,
         StatusCode::OK,
+        payment,
         Vec::new(),
         csrf_token,
     )
@@ -60,7 +110,8 @@ pub(super) async fn order_page(
     forwarded: &Forwarded,
     order_id: &str,
     status: StatusCode,
-    errors: Vec<String>,
+    payment: BrowserPayment,
+    mut errors: Vec<String>,
     csrf_token: CsrfToken,
 ) -> Result<Response, PageError> {
     let path = format!("/api/orders/{}", object_id(order_id)?);
@@ -77,11 +128,15 @@ pub(super) async fn order_page(
         }
         Err(failure) => return Err(failure.into()),
     };
+    if payment == BrowserPayment::NotAuthenticated {
+        errors.push(NOT_AUTHENTICATED.to_owned());
+    }
     let page = OrderPage::new(
         Layout::new("Your order", Some(user)),
         order,
         Utc::now(),
-        state.stripe_publishable_key.clone(),
+        state.stripe.clone(),
+        payment == BrowserPayment::Completing,
         errors,
         csrf_token,
     );
@@ -93,7 +148,8 @@ impl OrderPage {
         layout: Layout,
         order: Order,
         now: DateTime<Utc>,
-        stripe_key: Option<String>,
+        stripe: Option<StripeCheckout>,
+        completing: bool,
         errors: Vec<String>,
         csrf_token: CsrfToken,
     ) -> OrderPage {
@@ -102,7 +158,9 @@ impl OrderPage {
         OrderPage {
             layout,
             paid: order.status == "complete",
-            expired: order.status == "cancelled" || seconds_left < 0,
+            // Once paid in the browser the time left no longer matters: only a cancelled order
+            // is lost.
+            expired: order.status == "cancelled" || (seconds_left < 0 && !completing),
             seconds_left,
             ms_left,
             expires_at: order
@@ -111,10 +169,16 @@ impl OrderPage {
             price: price::display(order.ticket.price),
             title: order.ticket.title,
             id: order.id,
-            stripe_key,
+            stripe,
+            completing,
             errors,
             csrf_token,
         }
+    }
+
+    /// The payment script's versioned URL.
+    fn payment_script(&self) -> &'static str {
+        PAYMENT_SCRIPT.url()
     }
 }
 
@@ -142,12 +206,17 @@ mod tests {
     }
 
     fn page(status: &str, expires_in_ms: i64) -> OrderPage {
+        page_of(status, expires_in_ms, false)
+    }
+
+    fn page_of(status: &str, expires_in_ms: i64, completing: bool) -> OrderPage {
         let now = Utc::now();
         OrderPage::new(
             Layout::new("Your order", crate::page::Visitor::Anonymous),
             order(status, expires_in_ms, now),
             now,
             None,
+            completing,
             Vec::new(),
             CsrfToken::generate(),
         )
@@ -171,5 +240,28 @@ mod tests {
         assert!(page("created", -2_000).expired);
         assert!(page("cancelled", 30_000).expired);
         assert!(page("complete", -2_000).paid);
+    }
+
+    #[test]
+    fn an_order_paid_in_the_browser_is_not_lost_to_the_clock() {
+        assert!(!page_of("awaiting:payment", -2_000, true).expired);
+        assert!(page_of("cancelled", 30_000, true).expired);
+    }
+
+    #[test]
+    fn stripes_redirect_status_says_where_the_payment_stands() {
+        let returned = |status: Option<&str>| StripeReturn {
+            redirect_status: status.map(str::to_owned),
+        };
+        assert_eq!(
+            returned(Some("succeeded")).payment(),
+            BrowserPayment::Completing
+        );
+        assert_eq!(
+            returned(Some("failed")).payment(),
+            BrowserPayment::NotAuthenticated
+        );
+        assert_eq!(returned(Some("other")).payment(), BrowserPayment::Open);
+        assert_eq!(returned(None).payment(), BrowserPayment::Open);
     }
 }

@@ -12,7 +12,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use client::config::DEFAULT_MAX_ANSWER_BYTES;
+use client::config::{DEFAULT_MAX_ANSWER_BYTES, DEFAULT_STRIPE_JS_URL};
 use common::config::{Listen, ServiceSettings};
 use common::testing::events::eventually;
 use mongodb::bson::doc;
@@ -28,6 +28,8 @@ pub(crate) struct Options {
     pub(crate) expiration_window: Duration,
     /// The client's `STRIPE_PUBLISHABLE_KEY`.
     pub(crate) stripe_key: Option<String>,
+    /// The client's `STRIPE_JS_URL` (Stripe's own by default).
+    pub(crate) stripe_js_url: Url,
 }
 
 impl Default for Options {
@@ -35,6 +37,7 @@ impl Default for Options {
         Options {
             expiration_window: Duration::from_secs(60),
             stripe_key: None,
+            stripe_js_url: Url::parse(DEFAULT_STRIPE_JS_URL).unwrap(),
         }
     }
 }
@@ -120,6 +123,7 @@ pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
         listen: Listen::loopback_any_port(),
         api_base_url: Url::parse(&ingress).unwrap(),
         stripe_publishable_key: options.stripe_key,
+        stripe_js_url: options.stripe_js_url,
         max_answer_bytes: client::config::DEFAULT_MAX_ANSWER_BYTES,
     })
     .await
@@ -151,6 +155,7 @@ pub(crate) async fn spawn_client_of(api: &str, max_answer_bytes: usize) -> Strin
         listen: Listen::loopback_any_port(),
         api_base_url: Url::parse(api).unwrap(),
         stripe_publishable_key: None,
+        stripe_js_url: Url::parse(DEFAULT_STRIPE_JS_URL).unwrap(),
         max_answer_bytes,
     })
     .await

@@ -10,4 +10,5 @@ mod csrf;
 mod helpers;
 mod landing;
 mod orders;
+mod payment_element;
 mod tickets;

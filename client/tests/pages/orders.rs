@@ -1,4 +1,5 @@
-//! Purchase, `/orders/:orderId` (countdown and payment) and `/orders` (My Orders).
+//! Purchase, `/orders/:orderId` (countdown and the test-card payment) and `/orders` (My Orders);
+//! paying with Stripe's Payment Element is in [`crate::payment_element`].
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::helpers::{
 };
 
 /// A signed-in buyer with a fresh order for a ticket of 12.5 called "Concert".
-async fn bought(platform: &crate::helpers::Platform) -> (String, String, String) {
+pub(crate) async fn bought(platform: &crate::helpers::Platform) -> (String, String, String) {
     let seller = platform.new_user().await;
     let ticket_id = platform.sell(&seller, "Concert", "12.5").await;
     let buyer = platform.new_user().await;
@@ -203,40 +204,6 @@ async fn a_refused_payment_is_shown_on_the_order_page() {
         )
         .await;
     assert_see_other(&signed_out, "/auth/signin");
-}
-
-#[tokio::test]
-async fn with_a_stripe_key_the_card_is_taken_by_stripe_js() {
-    let platform = spawn_platform_with(Options {
-        stripe_key: Some("pk_test_123".into()),
-        ..Options::default()
-    })
-    .await;
-    let (buyer, _, order_id) = bought(&platform).await;
-    let response = platform
-        .get(&format!("/orders/{order_id}"), Some(&buyer))
-        .await;
-    let policy = response.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        policy.contains("script-src 'self' https://js.stripe.com"),
-        "{policy}"
-    );
-    let page = html_of(response).await;
-    assert!(
-        attribute(&page, "script[src='https://js.stripe.com/v3/']", "src").is_some(),
-        "Stripe.js is loaded"
-    );
-    assert_eq!(
-        attribute(&page, "form[data-pay-form]", "data-stripe-key").unwrap(),
-        "pk_test_123"
-    );
-    assert!(attribute(&page, "#card-element", "id").is_some());
-    assert_eq!(attribute(&page, "input[name=token]", "value").unwrap(), "");
-    assert!(attribute(&page, "form[data-pay-form] input[name=csrf_token]", "value").is_some());
-    assert_eq!(texts(&page, "form button"), ["Pay 12.50"]);
 }
 
 #[tokio::test]
