@@ -26,9 +26,9 @@ fn has_service(service: &Service) -> bool {
     service.name != "expiration"
 }
 
-/// The environment each service gets: the original's settings (docs/decisions.md) and the
-/// README's configuration table.
-fn expected_environment(service: &Service) -> BTreeMap<String, String> {
+/// The environment each service gets in `overlay`: the original's settings (docs/decisions.md)
+/// and the README's configuration table.
+fn expected_environment(overlay: &str, service: &Service) -> BTreeMap<String, String> {
     let name = service.name;
     let mut env: BTreeMap<&str, String> = [
         ("PORT", "=3000"),
@@ -85,9 +85,20 @@ fn expected_environment(service: &Service) -> BTreeMap<String, String> {
     for (key, value) in own {
         env.insert(key, (*value).to_owned());
     }
+    if name == "payments" {
+        env.insert("STRIPE_WEBHOOK_SECRET", stripe_webhook_secret(overlay));
+    }
     env.into_iter()
         .map(|(key, value)| (key.to_owned(), value))
         .collect()
+}
+
+/// Where payments' Stripe webhook signing secret comes from: stripe-secret, beside STRIPE_KEY.
+/// Production cannot start payments without it; dev can, and then runs without PaymentIntents
+/// (infra/k8s/overlays/dev/patches/payments-stripe-webhook.yaml).
+fn stripe_webhook_secret(overlay: &str) -> String {
+    let optional = if overlay == "dev" { "?" } else { "" };
+    format!("secret{optional}:stripe-secret/STRIPE_WEBHOOK_SECRET")
 }
 
 /// Where a bus user's password comes from, for the service and for the NATS server alike.
@@ -149,13 +160,63 @@ fn every_service_gets_exactly_the_environment_it_needs() {
             let deployment = manifests.get("Deployment", &format!("{}-depl", service.name));
             assert_eq!(
                 environment(main_container(deployment)),
-                expected_environment(&service),
+                expected_environment(manifests.overlay, &service),
                 "{}: {}",
                 manifests.overlay,
                 service.name
             );
         }
     }
+}
+
+#[test]
+fn payments_verifies_stripe_webhooks_with_the_stripe_secret_and_production_requires_it() {
+    let reference = |container: &Value| -> Value {
+        items(&container["env"])
+            .iter()
+            .find(|variable| text(&variable["name"]) == "STRIPE_WEBHOOK_SECRET")
+            .map(|variable| variable["valueFrom"]["secretKeyRef"].clone())
+            .unwrap_or_else(|| panic!("payments has no STRIPE_WEBHOOK_SECRET"))
+    };
+    for manifests in overlays() {
+        let overlay = manifests.overlay;
+        let env = environment(main_container(manifests.get("Deployment", "payments-depl")));
+        // The same Secret as the API key: one Stripe account, made by one command.
+        assert_eq!(
+            env["STRIPE_KEY"], "secret:stripe-secret/STRIPE_KEY",
+            "{overlay}"
+        );
+        assert_eq!(
+            env["STRIPE_WEBHOOK_SECRET"],
+            stripe_webhook_secret(overlay),
+            "{overlay}"
+        );
+    }
+    // A production pod without the key must fail to start rather than run without webhooks:
+    // the reference is not optional, and the base (what any other overlay gets) says so too.
+    let production = reference(main_container(prod().get("Deployment", "payments-depl")));
+    assert_ne!(production["optional"].as_bool(), Some(true), "prod");
+    let base = documents("infra/k8s/base/payments-depl.yaml");
+    let base = base
+        .iter()
+        .find(|object| text(&object["kind"]) == "Deployment")
+        .expect("the base's payments Deployment");
+    assert_ne!(
+        reference(main_container(base))["optional"].as_bool(),
+        Some(true),
+        "base"
+    );
+    // The client's publishable key stays optional (public; without it the order page offers a
+    // test-card button), and no manifest sets STRIPE_JS_URL: its default is Stripe's.
+    let client = environment(main_container(prod().get("Deployment", "client-depl")));
+    assert_eq!(
+        client["STRIPE_PUBLISHABLE_KEY"],
+        "secret?:stripe-secret/STRIPE_PUBLISHABLE_KEY"
+    );
+    assert!(
+        !client.contains_key("STRIPE_JS_URL"),
+        "its default is Stripe's"
+    );
 }
 
 #[test]
@@ -887,6 +948,7 @@ fn expiration_keeps_its_jobs_in_a_persistent_redis_behind_a_password_in(k8s: &Ma
 fn is_credential(name: &str) -> bool {
     name.ends_with("_PASSWORD")
         || name.ends_with("_KEY")
+        || name.ends_with("_SECRET")
         || name == "MONGO_URI"
         || name == "REDISCLI_AUTH"
 }
@@ -916,13 +978,14 @@ fn every_credential_comes_from_a_secret_and_none_is_kept_here() {
                 }
             }
         }
-        // MONGO_URI ×4, JWT_KEY ×4, STRIPE_KEY, STRIPE_PUBLISHABLE_KEY, NATS_PASSWORD ×5,
-        // REDIS_PASSWORD; the databases' three ×4, NATS' six, Redis' one.
-        assert_eq!(credentials, 4 + 4 + 2 + 5 + 1 + 12 + 6 + 1, "{overlay}");
+        // MONGO_URI ×4, JWT_KEY ×4, STRIPE_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_PUBLISHABLE_KEY,
+        // NATS_PASSWORD ×5, REDIS_PASSWORD; the databases' three ×4, NATS' six, Redis' one.
+        assert_eq!(credentials, 4 + 4 + 3 + 5 + 1 + 12 + 6 + 1, "{overlay}");
     }
     assert!(
         is_credential("MONGO_INITDB_ROOT_PASSWORD") && !is_credential("MONGO_INITDB_ROOT_USERNAME")
     );
+    assert!(is_credential("STRIPE_WEBHOOK_SECRET"));
 }
 
 #[test]
