@@ -15,11 +15,11 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn announces_its_base_url_and_serves_there() {
+/// Runs the binary with `args` and answers it with the base URL it announced.
+async fn run(args: &[&str]) -> (Running, String) {
     let mut child = Running(
         Command::new(env!("CARGO_BIN_EXE_stripe-fake"))
-            .args(["--port", "0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -36,7 +36,14 @@ async fn announces_its_base_url_and_serves_there() {
     let base_url = line
         .trim()
         .strip_prefix("stripe-fake listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base_url)
+}
+
+#[tokio::test]
+async fn announces_its_base_url_and_serves_there() {
+    let (_child, base_url) = run(&["--port", "0"]).await;
     assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
 
     let http = reqwest::Client::new();
@@ -64,4 +71,59 @@ async fn announces_its_base_url_and_serves_there() {
         .await
         .unwrap();
     assert_eq!(ledger.charges.len(), 1);
+}
+
+#[tokio::test]
+async fn delivers_signed_webhooks_to_the_endpoint_its_flags_name() {
+    let (sender, mut deliveries) = tokio::sync::mpsc::unbounded_channel::<(String, String)>();
+    let endpoint = axum::Router::new().route(
+        "/webhook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let signature = headers["stripe-signature"].to_str().unwrap().to_owned();
+            let _ = sender.send((body, signature));
+            async {}
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let webhook_url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, endpoint).await });
+    let (_child, base_url) = run(&[
+        "--port",
+        "0",
+        "--webhook-url",
+        &webhook_url,
+        "--webhook-secret",
+        "whsec_cli",
+    ])
+    .await;
+
+    let http = reqwest::Client::new();
+    let intent: serde_json::Value = http
+        .post(format!("{base_url}/v1/payment_intents"))
+        .bearer_auth("sk_test_local")
+        .form(&[("amount", "2000"), ("currency", "usd")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = intent["id"].as_str().unwrap();
+    let cancelled = http
+        .post(format!("{base_url}/v1/payment_intents/{id}/cancel"))
+        .bearer_auth("sk_test_local")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status().as_u16(), 200);
+    let (payload, signature) =
+        tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv())
+            .await
+            .unwrap()
+            .unwrap();
+    let event =
+        stripe_webhook::Webhook::construct_event(&payload, &signature, "whsec_cli").unwrap();
+    assert_eq!(event.type_.as_str(), "payment_intent.canceled");
 }
