@@ -14,7 +14,7 @@ pub struct Config {
     pub service: ServiceSettings,
     /// How its listeners take deliveries.
     pub listener: ListenerOptions,
-    /// `STRIPE_KEY`, `STRIPE_API_BASE`, `STRIPE_TIMEOUT_SECONDS`.
+    /// `STRIPE_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE`, `STRIPE_TIMEOUT_SECONDS`.
     pub stripe: StripeSettings,
     /// When charges whose outcome was never recorded are settled.
     pub reconciler: ReconcilerSettings,
@@ -29,6 +29,10 @@ pub struct Config {
 pub struct StripeSettings {
     /// `STRIPE_KEY`: the secret key (required).
     pub key: Secret,
+    /// `STRIPE_WEBHOOK_SECRET` (`whsec_...`): the signing secret of the webhook endpoint
+    /// `POST /api/payments/webhook`. Setting it turns PaymentIntents on
+    /// (`POST /api/payments/intents`); without it only card tokens are taken.
+    pub webhook_secret: Option<Secret>,
     /// `STRIPE_API_BASE`: Stripe's base URL (default `https://api.stripe.com/`); tests and the
     /// local stack point it at a fake.
     pub api_base: Option<String>,
@@ -136,11 +140,13 @@ impl Config {
 }
 
 impl StripeSettings {
-    /// Reads `STRIPE_KEY` (required), `STRIPE_API_BASE` and `STRIPE_TIMEOUT_SECONDS`.
+    /// Reads `STRIPE_KEY` (required), `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE` and
+    /// `STRIPE_TIMEOUT_SECONDS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let key = Secret::new(config::required("STRIPE_KEY")?);
         Ok(StripeSettings {
             key,
+            webhook_secret: config::optional("STRIPE_WEBHOOK_SECRET").map(Secret::new),
             api_base: config::optional("STRIPE_API_BASE"),
             timeout: seconds("STRIPE_TIMEOUT_SECONDS", 20)?,
         })

@@ -46,6 +46,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         checkout,
         sessions: connections.sessions.clone(),
         limits,
+        webhook_secret: config.stripe.webhook_secret.clone(),
     };
     let routes = crate::routes::router().with_state(state);
     let app = common::server::app(routes, connections.readiness());

@@ -1,6 +1,7 @@
 //! What every handler can reach.
 
 use axum::extract::FromRef;
+use common::config::Secret;
 use common::session::Sessions;
 
 use crate::checkout::Checkout;
@@ -15,4 +16,7 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Limits payment attempts per order and per user.
     pub limits: PaymentLimits,
+    /// `STRIPE_WEBHOOK_SECRET`: Stripe's webhooks are verified with it; without it, intents
+    /// and webhooks are off.
+    pub webhook_secret: Option<Secret>,
 }

@@ -1,17 +1,26 @@
 //! Stripe, as this service uses it: a legacy Charge (`POST /v1/charges`, `currency=usd`,
-//! `source=<token>`, as the original) and a full Refund, each call carrying an
-//! `Idempotency-Key` so that repeating it never moves money twice.
+//! `source=<token>`, as the original), a PaymentIntent the customer confirms in the browser
+//! (made, looked up, cancelled), and a full Refund of either; each call that makes something
+//! carries an `Idempotency-Key`, so that repeating it never moves money twice.
 //!
 //! Errors are sorted by what they tell about the money: a card error and an invalid request
 //! mean nothing was charged; anything else (Stripe down, a timeout, an unreadable answer) means
 //! the outcome is unknown, and the caller must replay the call with the same key to learn it.
 
+use std::collections::HashMap;
+
 use ::stripe::{
     ApiErrorsCode, ApiErrorsType, IdempotencyKey, RequestStrategy, StripeError, StripeRequest,
 };
 use anyhow::Context;
+use mongodb::bson::oid::ObjectId;
 use stripe_core::charge::CreateCharge;
+use stripe_core::payment_intent::{
+    CancelPaymentIntent, CreatePaymentIntent, CreatePaymentIntentAutomaticPaymentMethods,
+    RetrievePaymentIntent,
+};
 use stripe_core::refund::CreateRefund;
+use stripe_shared::{PaymentIntent, PaymentIntentStatus};
 use stripe_types::Currency;
 
 use crate::config::StripeSettings;
@@ -47,6 +56,68 @@ pub enum Refunded {
     Now(String),
     /// Stripe says the charge was already refunded in full.
     Already,
+}
+
+/// The metadata key naming the order an intent pays for.
+pub const ORDER_METADATA: &str = "orderId";
+
+/// A PaymentIntent as this service reads it, from a webhook event or a lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// `pi_...`.
+    pub id: String,
+    /// Whether it was paid.
+    pub status: IntentStatus,
+    /// What was received, in the currency's smallest unit.
+    pub amount_received: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
+    /// The order it pays for, from its metadata (`None` for an intent this service did not
+    /// make).
+    pub order_id: Option<ObjectId>,
+}
+
+/// Where an intent is, as far as the money goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentStatus {
+    /// Paid.
+    Succeeded,
+    /// Being paid (a bank's answer is awaited): neither paid nor payable.
+    Processing,
+    /// Cancelled: it can never be paid.
+    Canceled,
+    /// Waiting for the customer (a payment method, a confirmation, a 3-D Secure step).
+    Payable,
+}
+
+impl From<&PaymentIntent> for Intent {
+    fn from(intent: &PaymentIntent) -> Self {
+        let status = match intent.status {
+            PaymentIntentStatus::Succeeded => IntentStatus::Succeeded,
+            PaymentIntentStatus::Processing => IntentStatus::Processing,
+            PaymentIntentStatus::Canceled => IntentStatus::Canceled,
+            _ => IntentStatus::Payable,
+        };
+        Intent {
+            id: intent.id.as_str().to_owned(),
+            status,
+            amount_received: intent.amount_received,
+            currency: intent.currency.to_string(),
+            order_id: intent
+                .metadata
+                .get(ORDER_METADATA)
+                .and_then(|id| ObjectId::parse_str(id).ok()),
+        }
+    }
+}
+
+/// An intent just made: what the customer's browser needs to pay it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeIntent {
+    /// `pi_...`.
+    pub id: String,
+    /// The secret Stripe.js confirms it with.
+    pub client_secret: String,
 }
 
 /// A Stripe client. Cheap to clone.
@@ -95,40 +166,74 @@ impl Stripe {
             .request_strategy(strategy)
             .send(&self.client)
             .await;
-        match result {
-            Ok(charge) => Ok(charge.id.as_str().to_owned()),
-            Err(StripeError::Stripe(error, status)) => {
-                let code = error
-                    .code
-                    .as_ref()
-                    .map_or("no code", |code| code.as_str())
-                    .to_owned();
-                Err(match (&error.type_, status) {
-                    (ApiErrorsType::CardError, _) => ChargeError::Card {
-                        message: error
-                            .message
-                            .clone()
-                            .filter(|message| !message.is_empty())
-                            .unwrap_or_else(|| "Your card was declined.".to_owned()),
-                    },
-                    (ApiErrorsType::InvalidRequestError, 400 | 404) => {
-                        ChargeError::Refused { code }
-                    }
-                    _ => ChargeError::Unknown(format!(
-                        "Stripe answered {status} {} ({code})",
-                        error.type_.as_str()
-                    )),
-                })
+        result
+            .map(|charge| charge.id.as_str().to_owned())
+            .map_err(sorted)
+    }
+
+    /// Makes the intent of `amount_cents` (USD) for the order, paid by any method the account
+    /// takes; the same `idempotency_key` makes it once however often it is asked.
+    pub async fn make_intent(
+        &self,
+        amount_cents: i64,
+        order_id: ObjectId,
+        idempotency_key: &str,
+    ) -> Result<MadeIntent, ChargeError> {
+        let strategy = idempotent(idempotency_key).map_err(ChargeError::Unknown)?;
+        let metadata = HashMap::from([(ORDER_METADATA.to_owned(), order_id.to_hex())]);
+        let intent = CreatePaymentIntent::new(amount_cents, Currency::USD)
+            .automatic_payment_methods(CreatePaymentIntentAutomaticPaymentMethods::new(true))
+            .metadata(metadata)
+            .customize()
+            .request_strategy(strategy)
+            .send(&self.client)
+            .await
+            .map_err(sorted)?;
+        let client_secret = intent
+            .client_secret
+            .ok_or_else(|| ChargeError::Unknown("the intent came without its secret".to_owned()))?;
+        Ok(MadeIntent {
+            id: intent.id.as_str().to_owned(),
+            client_secret,
+        })
+    }
+
+    /// Looks the intent up.
+    pub async fn intent(&self, intent_id: &str) -> anyhow::Result<Intent> {
+        let intent = RetrievePaymentIntent::new(intent_id)
+            .send(&self.client)
+            .await
+            .with_context(|| format!("looking up intent {intent_id}"))?;
+        Ok(Intent::from(&intent))
+    }
+
+    /// Cancels the intent so that it can never be paid, and says where it is now: cancelled,
+    /// or, if it was paid (or is being paid) meanwhile, that.
+    pub async fn cancel_intent(&self, intent_id: &str) -> anyhow::Result<Intent> {
+        match CancelPaymentIntent::new(intent_id).send(&self.client).await {
+            Ok(intent) => Ok(Intent::from(&intent)),
+            Err(StripeError::Stripe(error, _))
+                if error.code == Some(ApiErrorsCode::PaymentIntentUnexpectedState) =>
+            {
+                self.intent(intent_id).await
             }
-            Err(other) => Err(ChargeError::Unknown(other.to_string())),
+            Err(error) => Err(anyhow::anyhow!("cancelling intent {intent_id}: {error}")),
         }
     }
 
-    /// Refunds the charge in full.
-    pub async fn refund(&self, charge_id: &str, idempotency_key: &str) -> anyhow::Result<Refunded> {
+    /// Refunds a payment in full: a charge (`ch_...`) or a paid intent (`pi_...`).
+    pub async fn refund(
+        &self,
+        payment_id: &str,
+        idempotency_key: &str,
+    ) -> anyhow::Result<Refunded> {
         let strategy = idempotent(idempotency_key).map_err(anyhow::Error::msg)?;
-        let result = CreateRefund::new()
-            .charge(charge_id)
+        let refund = if payment_id.starts_with("pi_") {
+            CreateRefund::new().payment_intent(payment_id)
+        } else {
+            CreateRefund::new().charge(payment_id)
+        };
+        let result = refund
             .customize()
             .request_strategy(strategy)
             .send(&self.client)
@@ -140,8 +245,34 @@ impl Stripe {
             {
                 Ok(Refunded::Already)
             }
-            Err(error) => Err(anyhow::anyhow!("refunding charge {charge_id}: {error}")),
+            Err(error) => Err(anyhow::anyhow!("refunding {payment_id}: {error}")),
         }
+    }
+}
+
+/// What a failed request that would have moved money tells (see [`ChargeError`]).
+fn sorted(error: StripeError) -> ChargeError {
+    let StripeError::Stripe(error, status) = error else {
+        return ChargeError::Unknown(error.to_string());
+    };
+    let code = error
+        .code
+        .as_ref()
+        .map_or("no code", |code| code.as_str())
+        .to_owned();
+    match (&error.type_, status) {
+        (ApiErrorsType::CardError, _) => ChargeError::Card {
+            message: error
+                .message
+                .clone()
+                .filter(|message| !message.is_empty())
+                .unwrap_or_else(|| "Your card was declined.".to_owned()),
+        },
+        (ApiErrorsType::InvalidRequestError, 400 | 404) => ChargeError::Refused { code },
+        _ => ChargeError::Unknown(format!(
+            "Stripe answered {status} {} ({code})",
+            error.type_.as_str()
+        )),
     }
 }
 

@@ -167,8 +167,8 @@ pub(super) fn order_replicas(snapshot: &Snapshot, index: &Index<'_>, found: &mut
     }
 }
 
-/// Money: every charge Stripe kept is exactly one unrefunded payment of a complete order, of
-/// the right amount; every complete order has exactly one; refunds are single and whole.
+/// Money: every charge Stripe kept (by token, or paying an intent) is exactly one unrefunded
+/// payment of a complete order, of the right amount; every complete order has exactly one; refunds are single and whole.
 pub(super) fn money(snapshot: &Snapshot, index: &Index<'_>, found: &mut Vec<String>) {
     let payments_by_charge = by_id(&snapshot.payments, |payment| &payment.stripe_id);
     let mut kept_by_order: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -180,7 +180,14 @@ pub(super) fn money(snapshot: &Snapshot, index: &Index<'_>, found: &mut Vec<Stri
         if !charge.paid {
             continue;
         }
-        let payment = payments_by_charge.get(charge.id.as_str()).copied();
+        // A payment names its charge, or the intent the charge paid.
+        let payment = payments_by_charge
+            .get(charge.id.as_str())
+            .or_else(|| {
+                let intent = charge.payment_intent.as_deref()?;
+                payments_by_charge.get(intent)
+            })
+            .copied();
         if charge.refunded() {
             refunded_charge(charge, payment, found);
         } else if let Some(payment) = payment {

@@ -58,6 +58,7 @@ fn charge(id: &str, refunded: bool) -> ChargeEntry {
         failure_code: None,
         failure_message: None,
         idempotency_key: None,
+        payment_intent: None,
     }
 }
 
@@ -100,7 +101,9 @@ fn consistent() -> Snapshot {
                 currency: "usd".to_owned(),
                 created: 0,
                 idempotency_key: None,
+                payment_intent: None,
             }],
+            intents: Vec::new(),
         },
         outbox: [("tickets".to_owned(), 0)].into_iter().collect(),
         now: 999_000,

@@ -1,10 +1,11 @@
-//! The `payments` collection, and the claim that makes a charge an order's payment. The
-//! charge attempts before it are in [`crate::models::attempts`].
+//! The `payments` collection, and the claim that makes a charge an order's payment. What comes
+//! before it is in [`crate::models::attempts`] (a card charged by token) and
+//! [`crate::models::intents`] (a PaymentIntent the customer pays in the browser).
 //!
-//! A charge becomes the order's payment in one transaction ([`Payments::record`]): the order
-//! replica is claimed with a write conditional on it being uncancelled, unpaid and unexpired;
-//! then the payment is inserted (unique per order), `payment:created` goes to the outbox and
-//! the attempt is marked recorded. A cancellation is a write on the same replica document, so
+//! A charge (or a paid intent) becomes the order's payment in one transaction
+//! ([`Payments::record`]): the order replica is claimed with a write conditional on it being
+//! uncancelled, unpaid and unexpired; then the payment is inserted (unique per order),
+//! `payment:created` goes to the outbox and the attempt or intent is marked recorded. A cancellation is a write on the same replica document, so
 //! of a claim and a cancellation racing, exactly one comes first: either the claim sees the
 //! order cancelled (and the charge is refunded by whoever holds it), or the cancellation finds
 //! the payment on the order (and the listener refunds it).
@@ -18,6 +19,8 @@ use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database};
 
 use crate::models::attempt::{AttemptState, ChargeAttempt, settle_update};
+use crate::models::intent::{IntentDocument, IntentState};
+use crate::models::intents::intent_settle_update;
 use crate::models::order::OrderDocument;
 use crate::models::orders::Orders;
 use crate::models::payment::PaymentDocument;
@@ -48,33 +51,50 @@ impl Claim {
     }
 }
 
-/// The payments, attempts and order claims. Cheap to clone.
+/// What a payment settles when it is recorded or refunded: the token charge's attempt, or the
+/// order's intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settles<'a> {
+    /// The charge attempt with this idempotency key.
+    Attempt(&'a str),
+    /// The intent of the order.
+    Intent,
+}
+
+/// The payments, attempts, intents and order claims. Cheap to clone.
 #[derive(Clone)]
 pub struct Payments {
     orders: Orders,
     payments: Collection<PaymentDocument>,
     /// The `charge_attempts` collection ([`crate::models::attempts`]).
     pub(super) attempts: Collection<ChargeAttempt>,
+    /// The `payment_intents` collection ([`crate::models::intents`]).
+    pub(super) intents: Collection<IntentDocument>,
+    /// The `webhook_events` collection: the ids of the Stripe events handled.
+    pub(super) webhook_events: Collection<mongodb::bson::Document>,
     outbox: Outbox,
 }
 
 impl Payments {
-    /// The `payments` and `charge_attempts` collections of `database`, with the replica and the
-    /// outbox their changes involve.
+    /// The `payments`, `charge_attempts`, `payment_intents` and `webhook_events` collections of
+    /// `database`, with the replica and the outbox their changes involve.
     pub fn new(database: &Database, orders: Orders, outbox: Outbox) -> Payments {
         Payments {
             orders,
             payments: database.collection("payments"),
             attempts: database.collection("charge_attempts"),
+            intents: database.collection("payment_intents"),
+            webhook_events: database.collection("webhook_events"),
             outbox,
         }
     }
 
-    /// Creates the indexes: one payment per order, and the reconciler's lookup (idempotent).
+    /// Creates the indexes: one payment per order, and the reconciler's lookups (idempotent).
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
         let one_per_order = unique_index("one_payment_per_order", doc! { "orderId": 1 });
         self.payments.create_index(one_per_order).await?;
-        self.ensure_attempt_indexes().await
+        self.ensure_attempt_indexes().await?;
+        self.ensure_intent_indexes().await
     }
 
     /// The payment of the order, if one was recorded.
@@ -113,24 +133,30 @@ impl Payments {
             .await
     }
 
-    /// Makes `charge_id` (attempt `key`) the order's payment if the order is still uncancelled,
-    /// unpaid and unexpired; otherwise says why not. See the module docs.
+    /// Makes `charge_id` (a charge, or a paid intent; what it `settles`) the order's payment if
+    /// the order is still uncancelled, unpaid and unexpired; otherwise says why not. See the
+    /// module docs.
     pub async fn record(
         &self,
-        key: &str,
+        settles: Settles<'_>,
         order_id: ObjectId,
         charge_id: &str,
     ) -> mongodb::error::Result<Claim> {
+        let key = match settles {
+            Settles::Attempt(key) => Some(key.to_owned()),
+            Settles::Intent => None,
+        };
         let context = (
             self.orders.collection().clone(),
             self.payments.clone(),
-            self.attempts.clone(),
-            (key.to_owned(), order_id, charge_id.to_owned()),
+            (self.attempts.clone(), self.intents.clone()),
+            (key, order_id, charge_id.to_owned()),
         );
         self.outbox
             .transaction(
                 context,
-                async |transaction, (orders, payments, attempts, (key, order_id, charge_id))| {
+                async |transaction,
+                       (orders, payments, (attempts, intents), (key, order_id, charge_id))| {
                     let payment = PaymentDocument::new(order_id, &charge_id);
                     let claimed = orders
                         .update_one(
@@ -158,13 +184,26 @@ impl Payments {
                         .session(transaction.session())
                         .await?;
                     transaction.add(&payment.created_event()).await?;
-                    attempts
-                        .update_one(
-                            doc! { "_id": &key },
-                            settle_update(AttemptState::Recorded, Some(&charge_id), None),
-                        )
-                        .session(transaction.session())
-                        .await?;
+                    match &key {
+                        Some(key) => {
+                            attempts
+                                .update_one(
+                                    doc! { "_id": key },
+                                    settle_update(AttemptState::Recorded, Some(&charge_id), None),
+                                )
+                                .session(transaction.session())
+                                .await?;
+                        }
+                        None => {
+                            intents
+                                .update_one(
+                                    doc! { "_id": order_id },
+                                    intent_settle_update(IntentState::Recorded),
+                                )
+                                .session(transaction.session())
+                                .await?;
+                        }
+                    }
                     Ok(Claim::Recorded(payment))
                 },
             )
@@ -172,7 +211,7 @@ impl Payments {
     }
 
     /// Records that the payment `charge_id` of the order was refunded (`refund_id` if Stripe
-    /// named one): on the order, the payment and its attempt, in one transaction.
+    /// named one): on the order, the payment and its attempt or intent, in one transaction.
     pub async fn mark_refunded(
         &self,
         order_id: ObjectId,
@@ -182,13 +221,19 @@ impl Payments {
         let context = (
             self.orders.collection().clone(),
             self.payments.clone(),
-            self.attempts.clone(),
+            (self.attempts.clone(), self.intents.clone()),
             (order_id, charge_id.to_owned(), refund_id.map(str::to_owned)),
         );
         self.outbox
             .transaction(
                 context,
-                async |transaction, (orders, payments, attempts, (order_id, charge_id, refund_id))| {
+                async |transaction,
+                       (
+                    orders,
+                    payments,
+                    (attempts, intents),
+                    (order_id, charge_id, refund_id),
+                )| {
                     let now = DateTime::now();
                     orders
                         .update_one(
@@ -212,6 +257,13 @@ impl Payments {
                         .update_many(
                             doc! { "chargeId": &charge_id },
                             settle_update(AttemptState::Refunded, None, refund_id.as_deref()),
+                        )
+                        .session(transaction.session())
+                        .await?;
+                    intents
+                        .update_one(
+                            doc! { "_id": order_id, "intentId": &charge_id },
+                            intent_settle_update(IntentState::Refunded),
                         )
                         .session(transaction.session())
                         .await?;

@@ -71,21 +71,26 @@ pub async fn create_payment(
         .checkout
         .pay(&user.id, order_id, &body.token)
         .await
-        .map_err(|error| match error {
-            PayError::NotFound => ApiError::NotFound,
-            PayError::NotAuthorized => ApiError::NotAuthorized,
-            PayError::Cancelled => ApiError::bad_request("Cannot pay for an cancelled order"),
-            PayError::AlreadyPaid => ApiError::bad_request("Order has already been paid"),
-            PayError::Expired => ApiError::bad_request("Order has expired"),
-            PayError::Declined(message) => ApiError::BadRequest(message),
-            PayError::Refused => ApiError::malformed(),
-            PayError::Stripe(error) => ApiError::Internal(error),
-            PayError::Database(error) => error.into(),
-        })?;
+        .map_err(refusal)?;
     Ok((
         StatusCode::CREATED,
         Json(PaymentCreated {
             id: payment.id.to_hex(),
         }),
     ))
+}
+
+/// What a payment that could not be made answers (the token path's and the intents').
+pub(super) fn refusal(error: PayError) -> ApiError {
+    match error {
+        PayError::NotFound => ApiError::NotFound,
+        PayError::NotAuthorized => ApiError::NotAuthorized,
+        PayError::Cancelled => ApiError::bad_request("Cannot pay for an cancelled order"),
+        PayError::AlreadyPaid => ApiError::bad_request("Order has already been paid"),
+        PayError::Expired => ApiError::bad_request("Order has expired"),
+        PayError::Declined(message) => ApiError::BadRequest(message),
+        PayError::Refused => ApiError::malformed(),
+        PayError::Stripe(error) => ApiError::Internal(error),
+        PayError::Database(error) => error.into(),
+    }
 }

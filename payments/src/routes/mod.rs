@@ -1,7 +1,11 @@
-//! The one endpoint: `POST /api/payments`, and the rate limits of its attempts.
+//! The endpoints: `POST /api/payments` (a card token), `POST /api/payments/intents` and
+//! `POST /api/payments/webhook` (a PaymentIntent and what Stripe says of it), and the rate
+//! limits of the attempts.
 
 mod create;
+mod intents;
 pub mod limits;
+mod webhook;
 
 use axum::Router;
 use common::openapi::Documented;
@@ -11,18 +15,23 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 pub use create::create_payment;
+pub use intents::create_intent;
+pub use webhook::receive_webhook;
 
 /// What the payments service's OpenAPI document says of it, and where it is served.
 pub const DOCUMENTED: Documented = Documented {
     service: "payments",
     version: env!("CARGO_PKG_VERSION"),
-    description: "Paying for an order with a card token.",
+    description: "Paying for an order: with a card token, or with a PaymentIntent confirmed in the browser and settled by Stripe's signed webhook.",
     path: "/api/payments/docs/openapi.json",
 };
 
 /// The payments routes, each with its description.
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create::create_payment))
+    OpenApiRouter::new()
+        .routes(routes!(create::create_payment))
+        .routes(routes!(intents::create_intent))
+        .routes(routes!(webhook::receive_webhook))
 }
 
 /// The payments routes, and their OpenAPI document at [`DOCUMENTED`]'s path.

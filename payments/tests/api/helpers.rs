@@ -18,6 +18,7 @@ use payments::models::{ChargeAttempt, OrderDocument, Orders, PaymentDocument, Pa
 use reqwest::Response;
 use serde_json::{Value, json};
 use stripe_fake::{ChargeEntry, LedgerSnapshot, RefundEntry, StripeFake};
+use stripe_webhook::Webhook;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -25,6 +26,9 @@ pub(crate) use common::testing::http::{assert_errors, assert_message};
 
 /// The Stripe secret key the tests configure.
 pub(crate) const STRIPE_KEY: &str = "sk_test_payments";
+
+/// The webhook signing secret the tests configure.
+pub(crate) const WEBHOOK_SECRET: &str = "whsec_payments_tests";
 
 /// A reconciler that never runs during a test.
 pub(crate) const NO_RECONCILER: ReconcilerSettings = ReconcilerSettings {
@@ -101,8 +105,13 @@ impl Backing {
 
     /// What the Stripe stand-in charged and refunded (panics for a test using wiremock).
     pub(crate) fn ledger(&self) -> LedgerSnapshot {
+        self.stand_in().ledger().snapshot()
+    }
+
+    /// The Stripe stand-in (panics for a test using wiremock).
+    pub(crate) fn stand_in(&self) -> &StripeFake {
         match &self.stripe {
-            FakeStripe::StandIn(fake) => fake.ledger().snapshot(),
+            FakeStripe::StandIn(fake) => fake,
             FakeStripe::Mock(_) => panic!("this test runs with a wiremock Stripe"),
         }
     }
@@ -115,6 +124,7 @@ impl Backing {
             listener: common::testing::listener_options(),
             stripe: StripeSettings {
                 key: Secret::new(STRIPE_KEY),
+                webhook_secret: Some(Secret::new(WEBHOOK_SECRET)),
                 api_base: Some(self.stripe_base()),
                 timeout: Duration::from_secs(5),
             },
@@ -229,6 +239,63 @@ impl TestApp {
         self.post("/api/payments", cookie, &body).await
     }
 
+    /// `POST /api/payments/intents` for `order_id`, signed in with `cookie` if given.
+    pub(crate) async fn post_intent(&self, cookie: Option<&str>, order_id: &str) -> Response {
+        self.post(
+            "/api/payments/intents",
+            cookie,
+            &json!({ "orderId": order_id }),
+        )
+        .await
+    }
+
+    /// The intent of `order_id` as `cookie`'s user: its id, once made.
+    pub(crate) async fn intent_for(&self, cookie: &str, order_id: &str) -> String {
+        let response = self.post_intent(Some(cookie), order_id).await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /api/payments/webhook` with `payload`, signed as `signature` says.
+    pub(crate) async fn post_webhook(&self, payload: &str, signature: Option<&str>) -> Response {
+        let mut request = self
+            .client
+            .post(self.url("/api/payments/webhook"))
+            .header("content-type", "application/json")
+            .body(payload.to_owned());
+        if let Some(signature) = signature {
+            request = request.header("stripe-signature", signature);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Delivers `event` as Stripe would: signed now with the endpoint's secret.
+    pub(crate) async fn deliver(&self, event: &Value) -> Response {
+        let payload = event.to_string();
+        let signature = Webhook::generate_test_header(&payload, WEBHOOK_SECRET, None);
+        self.post_webhook(&payload, Some(&signature)).await
+    }
+
+    /// The stand-in's last event of `kind` about `intent_id`, as it would send it.
+    pub(crate) fn event_of(&self, intent_id: &str, kind: &str) -> Value {
+        self.backing
+            .stand_in()
+            .events()
+            .into_iter()
+            .rev()
+            .find(|event| event.payment_intent == intent_id && event.payload["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} event of {intent_id}"))
+            .payload
+    }
+
+    /// Pays the intent at the stand-in with `payment_method`, as Stripe.js would.
+    pub(crate) fn confirm(&self, intent_id: &str, payment_method: &str) {
+        self.backing
+            .stand_in()
+            .confirm_intent(intent_id, payment_method);
+    }
+
     /// Pays for `order_id` with `token` as `cookie`'s user.
     pub(crate) async fn pay(&self, cookie: &str, order_id: &str, token: &str) -> Response {
         self.post_payment(Some(cookie), json!({ "token": token, "orderId": order_id }))
@@ -275,6 +342,7 @@ pub(crate) fn charge_json(id: &str, amount: i64) -> Value {
         failure_code: None,
         failure_message: None,
         idempotency_key: None,
+        payment_intent: None,
     })
 }
 
@@ -287,6 +355,7 @@ pub(crate) fn refund_json(id: &str, charge: &str, amount: i64) -> Value {
         currency: "usd".to_owned(),
         created: Utc::now().timestamp(),
         idempotency_key: None,
+        payment_intent: None,
     })
 }
 

@@ -4,7 +4,7 @@ use chrono::{TimeDelta, Utc};
 use common::events::PaymentCreated;
 use common::testing::events::{published, wait_for};
 use mongodb::bson::oid::ObjectId;
-use payments::models::{Claim, charge_key};
+use payments::models::{Claim, Settles, charge_key};
 
 use crate::helpers::{Backing, oid, order_created};
 
@@ -30,7 +30,7 @@ async fn a_payment_committed_before_a_crash_is_published_once_the_service_runs_a
     let key = charge_key(order_id, "tok_visa");
     let Claim::Recorded(payment) = backing
         .payments
-        .record(&key, order_id, "ch_before_crash")
+        .record(Settles::Attempt(&key), order_id, "ch_before_crash")
         .await
         .unwrap()
     else {
@@ -56,7 +56,7 @@ async fn a_second_charge_cannot_claim_a_paid_order() {
     let order_id = replicate_an_order(&backing).await;
     let first = backing
         .payments
-        .record("k1", order_id, "ch_1")
+        .record(Settles::Attempt("k1"), order_id, "ch_1")
         .await
         .unwrap();
     let Claim::Recorded(payment) = first else {
@@ -65,7 +65,7 @@ async fn a_second_charge_cannot_claim_a_paid_order() {
     assert_eq!(
         backing
             .payments
-            .record("k1", order_id, "ch_1")
+            .record(Settles::Attempt("k1"), order_id, "ch_1")
             .await
             .unwrap(),
         Claim::AlreadyRecorded(payment.id)
@@ -73,7 +73,7 @@ async fn a_second_charge_cannot_claim_a_paid_order() {
     assert_eq!(
         backing
             .payments
-            .record("k2", order_id, "ch_2")
+            .record(Settles::Attempt("k2"), order_id, "ch_2")
             .await
             .unwrap(),
         Claim::PaidByOther
@@ -81,7 +81,7 @@ async fn a_second_charge_cannot_claim_a_paid_order() {
     assert_eq!(
         backing
             .payments
-            .record("k3", ObjectId::new(), "ch_3")
+            .record(Settles::Attempt("k3"), ObjectId::new(), "ch_3")
             .await
             .unwrap(),
         Claim::NotFound

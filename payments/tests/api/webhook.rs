@@ -1,0 +1,252 @@
+//! `POST /api/payments/webhook`: Stripe's signed events settle the intents, once each, and the
+//! reconciler settles the ones whose event never came.
+
+use common::events::{OrderStatus, PaymentCreated};
+use common::testing::events::{eventually, wait_for};
+use payments::models::IntentState;
+use serde_json::{Value, json};
+use stripe_webhook::Webhook;
+
+use crate::helpers::{Backing, QUICK_RECONCILER, WEBHOOK_SECRET, assert_message, oid, spawn_app};
+
+/// Stripe's event for a paid intent.
+const SUCCEEDED: &str = "payment_intent.succeeded";
+
+#[tokio::test]
+async fn a_signed_succeeded_event_pays_the_order_once() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_visa");
+    let event = app.event_of(&intent, SUCCEEDED);
+
+    let response = app.deliver(&event).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "received": true })
+    );
+    let payment = app.backing.payment_of(&placed.id).await.unwrap();
+    assert_eq!(payment.stripe_id, intent);
+    let events = wait_for::<PaymentCreated>(&app.backing.bus, 1).await;
+    assert_eq!(events, [payment.created_event()]);
+    let stored = app.backing.payments.intent(oid(&placed.id)).await.unwrap();
+    let stored = stored.unwrap();
+    assert_eq!(stored.state, IntentState::Recorded);
+    assert_eq!(
+        stored.client_secret, None,
+        "the secret is forgotten once paid"
+    );
+
+    // The same event again, and another event about the same intent: no second effect.
+    assert_eq!(app.deliver(&event).await.status(), 200);
+    let mut other = event.clone();
+    other["id"] = json!("evt_another_delivery");
+    assert_eq!(app.deliver(&other).await.status(), 200);
+    // An older event arriving after it (out of order) undoes nothing.
+    let mut stale = event.clone();
+    stale["id"] = json!("evt_stale_failure");
+    stale["type"] = json!("payment_intent.payment_failed");
+    assert_eq!(app.deliver(&stale).await.status(), 200);
+    assert_eq!(app.backing.payment_of(&placed.id).await.unwrap(), payment);
+    assert_eq!(app.backing.payments.all().await.unwrap().len(), 1);
+    assert!(app.backing.ledger().refunds.is_empty());
+    // Paid: no other intent or payment is taken for it.
+    let response = app.post_intent(Some(&placed.cookie), &placed.id).await;
+    assert_message(response, 400, "Order has already been paid").await;
+}
+
+#[tokio::test]
+async fn anything_not_signed_by_stripe_now_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_visa");
+    let payload = app.event_of(&intent, SUCCEEDED).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let signed = |secret: &str, at: i64| Webhook::generate_test_header(&payload, secret, Some(at));
+
+    let refusals = [
+        (None, "Missing Stripe-Signature header"),
+        (Some("garbage".to_owned()), "Invalid signature"),
+        (Some(signed("whsec_someone_else", now)), "Invalid signature"),
+        (
+            Some(signed(WEBHOOK_SECRET, now - 301)),
+            "Signature timestamp too old",
+        ),
+        (
+            Some(signed(WEBHOOK_SECRET, now + 301)),
+            "Signature timestamp too old",
+        ),
+    ];
+    for (signature, message) in refusals {
+        let response = app.post_webhook(&payload, signature.as_deref()).await;
+        assert_message(response, 400, message).await;
+    }
+    // A body changed after signing.
+    let tampered = payload.replace("\"amount\":2000", "\"amount\":1");
+    assert_ne!(tampered, payload);
+    let response = app
+        .post_webhook(&tampered, Some(&signed(WEBHOOK_SECRET, now)))
+        .await;
+    assert_message(response, 400, "Invalid signature").await;
+    assert!(app.backing.payment_of(&placed.id).await.is_none());
+
+    // Several v1 values (a secret being rolled): one of them is enough.
+    let good = signed(WEBHOOK_SECRET, now);
+    let v1 = good.split(",v1=").nth(1).unwrap();
+    let rolled = format!("t={now},v1={},v1={v1}", "0".repeat(64));
+    assert_eq!(
+        app.post_webhook(&payload, Some(&rolled)).await.status(),
+        200
+    );
+    assert!(app.backing.payment_of(&placed.id).await.is_some());
+}
+
+#[tokio::test]
+async fn failed_and_unhandled_events_change_nothing() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_chargeDeclined");
+    let failed = app.event_of(&intent, "payment_intent.payment_failed");
+    assert_eq!(app.deliver(&failed).await.status(), 200);
+    app.confirm(&intent, "pm_card_authenticationRequired");
+    let action = app.event_of(&intent, "payment_intent.requires_action");
+    assert_eq!(app.deliver(&action).await.status(), 200);
+    // A type this service does not handle.
+    let mut created = action.clone();
+    created["id"] = json!("evt_created");
+    created["type"] = json!("payment_intent.created");
+    assert_eq!(app.deliver(&created).await.status(), 200);
+
+    assert!(app.backing.payment_of(&placed.id).await.is_none());
+    // Still payable, with the same intent.
+    assert_eq!(app.intent_for(&placed.cookie, &placed.id).await, intent);
+}
+
+#[tokio::test]
+async fn a_paid_intent_the_order_cannot_take_is_refunded_once() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    // Paid in the browser while the order was being cancelled.
+    app.backing.cancel_and_wait(&placed.order).await;
+    app.confirm(&intent, "pm_card_visa");
+    let event = app.event_of(&intent, SUCCEEDED);
+    assert_eq!(app.deliver(&event).await.status(), 200);
+    assert_eq!(app.deliver(&event).await.status(), 200);
+
+    let ledger = app.backing.ledger();
+    let charge = ledger
+        .intent(&intent)
+        .unwrap()
+        .latest_charge
+        .clone()
+        .unwrap();
+    assert_eq!(ledger.refunds_of(&charge).len(), 1, "{:?}", ledger.refunds);
+    assert!(ledger.kept_charges().is_empty());
+    assert!(app.backing.payment_of(&placed.id).await.is_none());
+    let stored = app.backing.payments.intent(oid(&placed.id)).await.unwrap();
+    assert_eq!(stored.unwrap().state, IntentState::Refunded);
+}
+
+#[tokio::test]
+async fn an_intent_paid_for_another_amount_is_refunded() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_visa");
+    let mut event = app.event_of(&intent, SUCCEEDED);
+    event["data"]["object"]["amount_received"] = json!(1000);
+    assert_eq!(app.deliver(&event).await.status(), 200);
+    assert!(app.backing.payment_of(&placed.id).await.is_none());
+    assert!(app.backing.ledger().kept_charges().is_empty());
+    let replica = app.backing.replica(&placed.id).await.unwrap();
+    assert_eq!(
+        (replica.status, replica.payment),
+        (OrderStatus::Created, None)
+    );
+}
+
+#[tokio::test]
+async fn an_event_before_its_order_is_known_is_refused_until_it_is() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_visa");
+    // The intent names an order this replica has not heard of yet.
+    let (user_id, _) = common::testing::signed_in_user();
+    let later = crate::helpers::order_created(
+        &user_id,
+        20.0,
+        chrono::Utc::now() + chrono::TimeDelta::minutes(15),
+    );
+    let mut event = app.event_of(&intent, SUCCEEDED);
+    event["data"]["object"]["metadata"]["orderId"] = json!(later.id);
+
+    assert_eq!(app.deliver(&event).await.status(), 503);
+    assert!(app.backing.payment_of(&later.id).await.is_none());
+    // Stripe delivers again once the order is known: nothing was lost.
+    app.backing.publish(&later).await;
+    eventually("the replica has the order", || async {
+        app.backing.replica(&later.id).await.is_some()
+    })
+    .await;
+    assert_eq!(app.deliver(&event).await.status(), 200);
+    assert_eq!(
+        app.backing.payment_of(&later.id).await.unwrap().stripe_id,
+        intent
+    );
+}
+
+#[tokio::test]
+async fn the_reconciler_settles_a_paid_intent_whose_webhook_never_came() {
+    let backing = Backing::new().await;
+    let mut config = backing.config();
+    config.reconciler = QUICK_RECONCILER;
+    let app = backing.spawn_with(config).await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_visa");
+    eventually("the reconciler recorded the payment", || async {
+        app.backing.payment_of(&placed.id).await.is_some()
+    })
+    .await;
+    assert_eq!(
+        app.backing.payment_of(&placed.id).await.unwrap().stripe_id,
+        intent
+    );
+    let events = wait_for::<PaymentCreated>(&app.backing.bus, 1).await;
+    assert_eq!(events.len(), 1);
+    // The webhook arriving late changes nothing.
+    assert_eq!(
+        app.deliver(&app.event_of(&intent, SUCCEEDED))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.backing.payments.all().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_reconciler_cancels_an_unpaid_intent_whose_order_went_away() {
+    let backing = Backing::new().await;
+    let mut config = backing.config();
+    config.reconciler = QUICK_RECONCILER;
+    let app = backing.spawn_with(config).await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.backing.cancel_and_wait(&placed.order).await;
+    eventually("the intent is cancelled", || async {
+        let stored = app.backing.payments.intent(oid(&placed.id)).await.unwrap();
+        stored.unwrap().state == IntentState::Cancelled
+    })
+    .await;
+    let ledger = app.backing.ledger();
+    assert_eq!(
+        ledger.intent(&intent).unwrap().status,
+        stripe_fake::IntentStatus::Canceled
+    );
+    assert!(ledger.charges.is_empty());
+}
