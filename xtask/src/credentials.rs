@@ -40,6 +40,9 @@ pub(crate) struct Credentials {
     pub(crate) nats: BTreeMap<String, String>,
     /// Redis's password.
     pub(crate) redis: String,
+    /// The Stripe stand-in's webhook signing secret (`whsec_...`).
+    #[serde(default)]
+    pub(crate) stripe_webhook: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -83,8 +86,12 @@ impl Credentials {
                 mongo: BTreeMap::new(),
                 nats: BTreeMap::new(),
                 redis: fresh()?,
+                stripe_webhook: String::new(),
             },
         };
+        if credentials.stripe_webhook.is_empty() {
+            credentials.stripe_webhook = format!("whsec_{}", fresh()?);
+        }
         for service in SERVICES.iter().filter(|service| service.database.is_some()) {
             if !credentials.mongo.contains_key(service.name) {
                 credentials.mongo.insert(service.name.to_owned(), fresh()?);
@@ -121,6 +128,7 @@ mod tests {
         let again = Credentials::load_or_make(&dir).unwrap();
         assert_eq!(first, again, "kept, not made anew");
         assert_eq!(first.jwt_key.len(), 64);
+        assert!(first.stripe_webhook.starts_with("whsec_"));
         assert_eq!(first.nats.len(), nats_users().count());
         assert!(first.mongo.contains_key("tickets") && !first.mongo.contains_key("client"));
         let mode = std::fs::metadata(Credentials::path(&dir))

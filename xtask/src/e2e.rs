@@ -88,8 +88,6 @@ fn run_with(
                 "EXPIRATION_WINDOW_SECONDS",
                 EXPIRATION_WINDOW_SECONDS.to_string(),
             ),
-            // The test pays with the test card, which the page offers only without a key.
-            ("STRIPE_PUBLISHABLE_KEY", String::new()),
             // The fuzzer bans and unbans as an admin.
             ("ADMIN_EMAILS", crate::fuzz::ADMIN_EMAIL.to_owned()),
             // NATS reserves the streams' bounds out of a store sized by the host's free disk;

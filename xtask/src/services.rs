@@ -119,6 +119,7 @@ mod tests {
             mongo: passwords(&["auth", "tickets", "orders", "payments"]),
             nats: passwords(&crate::credentials::nats_users().collect::<Vec<_>>()),
             redis: "pw-redis".to_owned(),
+            stripe_webhook: "whsec_test".to_owned(),
         }
     }
 

@@ -24,7 +24,7 @@ use crate::console::{self, Console};
 use crate::credentials::Credentials;
 use crate::services::{self, Backends, SERVICES, Service};
 use crate::stop::{Interrupted, Stop};
-use crate::stripe::Stripe;
+use crate::stripe::{Stripe, Webhooks};
 use crate::tools::{self, Purpose, Tools};
 use crate::{http, nginx};
 
@@ -154,14 +154,29 @@ fn start_with_output(
     let mut stack = Stack::default();
     stack.credentials = Some(Credentials::load_or_make(&settings.data_dir)?);
     start_backends(&mut stack, tools, &provision, settings, &console, stop)?;
+    let webhook_url = format!(
+        "{}/api/payments/webhook",
+        services::ingress_url(settings.port)
+    );
+    let webhook_secret = stack
+        .credentials
+        .as_ref()
+        .map(|credentials| credentials.stripe_webhook.clone())
+        .unwrap_or_default();
+    let webhooks = Webhooks {
+        url: &webhook_url,
+        secret: &webhook_secret,
+    };
     let stripe = Stripe::start(
         std::env::var("STRIPE_KEY").ok().as_deref(),
         stand_in.as_deref(),
+        webhooks,
         console.sink("stripe"),
     )?;
     if let Some(url) = stripe.stand_in_url() {
         console::step(format_args!(
-            "no STRIPE_KEY: a local Stripe stand-in serves {url}"
+            "no STRIPE_KEY: a local Stripe stand-in serves {url}, and sends its webhooks to \
+             {webhook_url} signed with STRIPE_WEBHOOK_SECRET={webhook_secret}"
         ));
     }
     stack.stripe = Some(stripe);
