@@ -186,6 +186,39 @@ impl Api {
         }
     }
 
+    /// A new user's session (an email of its own at `domain`).
+    pub async fn new_user(&self, domain: &str) -> anyhow::Result<String> {
+        let email = format!("{}@{domain}", mongodb::bson::oid::ObjectId::new().to_hex());
+        Ok(self.sign_up(&email, "password").await?.0)
+    }
+
+    /// `seller`'s new ticket at `price`, once the orders service knows it: its id.
+    pub async fn ticket_on_sale(
+        &self,
+        fleet: &Fleet,
+        seller: &str,
+        price: f64,
+    ) -> anyhow::Result<String> {
+        let body = serde_json::json!({ "title": "chaos", "price": price });
+        let reply = self
+            .answer(Method::POST, "/api/tickets", seller, Some(body))
+            .await;
+        anyhow::ensure!(reply.status == 201, "selling: {}", reply.text);
+        let id = reply.str("id").unwrap_or_default().to_owned();
+        fleet.wait_for_document("orders", "tickets", &id).await?;
+        Ok(id)
+    }
+
+    /// `buyer`'s new order for `ticket` (201).
+    pub async fn order(&self, buyer: &str, ticket: &str) -> anyhow::Result<Reply> {
+        let body = serde_json::json!({ "ticketId": ticket });
+        let order = self
+            .answer(Method::POST, "/api/orders", buyer, Some(body))
+            .await;
+        anyhow::ensure!(order.status == 201, "ordering: {}", order.text);
+        Ok(order)
+    }
+
     /// Signs `email` up (or in, if a lost answer had signed it up already); returns the
     /// session cookie and the user's id. Tries again after each lost answer, as a person would,
     /// for up to [`SIGN_UP_FOR`]: a burst of sign-ups queues for scrypt, and a replica killed

@@ -5,7 +5,8 @@
 //! server (it gets restarted), or its own cluster of nodes on loopback, each stream kept by
 //! every node ([`FleetOptions::with_nats_cluster`]). MongoDB and Redis are the test harness's
 //! shared servers that require credentials, with databases and a job queue of the fleet's own.
-//! Stripe is the in-process fake.
+//! Stripe is the in-process fake; it delivers its signed webhooks to the first payments replica
+//! (in production, Stripe calls one URL and the Gateway picks a replica).
 //!
 //! Every connection authenticates as in production: each service is its own NATS user with
 //! only its permissions ([`common::bus::access`]), its own MongoDB user with rights on its own
@@ -29,7 +30,7 @@ use common::testing::secured::{self, BusPasswords, SecuredMongo};
 use devservers::process::Readiness;
 use devservers::{LineSink, ServerProcess};
 use mongodb::bson::oid::ObjectId;
-use stripe_fake::{Ledger, StripeFake};
+use stripe_fake::{Ledger, Options, StripeFake, WebhookTarget};
 use tokio::sync::oneshot;
 
 /// The services of the platform that have an HTTP API or listen on the bus, in start order.
@@ -37,6 +38,12 @@ pub const SERVICES: [&str; 5] = ["auth", "tickets", "orders", "payments", "expir
 
 /// The email of the fleet's admin (`ADMIN_EMAILS`), who may ban users.
 pub const ADMIN_EMAIL: &str = "admin@chaos.test";
+
+/// The Stripe secret key the fleet's payments use with the fake (which takes any).
+pub const STRIPE_KEY: &str = "sk_test_chaos";
+
+/// What the fake signs its webhooks with, and payments checks them with.
+const WEBHOOK_SECRET: &str = "whsec_chaos";
 
 /// How a fleet is made.
 #[derive(Debug, Clone)]
@@ -172,7 +179,6 @@ impl Fleet {
             .with_context(|| format!("creating {}", options.dir.display()))?;
         let log = options.dir.join("fleet.log");
         let sinks = Sinks::new(&log)?;
-        let stripe = Stripe::start().await?;
         let mongo = secured::secured_mongo();
         let database_prefix = format!("chaos_{}", ObjectId::new().to_hex());
         let mut mongo_uris = BTreeMap::new();
@@ -213,6 +219,14 @@ impl Fleet {
                 port,
             })
             .collect();
+        let webhook = members
+            .iter()
+            .find(|member| member.service == "payments")
+            .map(|payments| WebhookTarget {
+                url: format!("{}/api/payments/webhook", payments.url()),
+                secret: WEBHOOK_SECRET.to_owned(),
+            });
+        let stripe = Stripe::start(webhook).await?;
         let nats_url = nats_nodes.url();
         let mut shared = SharedEnv {
             binary: options.binary.clone(),
@@ -221,7 +235,8 @@ impl Fleet {
                 ("NATS_URL", nats_url.clone()),
                 ("REDIS_URL", redis_url),
                 ("EXPIRATION_QUEUE", format!("{database_prefix}-expiration")),
-                ("STRIPE_KEY", "sk_test_chaos".to_owned()),
+                ("STRIPE_KEY", STRIPE_KEY.to_owned()),
+                ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
                 ("STRIPE_API_BASE", stripe.base_url.clone()),
                 ("STRIPE_TIMEOUT_SECONDS", "2".to_owned()),
                 ("RECONCILE_AFTER_SECONDS", "3".to_owned()),
@@ -344,6 +359,38 @@ impl Fleet {
     /// The Stripe fake's books.
     pub fn stripe(&self) -> &Ledger {
         &self.stripe.ledger
+    }
+
+    /// Waits until `service`'s database has the document `id` (24 hex digits) in
+    /// `collection`: an event reached it.
+    pub async fn wait_for_document(
+        &self,
+        service: &str,
+        collection: &str,
+        id: &str,
+    ) -> anyhow::Result<()> {
+        let documents = self
+            .database(service)
+            .await?
+            .collection::<mongodb::bson::Document>(collection);
+        let id = ObjectId::parse_str(id).with_context(|| format!("{id} is no id"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while documents
+            .find_one(mongodb::bson::doc! { "_id": id })
+            .await?
+            .is_none()
+        {
+            if Instant::now() > deadline {
+                bail!("{collection} {id} never reached {service}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(())
+    }
+
+    /// The Stripe fake's base URL, where a test does what a browser would do at Stripe.
+    pub fn stripe_url(&self) -> &str {
+        &self.stripe.base_url
     }
 
     /// A client of `service`'s database, as the server's administrator.
@@ -493,7 +540,8 @@ struct Stripe {
 }
 
 impl Stripe {
-    async fn start() -> anyhow::Result<Stripe> {
+    /// Starts the fake, delivering its events to `webhook` if given.
+    async fn start(webhook: Option<WebhookTarget>) -> anyhow::Result<Stripe> {
         let (started_tx, started) = oneshot::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         std::thread::Builder::new()
@@ -510,7 +558,11 @@ impl Stripe {
                     }
                 };
                 runtime.block_on(async move {
-                    match StripeFake::start().await {
+                    let options = Options {
+                        webhook,
+                        ..Options::default()
+                    };
+                    match StripeFake::start_with(options).await {
                         Ok(fake) => {
                             let _ = started_tx
                                 .send(Ok((fake.base_url().to_owned(), fake.ledger().clone())));

@@ -17,6 +17,9 @@ use tokio::sync::OnceCell;
 /// Orders expire quickly, so paying against expiry is quick to provoke.
 const WINDOW: Duration = Duration::from_secs(4);
 
+/// The users' email domain.
+const DOMAIN: &str = "races.test";
+
 static FLEET: OnceCell<Fleet> = OnceCell::const_new();
 
 async fn fleet() -> &'static Fleet {
@@ -28,49 +31,6 @@ async fn fleet() -> &'static Fleet {
             Fleet::start(options).await.unwrap()
         })
         .await
-}
-
-async fn user(api: &Api) -> String {
-    let email = format!("{}@races.test", ObjectId::new().to_hex());
-    api.sign_up(&email, "password").await.unwrap().0
-}
-
-/// A ticket for sale, already known to the orders service.
-async fn ticket_on_sale(fleet: &Fleet, api: &Api, seller: &str, price: f64) -> String {
-    let body = json!({ "title": "race", "price": price });
-    let reply = api
-        .answer(Method::POST, "/api/tickets", seller, Some(body))
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    let id = reply.str("id").unwrap().to_owned();
-    let replicas = fleet
-        .database("orders")
-        .await
-        .unwrap()
-        .collection::<mongodb::bson::Document>("tickets");
-    let oid = ObjectId::parse_str(&id).unwrap();
-    for _ in 0..200 {
-        if replicas
-            .find_one(doc! { "_id": oid })
-            .await
-            .unwrap()
-            .is_some()
-        {
-            return id;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("ticket {id} never reached the orders service");
-}
-
-/// `buyer`'s new order for `ticket` (201).
-async fn order_for(api: &Api, buyer: &str, ticket: &str) -> Reply {
-    let body = json!({ "ticketId": ticket });
-    let order = api
-        .answer(Method::POST, "/api/orders", buyer, Some(body))
-        .await;
-    assert_eq!(order.status, 201, "{}", order.text);
-    order
 }
 
 async fn assert_consistent(fleet: &Fleet) {
@@ -91,10 +51,10 @@ async fn assert_consistent(fleet: &Fleet) {
 async fn of_many_buyers_of_one_ticket_exactly_one_gets_it() {
     let fleet = fleet().await;
     let api = Api::new(fleet);
-    let seller = user(&api).await;
-    let buyers = join_all((0..12).map(|_| user(&api))).await;
+    let seller = api.new_user(DOMAIN).await.unwrap();
+    let buyers = join_all((0..12).map(|_| async { api.new_user(DOMAIN).await.unwrap() })).await;
     for round in 0..4 {
-        let ticket = ticket_on_sale(fleet, &api, &seller, 15.0).await;
+        let ticket = api.ticket_on_sale(fleet, &seller, 15.0).await.unwrap();
         let body = json!({ "ticketId": ticket });
         let replies = join_all(
             buyers
@@ -126,27 +86,20 @@ async fn of_many_buyers_of_one_ticket_exactly_one_gets_it() {
 async fn paying_while_cancelling_never_ends_paid_and_cancelled() {
     let fleet = fleet().await;
     let api = Api::new(fleet);
-    let (seller, buyer) = (user(&api).await, user(&api).await);
+    let (seller, buyer) = (
+        api.new_user(DOMAIN).await.unwrap(),
+        api.new_user(DOMAIN).await.unwrap(),
+    );
     let mut outcomes = Vec::new();
     for _ in 0..16 {
-        let ticket = ticket_on_sale(fleet, &api, &seller, 12.34).await;
-        let order = order_for(&api, &buyer, &ticket).await;
+        let ticket = api.ticket_on_sale(fleet, &seller, 12.34).await.unwrap();
+        let order = api.order(&buyer, &ticket).await.unwrap();
         let id = order.str("id").unwrap().to_owned();
         // Wait until payments knows the order, so the payment can race for real.
-        let payments = fleet
-            .database("payments")
+        fleet
+            .wait_for_document("payments", "orders", &id)
             .await
-            .unwrap()
-            .collection::<mongodb::bson::Document>("orders");
-        let oid = ObjectId::parse_str(&id).unwrap();
-        while payments
-            .find_one(doc! { "_id": oid })
-            .await
-            .unwrap()
-            .is_none()
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+            .unwrap();
         let path = format!("/api/orders/{id}");
         let (paid, cancelled) = tokio::join!(
             api.answer(
@@ -170,11 +123,14 @@ async fn paying_while_cancelling_never_ends_paid_and_cancelled() {
 async fn paying_at_the_moment_of_expiry_never_keeps_money_for_a_cancelled_order() {
     let fleet = fleet().await;
     let api = Api::new(fleet);
-    let (seller, buyer) = (user(&api).await, user(&api).await);
+    let (seller, buyer) = (
+        api.new_user(DOMAIN).await.unwrap(),
+        api.new_user(DOMAIN).await.unwrap(),
+    );
     let mut orders = Vec::new();
     for _ in 0..10 {
-        let ticket = ticket_on_sale(fleet, &api, &seller, 9.99).await;
-        let order = order_for(&api, &buyer, &ticket).await;
+        let ticket = api.ticket_on_sale(fleet, &seller, 9.99).await.unwrap();
+        let order = api.order(&buyer, &ticket).await.unwrap();
         let expires_at =
             chrono::DateTime::parse_from_rfc3339(order.str("expiresAt").unwrap()).unwrap();
         orders.push((order.str("id").unwrap().to_owned(), expires_at));
@@ -246,8 +202,8 @@ async fn one_email_signed_up_many_times_at_once_makes_one_user() {
 async fn concurrent_edits_of_one_ticket_lose_no_update() {
     let fleet = fleet().await;
     let api = Api::new(fleet);
-    let seller = user(&api).await;
-    let ticket = ticket_on_sale(fleet, &api, &seller, 10.0).await;
+    let seller = api.new_user(DOMAIN).await.unwrap();
+    let ticket = api.ticket_on_sale(fleet, &seller, 10.0).await.unwrap();
     let path = format!("/api/tickets/{ticket}");
     let edits = 20;
     let replies = join_all((0..edits).map(|n| {
@@ -287,9 +243,12 @@ async fn concurrent_edits_of_one_ticket_lose_no_update() {
 async fn a_forged_payment_cannot_complete_an_order() {
     let fleet = fleet().await;
     let api = Api::new(fleet);
-    let (seller, buyer) = (user(&api).await, user(&api).await);
-    let ticket = ticket_on_sale(fleet, &api, &seller, 20.0).await;
-    let order = order_for(&api, &buyer, &ticket).await;
+    let (seller, buyer) = (
+        api.new_user(DOMAIN).await.unwrap(),
+        api.new_user(DOMAIN).await.unwrap(),
+    );
+    let ticket = api.ticket_on_sale(fleet, &seller, 20.0).await.unwrap();
+    let order = api.order(&buyer, &ticket).await.unwrap();
     let order_id = order.str("id").unwrap().to_owned();
     let forged = json!({
         "id": "000000000000000000000001",

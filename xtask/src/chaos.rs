@@ -50,7 +50,7 @@ impl Options {
 /// within the whole workspace, so that features resolve as in `cargo xtask test` and its
 /// artifacts serve (with `--package chaos`, features resolved otherwise and most of the graph
 /// was rebuilt).
-const ARGS: [&str; 19] = [
+const ARGS: [&str; 21] = [
     "test",
     "--workspace",
     "--locked",
@@ -68,6 +68,8 @@ const ARGS: [&str; 19] = [
     "shutdown",
     "--test",
     "soak",
+    "--test",
+    "webhooks",
     "--",
     "--nocapture",
 ];
