@@ -112,6 +112,7 @@ fn run_with(
             EXPIRATION_WINDOW_SECONDS.to_string(),
         )
         .env("E2E_ARTIFACTS_DIR", &artifacts)
+        .env("E2E_STRIPE_URL", stack.stripe_url().unwrap_or_default())
         .env("CHROME", &browser.chrome)
         .env("CHROMEDRIVER", &browser.driver);
     let mut status = run_passing_output(command, stop, on_line)?;

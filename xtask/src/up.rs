@@ -570,6 +570,11 @@ pub(crate) struct Stack {
 }
 
 impl Stack {
+    /// Where the local Stripe stand-in listens, if it runs (no `STRIPE_KEY`).
+    pub(crate) fn stripe_url(&self) -> Option<String> {
+        self.stripe.as_ref().and_then(Stripe::stand_in_url)
+    }
+
     /// The names of the services running, in start order.
     pub(crate) fn service_names(&self) -> Vec<&str> {
         self.services.iter().map(ServerProcess::name).collect()

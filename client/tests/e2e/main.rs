@@ -2,8 +2,10 @@
 //!
 //! Runs only when `E2E_BASE_URL` names one (`cargo xtask test` starts the local stack, with a
 //! short `EXPIRATION_WINDOW_SECONDS`, and sets it); otherwise each test prints why it skipped.
-//! Two runs: a buyer purchases and pays with the test card and sees the order complete in My
-//! Orders; another buyer lets the order expire. Screenshots of every step are saved under
+//! Two browser runs: a buyer purchases, pays in the Payment Element with a card that needs
+//! 3-D Secure and sees the order complete in My Orders; another buyer lets the order expire.
+//! And one without a browser: Stripe's webhooks through the stack, when `E2E_STRIPE_URL` names
+//! the local Stripe stand-in. Screenshots of every step are saved under
 //! `E2E_ARTIFACTS_DIR` (default `target/e2e-artifacts`), in `<run>/NN-step.png`.
 //!
 //! `E2E_SERVICES` (set by xtask) lists the services the stack runs; steps that need one that is
@@ -18,6 +20,7 @@
 
 mod browser;
 mod flow;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -54,6 +57,19 @@ async fn a_buyer_purchases_pays_and_sees_the_order_complete() {
         return;
     };
     flow::purchase(&base, &artifacts_dir()).await;
+}
+
+#[tokio::test]
+async fn stripe_webhooks_are_verified_and_taken_once() {
+    let Some(base) = base_url("webhooks") else {
+        return;
+    };
+    let stripe = std::env::var("E2E_STRIPE_URL").unwrap_or_default();
+    if stripe.trim().is_empty() {
+        println!("webhooks: skipped, E2E_STRIPE_URL names no Stripe stand-in");
+        return;
+    }
+    webhooks::webhooks(&base, stripe.trim()).await;
 }
 
 #[tokio::test]

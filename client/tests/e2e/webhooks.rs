@@ -1,0 +1,271 @@
+//! Stripe's webhooks through the running stack, as the local Stripe stand-in sends them through
+//! the ingress: no browser, the API and the stand-in's own test hooks (`/__events`,
+//! `/__ledger`).
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// How long an event may take to have its effect.
+const SETTLING: Duration = Duration::from_secs(30);
+
+/// A badly signed event changes nothing; the same event delivered again makes no second
+/// payment; an intent paid for a cancelled order is refunded once.
+pub(crate) async fn webhooks(base: &str, stripe: &str) {
+    let http = reqwest::Client::new();
+    let seller = sign_up(&http, base, "seller").await;
+    let buyer = sign_up(&http, base, "buyer").await;
+
+    // Paid: complete, once, however often the event comes.
+    let order = order(&http, base, &seller, &buyer).await;
+    let (intent, secret) = intent(&http, base, &buyer, &order).await;
+    confirm(&http, stripe, &intent, &secret).await;
+    let event = until("the intent's succeeded event is delivered", || async {
+        events(&http, stripe).await.into_iter().find(|event| {
+            event["payment_intent"] == intent.as_str()
+                && event["type"] == "payment_intent.succeeded"
+                && event["delivered"] == true
+        })
+    })
+    .await;
+    until("the order is complete", || async {
+        (status(&http, base, &buyer, &order).await == "complete").then_some(())
+    })
+    .await;
+    let payload = event["payload"].to_string();
+    let forged = http
+        .post(format!("{base}/api/payments/webhook"))
+        .header("content-type", "application/json")
+        .header(
+            "stripe-signature",
+            format!("t={},v1={}", now(), "ab".repeat(32)),
+        )
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400, "a forged signature was taken");
+    let again = http
+        .post(format!(
+            "{stripe}/__events/{}/deliver",
+            event["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["status"], 200, "{again}");
+    let books = ledger(&http, stripe).await;
+    let charge = charge_of(&books, &intent);
+    assert_eq!(kept(&books, &charge), 1, "{books}");
+    assert_eq!(refunds_of(&books, &charge), 0, "{books}");
+    assert_eq!(status(&http, base, &buyer, &order).await, "complete");
+    println!("webhooks: paid {order} once through {intent}; a forged event was refused");
+
+    // Paid after the buyer cancelled: refunded once.
+    let order = self::order(&http, base, &seller, &buyer).await;
+    let (intent, secret) = self::intent(&http, base, &buyer, &order).await;
+    let cancelled = http
+        .delete(format!("{base}/api/orders/{order}"))
+        .header("cookie", &buyer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 204);
+    // Payments learns of the cancellation from the bus; until then it would keep the money.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    confirm(&http, stripe, &intent, &secret).await;
+    let refunded = until(
+        "the intent paid for a cancelled order is refunded",
+        || async {
+            let ledger = ledger(&http, stripe).await;
+            let charge = charge_of(&ledger, &intent);
+            (refunds_of(&ledger, &charge) > 0).then_some(ledger)
+        },
+    )
+    .await;
+    assert_eq!(refunds_of(&refunded, &charge_of(&refunded, &intent)), 1);
+    assert_eq!(status(&http, base, &buyer, &order).await, "cancelled");
+    println!("webhooks: {intent}, paid for cancelled {order}, refunded once");
+}
+
+/// A new user's session cookie.
+async fn sign_up(http: &reqwest::Client, base: &str, who: &str) -> String {
+    let email = format!("{who}-{}@webhooks.test", now_nanos());
+    let signed_up = http
+        .post(format!("{base}/api/users/signup"))
+        .json(&json!({ "email": email, "password": "password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    signed_up
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("session="))
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// `buyer`'s order of a new ticket of `seller`'s: its id.
+async fn order(http: &reqwest::Client, base: &str, seller: &str, buyer: &str) -> String {
+    let ticket: Value = http
+        .post(format!("{base}/api/tickets"))
+        .header("cookie", seller)
+        .json(&json!({ "title": "Webhook seat", "price": 30 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = ticket["id"].as_str().unwrap().to_owned();
+    // Ordering works once the orders service has heard of the ticket.
+    until("the ticket can be ordered", || async {
+        let ordered = http
+            .post(format!("{base}/api/orders"))
+            .header("cookie", buyer)
+            .json(&json!({ "ticketId": ticket }))
+            .send()
+            .await
+            .unwrap();
+        if ordered.status() != 201 {
+            return None;
+        }
+        let order: Value = ordered.json().await.unwrap();
+        Some(order["id"].as_str().unwrap().to_owned())
+    })
+    .await
+}
+
+/// The order's intent, once payments has heard of the order: its id and client secret.
+async fn intent(http: &reqwest::Client, base: &str, buyer: &str, order: &str) -> (String, String) {
+    until("payments makes the order's intent", || async {
+        let made = http
+            .post(format!("{base}/api/payments/intents"))
+            .header("cookie", buyer)
+            .json(&json!({ "orderId": order }))
+            .send()
+            .await
+            .unwrap();
+        if made.status() != 201 {
+            return None;
+        }
+        let made: Value = made.json().await.unwrap();
+        Some((
+            made["id"].as_str()?.to_owned(),
+            made["clientSecret"].as_str()?.to_owned(),
+        ))
+    })
+    .await
+}
+
+/// Pays the intent at the stand-in as Stripe.js does: publishable key and client secret.
+async fn confirm(http: &reqwest::Client, stripe: &str, intent: &str, secret: &str) {
+    let confirmed = http
+        .post(format!("{stripe}/v1/payment_intents/{intent}/confirm"))
+        .form(&[
+            ("key", "pk_test_e2e"),
+            ("client_secret", secret),
+            ("payment_method", "pm_card_visa"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+}
+
+async fn status(http: &reqwest::Client, base: &str, buyer: &str, order: &str) -> String {
+    let shown: Value = http
+        .get(format!("{base}/api/orders/{order}"))
+        .header("cookie", buyer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    shown["status"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn events(http: &reqwest::Client, stripe: &str) -> Vec<Value> {
+    let events: Value = http
+        .get(format!("{stripe}/__events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    events.as_array().cloned().unwrap_or_default()
+}
+
+async fn ledger(http: &reqwest::Client, stripe: &str) -> Value {
+    http.get(format!("{stripe}/__ledger"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The charge that paid `intent`.
+fn charge_of(ledger: &Value, intent: &str) -> String {
+    let intents = ledger["intents"].as_array().unwrap();
+    let paid = intents.iter().find(|entry| entry["id"] == intent).unwrap();
+    paid["latest_charge"].as_str().unwrap().to_owned()
+}
+
+/// Whether `charge` is paid and not refunded: 1 or 0.
+fn kept(ledger: &Value, charge: &str) -> usize {
+    let charges = ledger["charges"].as_array().unwrap();
+    charges
+        .iter()
+        .filter(|entry| {
+            entry["id"] == charge
+                && entry["paid"] == true
+                && entry["amount_refunded"].as_i64() == Some(0)
+        })
+        .count()
+}
+
+fn refunds_of(ledger: &Value, charge: &str) -> usize {
+    let refunds = ledger["refunds"].as_array().unwrap();
+    refunds
+        .iter()
+        .filter(|entry| entry["charge"] == charge)
+        .count()
+}
+
+/// Polls `found` until it finds something, for at most [`SETTLING`].
+async fn until<T, F, Fut>(what: &str, mut found: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + SETTLING;
+    loop {
+        if let Some(value) = found().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or_default()
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default()
+}
