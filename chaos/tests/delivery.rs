@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream;
-use chaos::{Api, Fleet, FleetOptions, Snapshot, settle};
+use chaos::{Api, Fleet, FleetOptions, settle};
 use mongodb::bson::oid::ObjectId;
 use rand::SeedableRng as _;
 use rand::rngs::StdRng;
@@ -80,17 +80,6 @@ async fn stop_all(fleet: &Fleet, service: &str) -> Vec<usize> {
             .unwrap();
     }
     indices
-}
-
-fn assert_no_violation(snapshot: &Snapshot, fleet: &Fleet, when: &str) {
-    let violations = snapshot.violations();
-    assert!(
-        violations.is_empty(),
-        "{when}: {} violations (logs: {}):\n{}",
-        violations.len(),
-        fleet.log().display(),
-        violations.join("\n")
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,7 +192,7 @@ async fn replicas_converge_through_duplicated_reordered_and_replayed_events() {
         fleet.restart(*index).await.unwrap();
     }
     let settled = settle(&fleet, Duration::from_secs(90)).await.unwrap();
-    assert_no_violation(&settled, &fleet, "after the shuffles");
+    settled.assert_holds(&fleet, "after the shuffles");
     assert_eq!(settled.tickets.len(), 4);
     assert!(
         settled
@@ -224,7 +213,7 @@ async fn replicas_converge_through_duplicated_reordered_and_replayed_events() {
     let replayed = replay(&js, &stream).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = settle(&fleet, Duration::from_secs(90)).await.unwrap();
-    assert_no_violation(&after, &fleet, "after the replay");
+    after.assert_holds(&fleet, "after the replay");
     assert_eq!(
         after.tickets, settled.tickets,
         "a replay changed the tickets"

@@ -37,14 +37,7 @@ async fn assert_consistent(fleet: &Fleet) {
     let snapshot = settle(fleet, WINDOW + Duration::from_secs(60))
         .await
         .unwrap();
-    let violations = snapshot.violations();
-    assert!(
-        violations.is_empty(),
-        "{} violations (logs: {}):\n{}",
-        violations.len(),
-        fleet.log().display(),
-        violations.join("\n")
-    );
+    snapshot.assert_holds(fleet, "once the fleet is quiet");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

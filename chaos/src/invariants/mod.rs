@@ -144,6 +144,19 @@ impl Snapshot {
         rules::nothing_left_behind(self, &mut found);
         found
     }
+
+    /// Panics listing every rule broken (`when` says at which point of a test), and where
+    /// `fleet`'s logs are.
+    pub fn assert_holds(&self, fleet: &crate::Fleet, when: &str) {
+        let violations = self.violations();
+        assert!(
+            violations.is_empty(),
+            "{when}: {} violations (logs: {}):\n{}",
+            violations.len(),
+            fleet.log().display(),
+            violations.join("\n")
+        );
+    }
 }
 
 /// Waits until the fleet is quiet (at most `timeout`), then returns its snapshot. A snapshot

@@ -212,21 +212,7 @@ const PAGE: usize = 100;
 /// the ticket under test.
 async fn list_a_page_of_tickets(base: &str, tag: &str) {
     let http = reqwest::Client::new();
-    let signed_up = http
-        .post(format!("{base}/api/users/signup"))
-        .json(&serde_json::json!({"email": format!("lister-{tag}@test.com"), "password": "lister"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_up.status(), 201);
-    let cookie = signed_up
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok()?.split(';').next())
-        .find(|pair| pair.starts_with("session="))
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = crate::sign_up(&http, base, &format!("lister-{tag}@test.com")).await;
     for n in 1..=PAGE {
         let listed = http
             .post(format!("{base}/api/tickets"))

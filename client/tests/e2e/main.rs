@@ -44,6 +44,25 @@ fn artifacts_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../e2e-artifacts"))
 }
 
+/// Signs `email` up through the API (no browser): the session cookie, `session=...`.
+async fn sign_up(http: &reqwest::Client, base: &str, email: &str) -> String {
+    let signed_up = http
+        .post(format!("{base}/api/users/signup"))
+        .json(&serde_json::json!({ "email": email, "password": "password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_up.status(), 201);
+    signed_up
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("session="))
+        .expect("a session cookie")
+        .to_owned()
+}
+
 /// Whether the stack runs `service` (all are assumed to run when `E2E_SERVICES` is not set).
 fn runs(service: &str) -> bool {
     std::env::var("E2E_SERVICES").map_or(true, |services| {

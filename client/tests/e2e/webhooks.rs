@@ -13,8 +13,9 @@ const SETTLING: Duration = Duration::from_secs(30);
 /// payment; an intent paid for a cancelled order is refunded once.
 pub(crate) async fn webhooks(base: &str, stripe: &str) {
     let http = reqwest::Client::new();
-    let seller = sign_up(&http, base, "seller").await;
-    let buyer = sign_up(&http, base, "buyer").await;
+    let tag = now_nanos();
+    let seller = crate::sign_up(&http, base, &format!("seller-{tag}@webhooks.test")).await;
+    let buyer = crate::sign_up(&http, base, &format!("buyer-{tag}@webhooks.test")).await;
 
     // Paid: complete, once, however often the event comes.
     let order = order(&http, base, &seller, &buyer).await;
@@ -87,26 +88,6 @@ pub(crate) async fn webhooks(base: &str, stripe: &str) {
     assert_eq!(refunds_of(&refunded, &charge_of(&refunded, &intent)), 1);
     assert_eq!(status(&http, base, &buyer, &order).await, "cancelled");
     println!("webhooks: {intent}, paid for cancelled {order}, refunded once");
-}
-
-/// A new user's session cookie.
-async fn sign_up(http: &reqwest::Client, base: &str, who: &str) -> String {
-    let email = format!("{who}-{}@webhooks.test", now_nanos());
-    let signed_up = http
-        .post(format!("{base}/api/users/signup"))
-        .json(&json!({ "email": email, "password": "password" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_up.status(), 201);
-    signed_up
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok()?.split(';').next())
-        .find(|pair| pair.starts_with("session="))
-        .expect("a session cookie")
-        .to_owned()
 }
 
 /// `buyer`'s order of a new ticket of `seller`'s: its id.

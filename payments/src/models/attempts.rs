@@ -8,9 +8,9 @@ use common::mongo::index;
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, doc};
-use mongodb::options::ReturnDocument;
 
 use crate::models::attempt::{AttemptState, ChargeAttempt, settle_update};
+use crate::models::lease_stale;
 use crate::models::payments::Payments;
 
 impl Payments {
@@ -107,16 +107,6 @@ impl Payments {
         &self,
         older_than: Duration,
     ) -> mongodb::error::Result<Option<ChargeAttempt>> {
-        let now = DateTime::now();
-        let age = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = DateTime::from_millis(now.timestamp_millis().saturating_sub(age));
-        self.attempts
-            .find_one_and_update(
-                doc! { "state": AttemptState::Pending.as_bson(), "updatedAt": { "$lt": cutoff } },
-                doc! { "$set": { "updatedAt": now } },
-            )
-            .sort(doc! { "updatedAt": 1 })
-            .return_document(ReturnDocument::After)
-            .await
+        lease_stale(&self.attempts, AttemptState::Pending.as_bson(), older_than).await
     }
 }

@@ -10,6 +10,7 @@ use mongodb::bson::{DateTime, doc};
 use mongodb::options::{IndexOptions, ReturnDocument};
 
 use crate::models::intent::{IntentDocument, IntentState};
+use crate::models::lease_stale;
 use crate::models::payments::Payments;
 
 /// How long a handled event's id is kept: Stripe redelivers an event for up to three days.
@@ -113,17 +114,7 @@ impl Payments {
         &self,
         older_than: Duration,
     ) -> mongodb::error::Result<Option<IntentDocument>> {
-        let now = DateTime::now();
-        let age = i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = DateTime::from_millis(now.timestamp_millis().saturating_sub(age));
-        self.intents
-            .find_one_and_update(
-                doc! { "state": IntentState::Open.as_bson(), "updatedAt": { "$lt": cutoff } },
-                doc! { "$set": { "updatedAt": now } },
-            )
-            .sort(doc! { "updatedAt": 1 })
-            .return_document(ReturnDocument::After)
-            .await
+        lease_stale(&self.intents, IntentState::Open.as_bson(), older_than).await
     }
 
     /// Whether the Stripe event `event_id` was handled already.

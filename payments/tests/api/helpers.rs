@@ -228,6 +228,13 @@ pub(crate) async fn spawn_app() -> TestApp {
     Backing::new().await.spawn_app().await
 }
 
+/// A healthy replica of `backing` whose reconciler runs every 100 ms.
+pub(crate) async fn reconciling_app(backing: &Backing) -> TestApp {
+    let mut config = backing.config();
+    config.reconciler = QUICK_RECONCILER;
+    backing.spawn_with(config).await
+}
+
 /// A fresh backing (wiremock Stripe) with one replica running.
 pub(crate) async fn spawn_app_with_mock() -> TestApp {
     Backing::with_mock().await.spawn_app().await

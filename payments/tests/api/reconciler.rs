@@ -8,7 +8,7 @@ use payments::config::Failpoints;
 use payments::models::AttemptState;
 
 use crate::helpers::{
-    Backing, QUICK_RECONCILER, assert_message, charge_json, oid, refund_json, requests_to,
+    Backing, assert_message, charge_json, oid, reconciling_app, refund_json, requests_to,
     stripe_answers, stripe_error,
 };
 
@@ -18,13 +18,6 @@ async fn crashing_app(backing: &Backing) -> crate::helpers::TestApp {
     config.failpoints = Failpoints {
         crash_after_charge: true,
     };
-    backing.spawn_with(config).await
-}
-
-/// A healthy replica whose reconciler runs every 100 ms.
-async fn reconciling_app(backing: &Backing) -> crate::helpers::TestApp {
-    let mut config = backing.config();
-    config.reconciler = QUICK_RECONCILER;
     backing.spawn_with(config).await
 }
 

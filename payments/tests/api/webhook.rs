@@ -7,7 +7,7 @@ use payments::models::IntentState;
 use serde_json::{Value, json};
 use stripe_webhook::Webhook;
 
-use crate::helpers::{Backing, QUICK_RECONCILER, WEBHOOK_SECRET, assert_message, oid, spawn_app};
+use crate::helpers::{Backing, WEBHOOK_SECRET, assert_message, oid, reconciling_app, spawn_app};
 
 /// Stripe's event for a paid intent.
 const SUCCEEDED: &str = "payment_intent.succeeded";
@@ -202,10 +202,7 @@ async fn an_event_before_its_order_is_known_is_refused_until_it_is() {
 
 #[tokio::test]
 async fn the_reconciler_settles_a_paid_intent_whose_webhook_never_came() {
-    let backing = Backing::new().await;
-    let mut config = backing.config();
-    config.reconciler = QUICK_RECONCILER;
-    let app = backing.spawn_with(config).await;
+    let app = reconciling_app(&Backing::new().await).await;
     let placed = app.place_order(20.0).await;
     let intent = app.intent_for(&placed.cookie, &placed.id).await;
     app.confirm(&intent, "pm_card_visa");
@@ -231,10 +228,7 @@ async fn the_reconciler_settles_a_paid_intent_whose_webhook_never_came() {
 
 #[tokio::test]
 async fn the_reconciler_cancels_an_unpaid_intent_whose_order_went_away() {
-    let backing = Backing::new().await;
-    let mut config = backing.config();
-    config.reconciler = QUICK_RECONCILER;
-    let app = backing.spawn_with(config).await;
+    let app = reconciling_app(&Backing::new().await).await;
     let placed = app.place_order(20.0).await;
     let intent = app.intent_for(&placed.cookie, &placed.id).await;
     app.backing.cancel_and_wait(&placed.order).await;
