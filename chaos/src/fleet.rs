@@ -605,6 +605,8 @@ impl SharedEnv {
             .envs(self.env.iter().map(|(name, value)| (*name, value)))
             .env("HOST", "127.0.0.1")
             .env("PORT", member.port.to_string())
+            // Any free port: the fleet's tests read what they check from the APIs and stores.
+            .env("METRICS_PORT", "0")
             .env("NATS_CLIENT_ID", member.label());
         if let Some(uri) = self.mongo_uris.get(member.service) {
             command.env("MONGO_URI", uri);

@@ -32,6 +32,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod json;
+pub mod metrics;
 pub mod mongo;
 pub mod openapi;
 pub mod outbox;

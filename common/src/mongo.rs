@@ -6,6 +6,8 @@ use anyhow::Context;
 use mongodb::bson::Document;
 use mongodb::bson::oid::ObjectId;
 use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
 
@@ -38,12 +40,28 @@ pub async fn connect(uri: &str, default_name: &str) -> anyhow::Result<Database> 
         .clone()
         .unwrap_or_else(|| default_name.to_owned());
     let has_credentials = options.credential.is_some();
+    options.command_event_handler = Some(EventHandler::callback(count_command));
     let client = Client::with_options(options).context("creating the MongoDB client")?;
     let database = client.database(&name);
     if has_credentials {
         refuse_rejected_credentials(&database).await?;
     }
     Ok(database)
+}
+
+/// Counts and times each command the driver sent, by its name and whether it succeeded
+/// (`mongodb_commands_total`, `mongodb_command_duration_seconds`): the database work each
+/// change costs, which the bench reports per purchase.
+fn count_command(event: CommandEvent) {
+    let (name, outcome, duration) = match event {
+        CommandEvent::Succeeded(event) => (event.command_name, "succeeded", event.duration),
+        CommandEvent::Failed(event) => (event.command_name, "failed", event.duration),
+        _ => return,
+    };
+    metrics::histogram!("mongodb_command_duration_seconds", "command" => name.clone())
+        .record(duration.as_secs_f64());
+    metrics::counter!("mongodb_commands_total", "command" => name, "outcome" => outcome)
+        .increment(1);
 }
 
 /// Fails when the server answers that the credentials are wrong; a server that does not answer

@@ -21,7 +21,16 @@ pub(crate) struct Backends<'a> {
     pub(crate) ingress_port: u16,
 }
 
-/// The variables `up` sets for `service` listening on `127.0.0.1:port`.
+/// The ports a service listens on, on 127.0.0.1.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ports {
+    /// Its API (`PORT`).
+    pub(crate) api: u16,
+    /// Its metrics (`METRICS_PORT`), which no ingress route leads to.
+    pub(crate) metrics: u16,
+}
+
+/// The variables `up` sets for `service` listening on `ports`.
 ///
 /// `env` reads xtask's own environment: `JWT_KEY` and `RUST_LOG` are taken from it when set,
 /// else the data directory's key and `info`. Everything else there (`STRIPE_KEY`, `STRIPE_API_BASE`,
@@ -29,7 +38,7 @@ pub(crate) struct Backends<'a> {
 /// services unchanged, because children inherit it.
 pub(crate) fn environment(
     service: &Service,
-    port: u16,
+    ports: Ports,
     backends: &Backends<'_>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Vec<(&'static str, String)> {
@@ -41,7 +50,8 @@ pub(crate) fn environment(
     let mut vars = vec![
         // Loopback only: the local stack is reached through the ingress.
         ("HOST", "127.0.0.1".to_owned()),
-        ("PORT", port.to_string()),
+        ("PORT", ports.api.to_string()),
+        ("METRICS_PORT", ports.metrics.to_string()),
         (
             "JWT_KEY",
             or_default("JWT_KEY", &backends.credentials.jwt_key),
@@ -151,7 +161,11 @@ mod tests {
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| (*value).to_owned())
         };
-        environment(service, 4000, &backends, lookup)
+        let ports = Ports {
+            api: 4000,
+            metrics: 4001,
+        };
+        environment(service, ports, &backends, lookup)
             .into_iter()
             .collect()
     }

@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use devservers::mongo::Mongo;
 use devservers::nats::Cluster;
-use devservers::process::Readiness;
+use devservers::process::{Readiness, StartError};
 use devservers::routes;
 use devservers::{Durability, MongoServer, ServerProcess};
 
 use crate::cargo::{self, Workspace};
 use crate::console::{self, Console};
 use crate::credentials::Credentials;
-use crate::services::{self, Backends, SERVICES, Service};
+use crate::services::{self, Backends, Ports, SERVICES, Service};
 use crate::stop::{Interrupted, Stop};
 use crate::stripe::{Stripe, Webhooks};
 use crate::tools::{self, Purpose, Tools};
@@ -182,7 +182,9 @@ fn start_with_output(
     stack.stripe = Some(stripe);
     for (service, binary) in &services {
         console::step(format_args!("starting {}", service.name));
-        let process = start_service(&stack, service, binary, settings, &console, stop)?;
+        let (process, metrics_port) =
+            start_service(&stack, service, binary, settings, &console, stop)?;
+        stack.metrics_ports.insert(service.name, metrics_port);
         stack.services.push(process);
     }
     let nginx = tools.nginx.as_deref().context("nginx was not found")?;
@@ -386,7 +388,7 @@ fn start_service(
     settings: &StackSettings,
     console: &Console,
     stop: &Stop,
-) -> anyhow::Result<ServerProcess> {
+) -> anyhow::Result<(ServerProcess, u16)> {
     let (Some(mongo), Some(nats_url), Some(redis), Some(credentials)) = (
         &stack.mongo,
         stack.nats_url(),
@@ -405,10 +407,19 @@ fn start_service(
         redis_port: redis.port(),
         ingress_port: settings.port,
     };
-    // Another process may take the free port in the meantime: then another one is tried.
+    // Another process may take a free port in the meantime: then others are tried.
+    let mut metrics_port = 0;
     let mut process = ServerProcess::start_on_port(0, 3, |port| {
+        metrics_port = devservers::free_port().map_err(|source| StartError::Spawn {
+            program: "a listener on a free port".to_owned(),
+            source,
+        })?;
+        let ports = Ports {
+            api: port,
+            metrics: metrics_port,
+        };
         let mut command = Command::new(binary);
-        command.envs(services::environment(service, port, &backends, |name| {
+        command.envs(services::environment(service, ports, &backends, |name| {
             std::env::var(name).ok()
         }));
         command.envs(stack.stripe.iter().flat_map(Stripe::environment));
@@ -428,7 +439,7 @@ fn start_service(
         )
     })?;
     wait_until_ready(&mut process, stop)?;
-    Ok(process)
+    Ok((process, metrics_port))
 }
 
 /// Polls `GET /readyz` until it answers 200 (its database and NATS are reachable).
@@ -506,9 +517,15 @@ fn print_summary(stack: &Stack, port: u16, mongo: &MongoServer, data_dir: &Path)
             .services
             .iter()
             .find(|process| process.name() == service.name);
+        let metrics = stack.metrics_port(service.name).unwrap_or_default();
         let address = process.map_or_else(
             || "not in the workspace yet".to_owned(),
-            |process| format!("http://127.0.0.1:{}", process.port()),
+            |process| {
+                format!(
+                    "http://127.0.0.1:{} (metrics: http://127.0.0.1:{metrics}/metrics)",
+                    process.port()
+                )
+            },
         );
         rows.push((service.name, address));
     }
@@ -558,6 +575,8 @@ fn watch(stack: &mut Stack, stop: &Stop) -> ExitCode {
 #[derive(Debug, Default)]
 pub(crate) struct Stack {
     services: Vec<ServerProcess>,
+    /// Each service's metrics port.
+    metrics_ports: BTreeMap<&'static str, u16>,
     ingress: Option<ServerProcess>,
     /// The Stripe stand-in, stopped with the servers the services use.
     stripe: Option<Stripe>,
@@ -573,6 +592,11 @@ impl Stack {
     /// Where the local Stripe stand-in listens, if it runs (no `STRIPE_KEY`).
     pub(crate) fn stripe_url(&self) -> Option<String> {
         self.stripe.as_ref().and_then(Stripe::stand_in_url)
+    }
+
+    /// Where `service` serves its metrics, if it runs.
+    pub(crate) fn metrics_port(&self, service: &str) -> Option<u16> {
+        self.metrics_ports.get(service).copied()
     }
 
     /// The names of the services running, in start order.

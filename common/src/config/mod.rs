@@ -30,6 +30,9 @@ pub enum ConfigError {
 pub struct Listen {
     pub host: String,
     pub port: u16,
+    /// `METRICS_PORT` (default 9464; 0 picks a free port): where `GET /metrics` is served, on
+    /// the same host, apart from the API so that no route of the ingress leads to it.
+    pub metrics_port: u16,
     /// `REQUEST_TIMEOUT_SECONDS` (default 30): a request not answered by then gets 503; its
     /// work still runs to its end (see `common::server`).
     pub request_timeout: Duration,
@@ -39,7 +42,7 @@ pub struct Listen {
 pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
 
 impl Listen {
-    /// Reads `HOST`, `PORT` and `REQUEST_TIMEOUT_SECONDS` (at least 1).
+    /// Reads `HOST`, `PORT`, `METRICS_PORT` and `REQUEST_TIMEOUT_SECONDS` (at least 1).
     pub fn from_env() -> Result<Listen, ConfigError> {
         let timeout = parsed_or("REQUEST_TIMEOUT_SECONDS", DEFAULT_REQUEST_TIMEOUT_SECONDS)?;
         if timeout == 0 {
@@ -51,6 +54,7 @@ impl Listen {
         Ok(Listen {
             host: parsed_or("HOST", "0.0.0.0".to_owned())?,
             port: parsed_or("PORT", 3000)?,
+            metrics_port: parsed_or("METRICS_PORT", crate::metrics::DEFAULT_PORT)?,
             request_timeout: Duration::from_secs(timeout),
         })
     }
@@ -60,6 +64,7 @@ impl Listen {
         Listen {
             host: "127.0.0.1".to_owned(),
             port: 0,
+            metrics_port: 0,
             request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECONDS),
         }
     }

@@ -55,11 +55,12 @@ where
     })
 }
 
-/// A service bound to its port, its background work running: what `build(config)` of every
-/// service returns.
+/// A service bound to its port and its metrics port, its background work running: what
+/// `build(config)` of every service returns.
 pub struct Server {
     listener: TcpListener,
     app: Router,
+    metrics: TcpListener,
     background: Background,
 }
 
@@ -67,16 +68,20 @@ impl Server {
     /// Binds `listen`'s host and port (port 0 picks a free one) for `app`, answering 503 in
     /// the envelope for a request not answered within `listen.request_timeout`. Such a
     /// request's work is not cut: its handler runs on in its own task to its end, as when a
-    /// client hangs up (see [`super::app`]), so its effects stay all or nothing.
+    /// client hangs up (see [`super::app`]), so its effects stay all or nothing. The metrics
+    /// ([`crate::metrics`]) are served on `listen.metrics_port`.
     pub async fn bind(listen: &crate::config::Listen, app: Router) -> std::io::Result<Server> {
+        crate::metrics::handle();
         let app = with_request_timeout(app, listen.request_timeout);
         let listener = TcpListener::bind((listen.host.as_str(), listen.port)).await?;
-        if let Ok(address) = listener.local_addr() {
-            tracing::info!(%address, "listening");
+        let metrics = TcpListener::bind((listen.host.as_str(), listen.metrics_port)).await?;
+        if let (Ok(address), Ok(metrics)) = (listener.local_addr(), metrics.local_addr()) {
+            tracing::info!(%address, %metrics, "listening");
         }
         Ok(Server {
             listener,
             app,
+            metrics,
             background: Background::new(),
         })
     }
@@ -95,6 +100,14 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// The port its metrics are served on.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or_default()
+    }
+
     /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and stops the
     /// background work.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -107,7 +120,16 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Metrics are answered until the API has drained; then they stop with it.
+        let drained = tokio_util::sync::CancellationToken::new();
+        let metrics = tokio::spawn(
+            axum::serve(self.metrics, crate::metrics::router())
+                .with_graceful_shutdown(drained.clone().cancelled_owned())
+                .into_future(),
+        );
         let served = serve(self.listener, self.app, shutdown).await;
+        drained.cancel();
+        let _ = metrics.await;
         self.background.stop().await;
         served
     }

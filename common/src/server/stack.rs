@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::Response;
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
@@ -44,11 +44,33 @@ pub fn app_with_instant(routes: Router, instant: Router, readiness: Readiness) -
         .merge(health::routes(readiness))
         .route_layer(middleware::from_fn(run_to_completion))
         .merge(instant)
+        .route_layer(middleware::from_fn(count_request))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(middleware::from_fn(read_body_first));
     with_request_logs(routes)
+}
+
+/// Counts a routed request by its route's template (never the raw path, whose ids would make
+/// a series each), method and status, and times it (see [`crate::metrics`]).
+async fn count_request(request: Request, next: Next) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(String::new, |route| route.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let in_flight = metrics::gauge!("http_requests_in_flight", "route" => route.clone());
+    in_flight.increment(1.0);
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    in_flight.decrement(1.0);
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
+        .increment(1);
+    response
 }
 
 /// Runs a request to its end in a task of its own (see the module's documentation), telling

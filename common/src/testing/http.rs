@@ -12,6 +12,8 @@ use crate::server::Server;
 pub struct TestApp<B> {
     /// `http://127.0.0.1:PORT`.
     pub address: String,
+    /// `http://127.0.0.1:PORT` of its metrics.
+    pub metrics_address: String,
     /// A client that follows no redirect: a test sees each answer as it is.
     pub client: reqwest::Client,
     /// What the replica shares with the test and with the other replicas.
@@ -28,11 +30,30 @@ impl<B> TestApp<B> {
             Ok(client) => client,
             Err(error) => panic!("test harness: no HTTP client: {error}"),
         };
+        let metrics_address = format!("http://127.0.0.1:{}", server.metrics_port());
         TestApp {
             address: spawn(server),
+            metrics_address,
             client,
             backing,
         }
+    }
+
+    /// What the replica's metrics port serves now (`GET /metrics`), and the value of each
+    /// sample: `name{labels} value` lines, keyed by `name{labels}`.
+    pub async fn metrics(&self) -> std::collections::BTreeMap<String, f64> {
+        let url = format!("{}{}", self.metrics_address, crate::metrics::PATH);
+        let text = match self.client.get(url).send().await {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(error) => panic!("test harness: no metrics: {error}"),
+        };
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (sample, value) = line.rsplit_once(' ')?;
+                Some((sample.to_owned(), value.parse().ok()?))
+            })
+            .collect()
     }
 
     /// The address of `path` on this replica.
