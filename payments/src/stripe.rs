@@ -13,6 +13,7 @@ use ::stripe::{
     ApiErrorsCode, ApiErrorsType, IdempotencyKey, RequestStrategy, StripeError, StripeRequest,
 };
 use anyhow::Context;
+use common::config::Secret;
 use mongodb::bson::oid::ObjectId;
 use stripe_core::charge::CreateCharge;
 use stripe_core::payment_intent::{
@@ -111,13 +112,13 @@ impl From<&PaymentIntent> for Intent {
     }
 }
 
-/// An intent just made: what the customer's browser needs to pay it.
+/// An intent made: what the customer's browser needs to pay it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MadeIntent {
     /// `pi_...`.
     pub id: String,
-    /// The secret Stripe.js confirms it with.
-    pub client_secret: String,
+    /// The secret Stripe.js confirms it with (never logged).
+    pub client_secret: Secret,
 }
 
 /// A Stripe client. Cheap to clone.
@@ -194,7 +195,7 @@ impl Stripe {
             .ok_or_else(|| ChargeError::Unknown("the intent came without its secret".to_owned()))?;
         Ok(MadeIntent {
             id: intent.id.as_str().to_owned(),
-            client_secret,
+            client_secret: Secret::new(client_secret),
         })
     }
 

@@ -11,7 +11,8 @@ use crate::models::{Cancellation, Orders};
 /// Cancels the replica under the version rules (docs/decisions.md #12): the next version applies,
 /// an applied one is a duplicate, a later one (or one for an order not replicated yet) waits.
 /// Then, whether the cancellation is new or a redelivery, a payment kept for the order is
-/// refunded (docs/decisions.md #11) before the event is acked; a Stripe failure means redelivery, and the
+/// refunded (docs/decisions.md #11), and its open PaymentIntent cancelled at Stripe so that
+/// it can no longer be paid, before the event is acked; a Stripe failure means redelivery, and the
 /// refund's idempotency key means Stripe refunds once however often it is asked.
 pub struct OrderCancelledListener {
     orders: Orders,
@@ -43,6 +44,10 @@ impl Listener for OrderCancelledListener {
                     .refund_if_cancelled(&order)
                     .await
                     .with_context(|| format!("refunding the payment of cancelled order {id}"))?;
+                self.checkout
+                    .cancel_open_intent(id)
+                    .await
+                    .with_context(|| format!("cancelling the intent of cancelled order {id}"))?;
                 Ok(Outcome::Done)
             }
         }

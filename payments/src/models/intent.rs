@@ -31,8 +31,9 @@ impl IntentState {
     }
 }
 
-/// An intent as stored in the `payment_intents` collection.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An intent as stored in the `payment_intents` collection (its `Debug` leaves the client
+/// secret out).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntentDocument {
     /// The order it pays for.
@@ -53,6 +54,19 @@ pub struct IntentDocument {
     pub created_at: DateTime,
     /// When it was last made or looked at: the reconciler leaves younger ones alone.
     pub updated_at: DateTime,
+}
+
+impl std::fmt::Debug for IntentDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntentDocument")
+            .field("order_id", &self.order_id)
+            .field("amount", &self.amount)
+            .field("intent_id", &self.intent_id)
+            .field("state", &self.state)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The idempotency key of the intent of `order_id`: asking twice makes one intent.

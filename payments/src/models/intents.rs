@@ -13,7 +13,8 @@ use crate::models::intent::{IntentDocument, IntentState};
 use crate::models::lease_stale;
 use crate::models::payments::Payments;
 
-/// How long a handled event's id is kept: Stripe redelivers an event for up to three days.
+/// How long a handled event's id is kept: ten times the three days Stripe redelivers an
+/// event for (and resends from its dashboard within thirty).
 const EVENTS_KEPT: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Payments {
@@ -43,6 +44,33 @@ impl Payments {
         order_id: ObjectId,
     ) -> mongodb::error::Result<Option<IntentDocument>> {
         self.intents.find_one(doc! { "_id": order_id }).await
+    }
+
+    /// The intent Stripe calls `intent_id`, if this service made it. One whose answer was never
+    /// recorded (the process died between Stripe's answer and the record) is found by the
+    /// order its metadata names, and recorded now.
+    pub async fn intent_made_as(
+        &self,
+        intent_id: &str,
+        order_id: Option<ObjectId>,
+    ) -> mongodb::error::Result<Option<IntentDocument>> {
+        if let Some(found) = self
+            .intents
+            .find_one(doc! { "intentId": intent_id })
+            .await?
+        {
+            return Ok(Some(found));
+        }
+        let Some(order_id) = order_id else {
+            return Ok(None);
+        };
+        self.intents
+            .find_one_and_update(
+                doc! { "_id": order_id, "intentId": null },
+                doc! { "$set": { "intentId": intent_id, "updatedAt": DateTime::now() } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
     }
 
     /// Records that an intent of `amount` cents is about to be made for the order, unless one
@@ -93,17 +121,20 @@ impl Payments {
         Ok(())
     }
 
-    /// Settles the open intent of the order in `state`, forgetting its client secret.
+    /// Settles the order's intent in `state`, forgetting its client secret, if it is still
+    /// open and (when Stripe named it) is `intent_id`.
     pub async fn settle_intent(
         &self,
         order_id: ObjectId,
+        intent_id: Option<&str>,
         state: IntentState,
     ) -> mongodb::error::Result<()> {
+        let mut filter = doc! { "_id": order_id, "state": IntentState::Open.as_bson() };
+        if let Some(intent_id) = intent_id {
+            filter.insert("intentId", intent_id);
+        }
         self.intents
-            .update_one(
-                doc! { "_id": order_id, "state": IntentState::Open.as_bson() },
-                intent_settle_update(state),
-            )
+            .update_one(filter, intent_settle_update(state))
             .await?;
         Ok(())
     }

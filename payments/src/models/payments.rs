@@ -4,11 +4,12 @@
 //!
 //! A charge (or a paid intent) becomes the order's payment in one transaction
 //! ([`Payments::record`]): the order replica is claimed with a write conditional on it being
-//! uncancelled, unpaid and unexpired; then the payment is inserted (unique per order),
-//! `payment:created` goes to the outbox and the attempt or intent is marked recorded. A cancellation is a write on the same replica document, so
-//! of a claim and a cancellation racing, exactly one comes first: either the claim sees the
-//! order cancelled (and the charge is refunded by whoever holds it), or the cancellation finds
-//! the payment on the order (and the listener refunds it).
+//! uncancelled, unpaid and unexpired; then the payment is inserted (unique per order, and per
+//! charge or intent), `payment:created` goes to the outbox and the attempt or intent is marked
+//! recorded. A cancellation is a write on the same replica document, so of a claim and a
+//! cancellation racing, exactly one comes first: either the claim sees the order cancelled (and
+//! the charge is refunded by whoever holds it), or the cancellation finds the payment on the
+//! order (and the listener refunds it).
 
 use common::events::OrderStatus;
 use common::mongo::unique_index;
@@ -57,8 +58,8 @@ impl Claim {
 pub enum Settles<'a> {
     /// The charge attempt with this idempotency key.
     Attempt(&'a str),
-    /// The intent of the order.
-    Intent,
+    /// The order's intent, which Stripe calls this.
+    Intent(&'a str),
 }
 
 /// The payments, attempts, intents and order claims. Cheap to clone.
@@ -89,10 +90,13 @@ impl Payments {
         }
     }
 
-    /// Creates the indexes: one payment per order, and the reconciler's lookups (idempotent).
+    /// Creates the indexes: one payment per order and one order per payment, and the
+    /// reconciler's lookups (idempotent).
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
         let one_per_order = unique_index("one_payment_per_order", doc! { "orderId": 1 });
         self.payments.create_index(one_per_order).await?;
+        let one_per_charge = unique_index("one_order_per_payment", doc! { "stripeId": 1 });
+        self.payments.create_index(one_per_charge).await?;
         self.ensure_attempt_indexes().await?;
         self.ensure_intent_indexes().await
     }
@@ -142,21 +146,26 @@ impl Payments {
         order_id: ObjectId,
         charge_id: &str,
     ) -> mongodb::error::Result<Claim> {
-        let key = match settles {
-            Settles::Attempt(key) => Some(key.to_owned()),
-            Settles::Intent => None,
+        let (key, intent) = match settles {
+            Settles::Attempt(key) => (Some(key.to_owned()), None),
+            Settles::Intent(intent) => (None, Some(intent.to_owned())),
         };
         let context = (
             self.orders.collection().clone(),
             self.payments.clone(),
             (self.attempts.clone(), self.intents.clone()),
-            (key, order_id, charge_id.to_owned()),
+            (key, intent, order_id, charge_id.to_owned()),
         );
         self.outbox
             .transaction(
                 context,
                 async |transaction,
-                       (orders, payments, (attempts, intents), (key, order_id, charge_id))| {
+                       (
+                    orders,
+                    payments,
+                    (attempts, intents),
+                    (key, intent, order_id, charge_id),
+                )| {
                     let payment = PaymentDocument::new(order_id, &charge_id);
                     let claimed = orders
                         .update_one(
@@ -184,25 +193,23 @@ impl Payments {
                         .session(transaction.session())
                         .await?;
                     transaction.add(&payment.created_event()).await?;
-                    match &key {
-                        Some(key) => {
-                            attempts
-                                .update_one(
-                                    doc! { "_id": key },
-                                    settle_update(AttemptState::Recorded, Some(&charge_id), None),
-                                )
-                                .session(transaction.session())
-                                .await?;
-                        }
-                        None => {
-                            intents
-                                .update_one(
-                                    doc! { "_id": order_id },
-                                    intent_settle_update(IntentState::Recorded),
-                                )
-                                .session(transaction.session())
-                                .await?;
-                        }
+                    if let Some(key) = &key {
+                        attempts
+                            .update_one(
+                                doc! { "_id": key },
+                                settle_update(AttemptState::Recorded, Some(&charge_id), None),
+                            )
+                            .session(transaction.session())
+                            .await?;
+                    }
+                    if let Some(intent) = &intent {
+                        intents
+                            .update_one(
+                                doc! { "_id": order_id, "intentId": intent },
+                                intent_settle_update(IntentState::Recorded),
+                            )
+                            .session(transaction.session())
+                            .await?;
                     }
                     Ok(Claim::Recorded(payment))
                 },

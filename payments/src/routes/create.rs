@@ -8,7 +8,6 @@ use common::validation::{Checks, INVALID_VALUE, Valid, Validate, is_present, len
 use common::{ApiError, CurrentUser, Json};
 use serde::{Deserialize, Serialize};
 
-use crate::checkout::PayError;
 use crate::state::AppState;
 
 /// The payment body: `{token, orderId}`.
@@ -67,30 +66,11 @@ pub async fn create_payment(
 ) -> Result<(StatusCode, Json<PaymentCreated>), ApiError> {
     let order_id = parse_object_id(&body.order_id)?;
     state.limits.check_attempt(&user.id, order_id)?;
-    let payment = state
-        .checkout
-        .pay(&user.id, order_id, &body.token)
-        .await
-        .map_err(refusal)?;
+    let payment = state.checkout.pay(&user.id, order_id, &body.token).await?;
     Ok((
         StatusCode::CREATED,
         Json(PaymentCreated {
             id: payment.id.to_hex(),
         }),
     ))
-}
-
-/// What a payment that could not be made answers (the token path's and the intents').
-pub(super) fn refusal(error: PayError) -> ApiError {
-    match error {
-        PayError::NotFound => ApiError::NotFound,
-        PayError::NotAuthorized => ApiError::NotAuthorized,
-        PayError::Cancelled => ApiError::bad_request("Cannot pay for an cancelled order"),
-        PayError::AlreadyPaid => ApiError::bad_request("Order has already been paid"),
-        PayError::Expired => ApiError::bad_request("Order has expired"),
-        PayError::Declined(message) => ApiError::BadRequest(message),
-        PayError::Refused => ApiError::malformed(),
-        PayError::Stripe(error) => ApiError::Internal(error),
-        PayError::Database(error) => error.into(),
-    }
 }

@@ -8,10 +8,12 @@ pub mod limits;
 mod webhook;
 
 use axum::Router;
+use common::ApiError;
 use common::openapi::Documented;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::checkout::PayError;
 use crate::state::AppState;
 
 pub use create::create_payment;
@@ -42,4 +44,21 @@ pub fn router() -> Router<AppState> {
 /// The OpenAPI document the service serves (checked in as `docs/openapi/payments.json`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     DOCUMENTED.document(api())
+}
+
+/// What a payment that could not be made answers (the token path's and the intents').
+impl From<PayError> for ApiError {
+    fn from(error: PayError) -> ApiError {
+        match error {
+            PayError::NotFound => ApiError::NotFound,
+            PayError::NotAuthorized => ApiError::NotAuthorized,
+            PayError::Cancelled => ApiError::bad_request("Cannot pay for an cancelled order"),
+            PayError::AlreadyPaid => ApiError::bad_request("Order has already been paid"),
+            PayError::Expired => ApiError::bad_request("Order has expired"),
+            PayError::Declined(message) => ApiError::BadRequest(message),
+            PayError::Refused => ApiError::malformed(),
+            PayError::Stripe(error) => ApiError::Internal(error),
+            PayError::Database(error) => error.into(),
+        }
+    }
 }

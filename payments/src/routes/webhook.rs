@@ -12,10 +12,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use common::error::ErrorEnvelope;
 use common::{ApiError, Json};
-use serde::Serialize;
-use stripe_webhook::{EventObject, Webhook, WebhookError};
+use serde::{Deserialize, Serialize};
+use stripe_webhook::{Event, EventObject, Webhook, WebhookError};
 
-use crate::checkout::SettleError;
+use crate::checkout::{SettleError, WebhookEvent};
 use crate::state::AppState;
 use crate::stripe::Intent;
 
@@ -26,12 +26,13 @@ pub struct Received {
     pub received: bool,
 }
 
-/// 200 `{"received": true}` once the event is handled: `payment_intent.succeeded` claims the
-/// order for the intent (or refunds it when the order was cancelled, paid, expired, or the
-/// amount differs); every other event changes nothing. The same event again is 200 with no
-/// second effect. 400 for a missing, malformed or wrong signature, a timestamp over five
-/// minutes away, or a signed body that is not a Stripe event; 503 while the order is not
-/// known yet (Stripe delivers again later); 404 when `STRIPE_WEBHOOK_SECRET` is unset.
+/// 200 `{"received": true}` once the event is handled: `payment_intent.succeeded` of an intent
+/// this service made claims its order (or refunds it when the order was cancelled, paid,
+/// expired, or the amount differs); every other event changes nothing. The same event again is
+/// 200 with no second effect. 400 for a missing, malformed or wrong signature, a timestamp over
+/// five minutes away, or a signed body that is not a Stripe event; 503 when it could not be
+/// settled now (the order is not known, a refund or a lookup failed): Stripe delivers it again
+/// later; 404 when `STRIPE_WEBHOOK_SECRET` is unset.
 #[utoipa::path(post, path = "/api/payments/webhook", tag = "payments",
     request_body(content = String, description = "A Stripe event, as Stripe signed it", content_type = "application/json"),
     params(("Stripe-Signature" = String, Header, description = "`t=<unix seconds>,v1=<hex HMAC-SHA256>`")),
@@ -39,7 +40,7 @@ pub struct Received {
         (status = 200, description = "Handled, now or before", body = Received),
         (status = 400, description = "Not signed by Stripe with this endpoint's secret, too old, or unreadable", body = ErrorEnvelope),
         (status = 404, description = "The service takes no webhooks", body = ErrorEnvelope),
-        (status = 503, description = "The order is not known yet; Stripe delivers again", body = ErrorEnvelope),
+        (status = 503, description = "Not settled now; Stripe delivers again", body = ErrorEnvelope),
     ))]
 pub async fn receive_webhook(
     State(state): State<AppState>,
@@ -54,38 +55,69 @@ pub async fn receive_webhook(
         .and_then(|value| value.to_str().ok())
         .ok_or_else(|| refused("Missing Stripe-Signature header"))?;
     let payload = std::str::from_utf8(&body).map_err(|_| refused("Invalid signature"))?;
-    let event = Webhook::construct_event(payload, signature, secret.expose()).map_err(|error| {
-        refused(match error {
-            WebhookError::BadTimestamp(_) => "Signature timestamp too old",
-            WebhookError::BadParse(_) => "Not a Stripe event",
-            WebhookError::BadKey | WebhookError::BadHeader(_) | WebhookError::BadSignature => {
-                "Invalid signature"
-            }
-        })
-    })?;
-    let payments = state.checkout.payments();
-    let event_id = event.id.as_str();
-    if payments.event_handled(event_id).await? {
-        return Ok(Json(Received { received: true }));
-    }
-    if let EventObject::PaymentIntentSucceeded(intent) = &event.data.object {
-        let intent = Intent::from(intent.as_ref());
-        match state.checkout.settle_intent(&intent).await {
-            Ok(outcome) => {
-                tracing::info!(event = event_id, intent = %intent.id, ?outcome, "webhook handled");
-            }
-            Err(SettleError::OrderNotYet) => {
-                return Err(ApiError::Unavailable(anyhow::anyhow!(
-                    "intent {} paid for an order not replicated yet",
-                    intent.id
-                )));
-            }
-            Err(SettleError::Database(error)) => return Err(error.into()),
+    let event = match Webhook::construct_event(payload, signature, secret.expose()) {
+        Ok(event) => verified(&event),
+        // The signature and its time were checked before the body was read: a genuine event
+        // this SDK cannot read in full (another API version's) is read for its ids only.
+        Err(WebhookError::BadParse(_)) => read_ids(payload)?,
+        Err(WebhookError::BadTimestamp(_)) => return Err(refused("Signature timestamp too old")),
+        Err(WebhookError::BadKey | WebhookError::BadHeader(_) | WebhookError::BadSignature) => {
+            return Err(refused("Invalid signature"));
         }
+    };
+    match state.checkout.take_event(&event).await {
+        Ok(()) => Ok(Json(Received { received: true })),
+        Err(SettleError::Database(error)) => Err(error.into()),
+        // Stripe delivers it again later.
+        Err(error) => Err(ApiError::Unavailable(anyhow::anyhow!(
+            "event {} not settled: {error}",
+            event.id
+        ))),
     }
-    payments.event_done(event_id, event.type_.as_str()).await?;
-    Ok(Json(Received { received: true }))
 }
+
+/// The event as this service takes it.
+fn verified(event: &Event) -> WebhookEvent {
+    let succeeded = match &event.data.object {
+        EventObject::PaymentIntentSucceeded(intent) => Some(Ok(Intent::from(intent.as_ref()))),
+        _ => None,
+    };
+    WebhookEvent {
+        id: event.id.as_str().to_owned(),
+        kind: event.type_.as_str().to_owned(),
+        succeeded,
+    }
+}
+
+/// The ids of a signed event the SDK could not read: its own, its type's, and its object's.
+fn read_ids(payload: &str) -> Result<WebhookEvent, ApiError> {
+    #[derive(Deserialize)]
+    struct Ids {
+        id: String,
+        #[serde(rename = "type")]
+        kind: String,
+        data: Data,
+    }
+    #[derive(Deserialize)]
+    struct Data {
+        object: Object,
+    }
+    #[derive(Deserialize)]
+    struct Object {
+        id: String,
+    }
+    let ids: Ids = serde_json::from_str(payload).map_err(|_| refused("Not a Stripe event"))?;
+    tracing::warn!(event = %ids.id, kind = %ids.kind, "a signed event this SDK cannot read: its intent is looked up");
+    let succeeded = (ids.kind == SUCCEEDED).then_some(Err(ids.data.object.id));
+    Ok(WebhookEvent {
+        id: ids.id,
+        kind: ids.kind,
+        succeeded,
+    })
+}
+
+/// Stripe's event for a paid intent.
+const SUCCEEDED: &str = "payment_intent.succeeded";
 
 /// A 400 for a webhook not taken; only the reason is logged.
 fn refused(reason: &'static str) -> ApiError {

@@ -3,11 +3,15 @@
 
 use common::events::{OrderStatus, PaymentCreated};
 use common::testing::events::{eventually, wait_for};
+use mongodb::bson::{Document, doc};
 use payments::models::IntentState;
 use serde_json::{Value, json};
 use stripe_webhook::Webhook;
 
-use crate::helpers::{Backing, WEBHOOK_SECRET, assert_message, oid, reconciling_app, spawn_app};
+use crate::helpers::{
+    Backing, WEBHOOK_SECRET, assert_message, oid, reconciling_app, refund_json, requests_to,
+    spawn_app, spawn_app_with_mock, stripe_answers, stripe_error,
+};
 
 /// Stripe's event for a paid intent.
 const SUCCEEDED: &str = "payment_intent.succeeded";
@@ -130,9 +134,9 @@ async fn a_paid_intent_the_order_cannot_take_is_refunded_once() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
     let intent = app.intent_for(&placed.cookie, &placed.id).await;
-    // Paid in the browser while the order was being cancelled.
-    app.backing.cancel_and_wait(&placed.order).await;
+    // Paid in the browser just as the order was cancelled: its webhook comes after.
     app.confirm(&intent, "pm_card_visa");
+    app.backing.cancel_and_wait(&placed.order).await;
     let event = app.event_of(&intent, SUCCEEDED);
     assert_eq!(app.deliver(&event).await.status(), 200);
     assert_eq!(app.deliver(&event).await.status(), 200);
@@ -170,34 +174,84 @@ async fn an_intent_paid_for_another_amount_is_refunded() {
 }
 
 #[tokio::test]
-async fn an_event_before_its_order_is_known_is_refused_until_it_is() {
+async fn an_event_whose_order_is_not_in_the_replica_is_refused_until_it_is() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
     let intent = app.intent_for(&placed.cookie, &placed.id).await;
     app.confirm(&intent, "pm_card_visa");
-    // The intent names an order this replica has not heard of yet.
-    let (user_id, _) = common::testing::signed_in_user();
-    let later = crate::helpers::order_created(
-        &user_id,
-        20.0,
-        chrono::Utc::now() + chrono::TimeDelta::minutes(15),
-    );
-    let mut event = app.event_of(&intent, SUCCEEDED);
-    event["data"]["object"]["metadata"]["orderId"] = json!(later.id);
-
+    // The replica lost the order (restored from an older backup, say).
+    let replica = app.backing.database().collection::<Document>("orders");
+    replica
+        .delete_one(doc! { "_id": oid(&placed.id) })
+        .await
+        .unwrap();
+    let event = app.event_of(&intent, SUCCEEDED);
     assert_eq!(app.deliver(&event).await.status(), 503);
-    assert!(app.backing.payment_of(&later.id).await.is_none());
-    // Stripe delivers again once the order is known: nothing was lost.
-    app.backing.publish(&later).await;
-    eventually("the replica has the order", || async {
-        app.backing.replica(&later.id).await.is_some()
+    assert!(app.backing.payment_of(&placed.id).await.is_none());
+    // Stripe delivers again once the order is back: nothing was lost.
+    app.backing.publish(&placed.order).await;
+    eventually("the replica has the order again", || async {
+        app.backing.replica(&placed.id).await.is_some()
     })
     .await;
     assert_eq!(app.deliver(&event).await.status(), 200);
     assert_eq!(
-        app.backing.payment_of(&later.id).await.unwrap().stripe_id,
+        app.backing.payment_of(&placed.id).await.unwrap().stripe_id,
         intent
     );
+}
+
+#[tokio::test]
+async fn only_intents_this_service_made_pay_and_only_for_their_own_order() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let other = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_visa");
+    let event = app.event_of(&intent, SUCCEEDED);
+
+    // An intent made elsewhere on the account (the dashboard, another app) naming an order.
+    let mut foreign = event.clone();
+    foreign["id"] = json!("evt_foreign");
+    foreign["data"]["object"]["id"] = json!("pi_made_elsewhere");
+    foreign["data"]["object"]["metadata"]["orderId"] = json!(other.id);
+    assert_eq!(app.deliver(&foreign).await.status(), 200);
+    assert!(app.backing.payment_of(&other.id).await.is_none());
+
+    // Our intent, its metadata edited to name another order: it pays its own.
+    let mut redirected = event.clone();
+    redirected["data"]["object"]["metadata"]["orderId"] = json!(other.id);
+    assert_eq!(app.deliver(&redirected).await.status(), 200);
+    assert!(app.backing.payment_of(&other.id).await.is_none());
+    assert_eq!(
+        app.backing.payment_of(&placed.id).await.unwrap().stripe_id,
+        intent
+    );
+    assert!(app.backing.ledger().refunds.is_empty());
+}
+
+#[tokio::test]
+async fn cancelling_the_order_cancels_its_intent_at_stripe() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.backing.cancel_and_wait(&placed.order).await;
+    eventually("the intent is cancelled at Stripe", || async {
+        app.backing.ledger().intent(&intent).unwrap().status == stripe_fake::IntentStatus::Canceled
+    })
+    .await;
+    eventually("and recorded so", || async {
+        let stored = app.backing.payments.intent(oid(&placed.id)).await.unwrap();
+        stored.unwrap().state == IntentState::Cancelled
+    })
+    .await;
+    // The buyer's browser can no longer pay it.
+    let paid = app
+        .backing
+        .stand_in()
+        .confirm_intent(&intent, "pm_card_visa");
+    assert_eq!(paid.status, 400, "{}", paid.body);
+    assert!(app.backing.ledger().charges.is_empty());
 }
 
 #[tokio::test]
@@ -243,4 +297,85 @@ async fn the_reconciler_cancels_an_unpaid_intent_whose_order_went_away() {
         stripe_fake::IntentStatus::Canceled
     );
     assert!(ledger.charges.is_empty());
+}
+
+#[tokio::test]
+async fn a_signed_event_this_sdk_cannot_read_is_settled_from_stripe() {
+    let app = spawn_app().await;
+    let placed = app.place_order(20.0).await;
+    let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    app.confirm(&intent, "pm_card_visa");
+    // Another API version's shape: a field this SDK requires is missing.
+    let mut event = app.event_of(&intent, SUCCEEDED);
+    let object = event["data"]["object"].as_object_mut().unwrap();
+    assert!(object.remove("capture_method").is_some());
+    assert_eq!(app.deliver(&event).await.status(), 200);
+    // Looked up at Stripe: paid, so the order is.
+    assert_eq!(
+        app.backing.payment_of(&placed.id).await.unwrap().stripe_id,
+        intent
+    );
+    // Signed, but no event at all.
+    let response = app.deliver(&json!({ "hello": "world" })).await;
+    assert_message(response, 400, "Not a Stripe event").await;
+}
+
+#[tokio::test]
+async fn a_refund_stripe_does_not_answer_leaves_the_event_for_redelivery() {
+    let app = spawn_app_with_mock().await;
+    let placed = app.place_order(20.0).await;
+    // A genuine intent and its event, minted by the stand-in, which this wiremock Stripe
+    // then answers with.
+    let minted = stripe_fake::StripeFake::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let made: Value = http
+        .post(format!("{}/v1/payment_intents", minted.base_url()))
+        .bearer_auth("sk_test_minting")
+        .form(&[
+            ("amount", "2000"),
+            ("currency", "usd"),
+            ("automatic_payment_methods[enabled]", "true"),
+            ("metadata[orderId]", placed.id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let intent = made["id"].as_str().unwrap().to_owned();
+    let mock = app.backing.mock();
+    stripe_answers(mock, "/v1/payment_intents", 200, made, None).await;
+    assert_eq!(app.intent_for(&placed.cookie, &placed.id).await, intent);
+    minted.confirm_intent(&intent, "pm_card_visa");
+    let mut event = minted
+        .events()
+        .into_iter()
+        .find(|event| event.payload["type"] == SUCCEEDED)
+        .unwrap()
+        .payload;
+    // Paid for another amount: it must be refunded, and Stripe fails the refund.
+    event["data"]["object"]["amount_received"] = json!(1000);
+    stripe_answers(
+        mock,
+        "/v1/refunds",
+        500,
+        stripe_error("api_error", "down"),
+        Some(1),
+    )
+    .await;
+    assert_eq!(app.deliver(&event).await.status(), 503);
+    let stored = app.backing.payments.intent(oid(&placed.id)).await.unwrap();
+    assert_eq!(stored.unwrap().state, IntentState::Open);
+
+    // Stripe delivers it again; the refund goes through this time.
+    let charge = event["data"]["object"]["latest_charge"].as_str().unwrap();
+    let refund = refund_json("re_mock", charge, 1000);
+    stripe_answers(mock, "/v1/refunds", 200, refund, None).await;
+    assert_eq!(app.deliver(&event).await.status(), 200);
+    let stored = app.backing.payments.intent(oid(&placed.id)).await.unwrap();
+    assert_eq!(stored.unwrap().state, IntentState::Refunded);
+    assert!(app.backing.payment_of(&placed.id).await.is_none());
+    let refunds = requests_to(mock, "/v1/refunds").await;
+    assert_eq!(refunds.len(), 2, "one failed, one made");
 }

@@ -34,10 +34,14 @@ use mongodb::bson::oid::ObjectId;
 
 use crate::config::Failpoints;
 use crate::models::{
-    AttemptState, ChargeAttempt, Claim, IntentDocument, IntentState, OrderDocument, Orders,
-    PaymentDocument, Payments, Settles, charge_key, intent_key, refund_key,
+    AttemptState, ChargeAttempt, Claim, IntentState, OrderDocument, Orders, PaymentDocument,
+    Payments, Settles, charge_key, refund_key,
 };
-use crate::stripe::{ChargeError, Intent, IntentStatus, MadeIntent, Refunded, Stripe};
+use crate::stripe::{ChargeError, Refunded, Stripe};
+
+mod intents;
+
+pub use intents::{IntentOutcome, SettleError, WebhookEvent};
 
 /// Why an order could not be paid.
 #[derive(Debug, thiserror::Error)]
@@ -71,26 +75,13 @@ pub enum PayError {
     Database(#[from] mongodb::error::Error),
 }
 
-/// What a paid intent came to.
+/// What became of a payment the order was asked to take.
 #[derive(Debug, Clone, PartialEq)]
-pub enum IntentOutcome {
-    /// Not an intent of ours (no order in its metadata), or not paid: nothing to do.
-    Ignored,
-    /// Claimed for the order (now or before), or refunded as the claim says.
-    Claimed(Claim),
-    /// Its amount or currency is not the order's: refunded.
-    Mismatched,
-}
-
-/// Why a paid intent could not be settled yet.
-#[derive(Debug, thiserror::Error)]
-pub enum SettleError {
-    /// Its order is not in the replica yet: ask again later.
-    #[error("the order is not known yet")]
-    OrderNotYet,
-    /// The database failed.
-    #[error(transparent)]
-    Database(#[from] mongodb::error::Error),
+pub struct Settled {
+    /// What the claim found.
+    pub claim: Claim,
+    /// The order could not keep the payment and its refund failed: the reconciler retries it.
+    pub refund_pending: bool,
 }
 
 /// Charges, records and refunds. Cheap to clone.
@@ -120,7 +111,7 @@ impl Checkout {
 
     /// The order `user_id` may pay now, and its amount in cents: refused if it is someone
     /// else's, cancelled, paid or expired (in that order, as the original).
-    async fn payable(&self, user_id: &str, order_id: ObjectId) -> Result<i64, PayError> {
+    pub(crate) async fn payable(&self, user_id: &str, order_id: ObjectId) -> Result<i64, PayError> {
         let order = self
             .orders
             .find(order_id)
@@ -173,6 +164,7 @@ impl Checkout {
         match self
             .settle_payment(Settles::Attempt(&key), order_id, &charge_id)
             .await?
+            .claim
         {
             Claim::Recorded(payment) => {
                 tracing::info!(order = %order_id, payment = %payment.id, charge = %charge_id, "order paid");
@@ -204,90 +196,37 @@ impl Checkout {
         }
     }
 
-    /// The intent `user_id` pays the order with in the browser: made at Stripe the first time
-    /// (recorded before, and its answer recorded after), the same one every time after.
-    pub async fn intent(&self, user_id: &str, order_id: ObjectId) -> Result<MadeIntent, PayError> {
-        let amount = self.payable(user_id, order_id).await?;
-        let stored = self.payments.open_intent(order_id, amount).await?;
-        if let (Some(id), Some(client_secret)) = (stored.intent_id, stored.client_secret) {
-            return Ok(MadeIntent { id, client_secret });
-        }
-        let made = self
-            .stripe
-            .make_intent(stored.amount, order_id, &intent_key(order_id))
-            .await
-            .map_err(|error| match error {
-                ChargeError::Card { message } => PayError::Declined(message),
-                ChargeError::Refused { code } => {
-                    tracing::warn!(code, "Stripe refused an intent");
-                    PayError::Refused
-                }
-                ChargeError::Unknown(detail) => {
-                    PayError::Stripe(anyhow::anyhow!("making the intent: {detail}"))
-                }
-            })?;
-        self.payments
-            .intent_made(order_id, &made.id, &made.client_secret)
-            .await?;
-        tracing::info!(order = %order_id, intent = %made.id, "intent made");
-        Ok(made)
-    }
-
-    /// Settles an intent Stripe says about (a webhook, or a lookup): a paid one is claimed for
-    /// its order, or refunded when the order cannot take it or its amount is not the order's.
-    pub async fn settle_intent(&self, intent: &Intent) -> Result<IntentOutcome, SettleError> {
-        let Some(order_id) = intent.order_id else {
-            return Ok(IntentOutcome::Ignored);
-        };
-        if intent.status != IntentStatus::Succeeded {
-            return Ok(IntentOutcome::Ignored);
-        }
-        let order = self
-            .orders
-            .find(order_id)
-            .await?
-            .ok_or(SettleError::OrderNotYet)?;
-        let as_asked = order.amount_cents() == Some(intent.amount_received)
-            && intent.currency.eq_ignore_ascii_case("usd");
-        if !as_asked {
-            tracing::warn!(order = %order_id, intent = %intent.id, amount = intent.amount_received, currency = %intent.currency, "a paid intent is not the order's price");
-            self.refund_unkept(Settles::Intent, order_id, &intent.id)
-                .await?;
-            return Ok(IntentOutcome::Mismatched);
-        }
-        let claim = self
-            .settle_payment(Settles::Intent, order_id, &intent.id)
-            .await?;
-        if let Claim::Recorded(payment) = &claim {
-            tracing::info!(order = %order_id, payment = %payment.id, intent = %intent.id, "order paid");
-        }
-        Ok(IntentOutcome::Claimed(claim))
-    }
-
     /// Claims the order for `payment_id` (a charge or a paid intent; what it `settles`) and
     /// refunds it if it cannot be kept.
-    pub async fn settle_payment(
+    pub(crate) async fn settle_payment(
         &self,
         settles: Settles<'_>,
         order_id: ObjectId,
         payment_id: &str,
-    ) -> mongodb::error::Result<Claim> {
+    ) -> mongodb::error::Result<Settled> {
         let claim = self.payments.record(settles, order_id, payment_id).await?;
-        if !claim.keeps_the_charge() {
-            tracing::info!(order = %order_id, payment = %payment_id, ?claim, "the order cannot take the payment: refunding it");
-            self.refund_unkept(settles, order_id, payment_id).await?;
+        if claim.keeps_the_charge() {
+            return Ok(Settled {
+                claim,
+                refund_pending: false,
+            });
         }
-        Ok(claim)
+        tracing::info!(order = %order_id, payment = %payment_id, ?claim, "the order cannot take the payment: refunding it");
+        let refunded = self.refund_unkept(settles, order_id, payment_id).await?;
+        Ok(Settled {
+            claim,
+            refund_pending: !refunded,
+        })
     }
 
     /// Refunds `payment_id`, which the order cannot keep, and settles what it `settles` as
-    /// refunded. A refund that fails leaves it open, for the reconciler.
-    async fn refund_unkept(
+    /// refunded; whether it was. A refund that fails leaves it open, for the reconciler.
+    pub(crate) async fn refund_unkept(
         &self,
         settles: Settles<'_>,
         order_id: ObjectId,
         payment_id: &str,
-    ) -> mongodb::error::Result<()> {
+    ) -> mongodb::error::Result<bool> {
         let refunded = match self
             .stripe
             .refund(payment_id, &refund_key(payment_id))
@@ -296,7 +235,7 @@ impl Checkout {
             Ok(refunded) => refunded,
             Err(error) => {
                 tracing::warn!(order = %order_id, payment = %payment_id, error = %format!("{error:#}"), "refund failed; the reconciler will retry it");
-                return Ok(());
+                return Ok(false);
             }
         };
         tracing::info!(order = %order_id, payment = %payment_id, "payment refunded: the order could not take it");
@@ -309,14 +248,15 @@ impl Checkout {
                         Some(payment_id),
                         refund_id(&refunded),
                     )
-                    .await
+                    .await?;
             }
-            Settles::Intent => {
+            Settles::Intent(intent) => {
                 self.payments
-                    .settle_intent(order_id, IntentState::Refunded)
-                    .await
+                    .settle_intent(order_id, Some(intent), IntentState::Refunded)
+                    .await?;
             }
         }
+        Ok(true)
     }
 
     /// Settles an attempt left pending: replays the charge with its key (Stripe answers as the
@@ -338,7 +278,8 @@ impl Checkout {
             Ok(charge_id) => {
                 let claim = self
                     .settle_payment(Settles::Attempt(&attempt.key), attempt.order_id, &charge_id)
-                    .await?;
+                    .await?
+                    .claim;
                 tracing::info!(attempt = %attempt.key, charge = %charge_id, ?claim, "reconciled a charge attempt");
             }
             Err(ChargeError::Card { .. }) => {
@@ -355,57 +296,6 @@ impl Checkout {
             Err(ChargeError::Unknown(detail)) => {
                 anyhow::bail!("replaying charge attempt {}: {detail}", attempt.key);
             }
-        }
-        Ok(())
-    }
-
-    /// Settles an intent left open (its webhook never came, or it was never paid): looks it up
-    /// at Stripe, settles it if it was paid, and cancels it if its order can no longer be
-    /// paid, so that it never will be. An intent still payable by a payable order stays open.
-    pub async fn reconcile_intent(&self, stored: &IntentDocument) -> anyhow::Result<()> {
-        let order_id = stored.order_id;
-        let order = self.orders.find(order_id).await?;
-        let order_payable = order.is_some_and(|order| {
-            order.status != OrderStatus::Cancelled
-                && order.payment.is_none()
-                && !order.is_expired(Utc::now())
-        });
-        let intent = match &stored.intent_id {
-            Some(intent_id) => self.stripe.intent(intent_id).await?,
-            // Stripe's answer was never recorded, so nobody was given the secret to pay it:
-            // while the order is payable, its owner asking again finds the same intent.
-            None if order_payable => return Ok(()),
-            // Whether Stripe made it or not, the same key names it: made (again) to cancel.
-            None => {
-                let made = self
-                    .stripe
-                    .make_intent(stored.amount, order_id, &intent_key(order_id))
-                    .await
-                    .map_err(|error| anyhow::anyhow!("replaying intent of {order_id}: {error}"))?;
-                self.stripe.intent(&made.id).await?
-            }
-        };
-        let intent = match intent.status {
-            IntentStatus::Payable if !order_payable => {
-                self.stripe.cancel_intent(&intent.id).await?
-            }
-            _ => intent,
-        };
-        match intent.status {
-            IntentStatus::Succeeded => match self.settle_intent(&intent).await {
-                Ok(outcome) => {
-                    tracing::info!(order = %order_id, intent = %intent.id, ?outcome, "reconciled a paid intent");
-                }
-                Err(SettleError::OrderNotYet) => {}
-                Err(SettleError::Database(error)) => return Err(error.into()),
-            },
-            IntentStatus::Canceled => {
-                self.payments
-                    .settle_intent(order_id, IntentState::Cancelled)
-                    .await?;
-                tracing::info!(order = %order_id, intent = %intent.id, "intent cancelled: its order went away unpaid");
-            }
-            IntentStatus::Processing | IntentStatus::Payable => {}
         }
         Ok(())
     }
