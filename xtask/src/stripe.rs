@@ -36,7 +36,7 @@ pub(crate) struct Stripe {
 }
 
 /// Where the stand-in delivers its webhooks, and what it signs them with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Webhooks<'a> {
     /// `http://127.0.0.1:<ingress>/api/payments/webhook`.
     pub(crate) url: &'a str,

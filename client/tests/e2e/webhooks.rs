@@ -63,9 +63,13 @@ pub(crate) async fn webhooks(base: &str, stripe: &str) {
     assert_eq!(status(&http, base, &buyer, &order).await, "complete");
     println!("webhooks: paid {order} once through {intent}; a forged event was refused");
 
-    // Paid after the buyer cancelled: refunded once.
+    // Paid as the buyer cancelled, the webhook held up meanwhile: refunded once, whichever of
+    // the cancellation and the webhook settles it.
     let order = self::order(&http, base, &seller, &buyer).await;
     let (intent, secret) = self::intent(&http, base, &buyer, &order).await;
+    let hook = |action: &str| format!("{stripe}/__webhooks/{action}");
+    assert_eq!(http.post(hook("pause")).send().await.unwrap().status(), 204);
+    confirm(&http, stripe, &intent, &secret).await;
     let cancelled = http
         .delete(format!("{base}/api/orders/{order}"))
         .header("cookie", &buyer)
@@ -73,9 +77,10 @@ pub(crate) async fn webhooks(base: &str, stripe: &str) {
         .await
         .unwrap();
     assert_eq!(cancelled.status(), 204);
-    // Payments learns of the cancellation from the bus; until then it would keep the money.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    confirm(&http, stripe, &intent, &secret).await;
+    assert_eq!(
+        http.post(hook("resume")).send().await.unwrap().status(),
+        204
+    );
     let refunded = until(
         "the intent paid for a cancelled order is refunded",
         || async {
@@ -87,6 +92,20 @@ pub(crate) async fn webhooks(base: &str, stripe: &str) {
     .await;
     assert_eq!(refunds_of(&refunded, &charge_of(&refunded, &intent)), 1);
     assert_eq!(status(&http, base, &buyer, &order).await, "cancelled");
+    until("the held-up webhook is delivered", || async {
+        events(&http, stripe).await.into_iter().find(|event| {
+            event["payment_intent"] == intent.as_str()
+                && event["type"] == "payment_intent.succeeded"
+                && event["delivered"] == true
+        })
+    })
+    .await;
+    let books = ledger(&http, stripe).await;
+    assert_eq!(
+        refunds_of(&books, &charge_of(&books, &intent)),
+        1,
+        "{books}"
+    );
     println!("webhooks: {intent}, paid for cancelled {order}, refunded once");
 }
 

@@ -81,6 +81,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/__ledger", get(test_hooks::show_ledger))
         .route("/__events", get(test_hooks::list_events))
         .route("/__events/{id}/deliver", post(test_hooks::deliver_event))
+        .route("/__webhooks/pause", post(test_hooks::pause_webhooks))
+        .route("/__webhooks/resume", post(test_hooks::resume_webhooks))
         .fallback(unrecognized)
         .with_state(state)
 }

@@ -1,9 +1,12 @@
 //! Not Stripe's: what tests look at and do. `GET /__ledger` (the books), `GET /__events` (every
 //! event and how its delivery went), `POST /__events/{id}/deliver` (send one again now, as
-//! Stripe's dashboard "Resend" does, and answer what the endpoint answered).
+//! Stripe's dashboard "Resend" does, and answer what the endpoint answered), and
+//! `POST /__webhooks/pause` and `/resume` (events wait, then go, as when the endpoint was
+//! unreachable for a while).
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
@@ -19,6 +22,18 @@ pub(super) async fn show_ledger(State(state): State<AppState>) -> Json<LedgerSna
 
 pub(super) async fn list_events(State(state): State<AppState>) -> Json<Vec<EventEntry>> {
     Json(state.ledger.events())
+}
+
+/// 204: events wait until [`resume_webhooks`].
+pub(super) async fn pause_webhooks(State(state): State<AppState>) -> StatusCode {
+    state.webhooks.pause();
+    StatusCode::NO_CONTENT
+}
+
+/// 204: the events that waited are delivered, and the next ones.
+pub(super) async fn resume_webhooks(State(state): State<AppState>) -> StatusCode {
+    state.webhooks.resume();
+    StatusCode::NO_CONTENT
 }
 
 /// `{"id","status"}`: the endpoint's answer. 404 for an unknown event, 409 without an endpoint,

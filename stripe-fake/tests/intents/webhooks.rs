@@ -108,6 +108,24 @@ async fn paused_webhooks_wait_and_resuming_delivers_them() {
 }
 
 #[tokio::test]
+async fn webhooks_are_paused_and_resumed_over_http_too() {
+    let mut endpoint = Endpoint::start(&[]).await;
+    let fake = fake_with_webhooks(&endpoint).await;
+    let http = reqwest::Client::new();
+    let hook = |action: &str| format!("{}/__webhooks/{action}", fake.base_url());
+    let paused = http.post(hook("pause")).send().await.unwrap();
+    assert_eq!(paused.status(), 204);
+    let intent = create_intent(&client(&fake), "o1", "c").await.unwrap();
+    fake.confirm_intent(intent.id.as_str(), "pm_card_visa");
+    assert!(endpoint.stays_quiet(Duration::from_secs(1)).await);
+
+    let resumed = http.post(hook("resume")).send().await.unwrap();
+    assert_eq!(resumed.status(), 204);
+    verified(&endpoint.next().await);
+    wait_until_delivered(&fake, 1).await;
+}
+
+#[tokio::test]
 async fn an_event_is_sent_again_on_request() {
     let mut endpoint = Endpoint::start(&[]).await;
     let fake = fake_with_webhooks(&endpoint).await;
