@@ -6,6 +6,7 @@ use crate::report::parts::ClusterPart;
 use crate::report::{Report, StackResults, Timings};
 use crate::scenarios::catalogue::CataloguePage;
 use crate::scenarios::ceilings::{Scrypt, Signin, Storm};
+use crate::scenarios::db_work::{Commands, DbWork};
 use crate::scenarios::expiration::Expiration;
 use crate::scenarios::footprint::Footprint;
 use crate::scenarios::http::{HttpResult, Via};
@@ -200,6 +201,16 @@ pub(crate) fn report() -> Report {
                 percent: 90.0,
             }],
             loaded_rss_kib: vec![("auth".to_owned(), 30_000)],
+            db_work: Some(DbWork {
+                purchases: 40,
+                commands: vec![Commands {
+                    service: "orders".to_owned(),
+                    command: "insert".to_owned(),
+                    per_purchase: 2.0,
+                }],
+                total: 2.0,
+                database_cpu_us: 950.0,
+            }),
         },
         footprint: vec![Footprint {
             service: "auth".to_owned(),

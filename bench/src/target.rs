@@ -1,7 +1,8 @@
 //! The stack under test, as xtask describes it in the environment.
 //!
 //! - `BENCH_INGRESS_URL`: the nginx ingress, e.g. `http://127.0.0.1:8080`;
-//! - `BENCH_SERVICES`: `name:port:pid` of each service, comma-separated;
+//! - `BENCH_SERVICES`: `name:port:pid:metrics_port` of each service, comma-separated (a metrics
+//!   port of 0, or none, for a tree whose services serve no metrics);
 //! - `BENCH_SERVERS`: `name:pid` of each other process (nginx, mongo, nats, redis, stripe);
 //! - `BENCH_NATS_URL`: the NATS server the services use (or a cluster's nodes, comma-separated);
 //! - `BENCH_NATS_OPERATOR_PASSWORD`: its operator's password;
@@ -24,6 +25,8 @@ pub struct Service {
     pub port: u16,
     /// Its process id.
     pub pid: u32,
+    /// Where it serves `GET /metrics`, if it does.
+    pub metrics_port: Option<u16>,
 }
 
 impl Service {
@@ -126,15 +129,27 @@ impl Stack {
     }
 }
 
-/// `auth:4001:123,tickets:4002:124`.
+/// `auth:4001:123:9001,tickets:4002:124:9002` (the metrics port may be left out).
 pub fn parse_services(list: &str) -> anyhow::Result<Vec<Service>> {
     items(list)
         .map(|item| {
             let mut parts = item.split(':');
-            let (Some(name), Some(port), Some(pid), None) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
-                bail!("`{item}` is not name:port:pid");
+            let (Some(name), Some(port), Some(pid), metrics, None) = (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            ) else {
+                bail!("`{item}` is not name:port:pid[:metrics_port]");
+            };
+            let metrics_port = match metrics {
+                None => None,
+                Some(port) => Some(
+                    port.parse::<u16>()
+                        .with_context(|| format!("bad metrics port in `{item}`"))?,
+                )
+                .filter(|port| *port != 0),
             };
             Ok(Service {
                 name: name.to_owned(),
@@ -144,6 +159,7 @@ pub fn parse_services(list: &str) -> anyhow::Result<Vec<Service>> {
                 pid: pid
                     .parse()
                     .with_context(|| format!("bad pid in `{item}`"))?,
+                metrics_port,
             })
         })
         .collect()
@@ -183,6 +199,11 @@ mod tests {
         assert_eq!(services[1].name, "tickets");
         assert_eq!(services[1].url(), "http://127.0.0.1:4002");
         assert_eq!(services[1].pid, 11);
+        assert_eq!(services[1].metrics_port, None);
+        let services = parse_services("auth:4001:10:9001,tickets:4002:11:0").unwrap();
+        assert_eq!(services[0].metrics_port, Some(9001));
+        assert_eq!(services[1].metrics_port, None);
+        assert!(parse_services("auth:4001:10:x").is_err());
         assert!(parse_services("auth:4001").is_err());
         assert!(parse_services("auth:x:1").is_err());
         let servers = parse_servers("nginx:5,mongo:6").unwrap();

@@ -426,7 +426,11 @@ impl Common<'_> {
         let services: Vec<String> = stack
             .services()
             .iter()
-            .map(|process| format!("{}:{}:{}", process.name(), process.port(), process.pid()))
+            .map(|process| {
+                let metrics = stack.metrics_port(process.name()).unwrap_or_default();
+                let (name, port, pid) = (process.name(), process.port(), process.pid());
+                format!("{name}:{port}:{pid}:{metrics}")
+            })
             .collect();
         let nats_url = stack.nats_url().context("NATS is not running")?;
         // The bench's catalogue scenario stores tickets in the tickets database as the service

@@ -189,6 +189,7 @@ mod tests {
         let common = [
             ("HOST", "127.0.0.1"),
             ("PORT", "4000"),
+            ("METRICS_PORT", "4001"),
             ("JWT_KEY", key.as_str()),
             ("RUST_LOG", "info"),
         ];

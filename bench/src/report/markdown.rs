@@ -440,6 +440,23 @@ fn pipeline_section(md: &mut String, report: &Report) {
     for process in &pipeline.cpu {
         let _ = writeln!(md, "| {} | {:.0} |", process.name, process.percent);
     }
+    if let Some(work) = &pipeline.db_work {
+        let _ = writeln!(
+            md,
+            "\nDatabase work of one purchase ({} made one after another on the fresh stack, each \
+             waited for until complete; the services' idle work taken off): **{:.1} commands**, \
+             {:.0} µs of the database server's CPU.\n\n| service | command | per purchase |\n\
+             |---|---|---:|",
+            work.purchases, work.total, work.database_cpu_us
+        );
+        for commands in &work.commands {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.1} |",
+                commands.service, commands.command, commands.per_purchase
+            );
+        }
+    }
 }
 
 fn footprint_table(md: &mut String, report: &Report) {

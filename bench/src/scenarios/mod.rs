@@ -2,6 +2,7 @@
 
 pub mod catalogue;
 pub mod ceilings;
+pub mod db_work;
 pub mod expiration;
 pub mod footprint;
 pub mod http;
