@@ -3,11 +3,17 @@
 //! (`METRICS_PORT`), which no ingress or Gateway route leads to: what the fleet does is for its
 //! operators, not its users.
 //!
-//! The families every service has are recorded here, in `common`: HTTP requests by route
-//! template (`http_requests_total`, `http_request_duration_seconds`, `http_requests_in_flight`,
-//! see [`crate::server`]) and MongoDB commands by name (`mongodb_commands_total`,
-//! `mongodb_command_duration_seconds`, see [`crate::mongo`]). A service adds its own with the
-//! `metrics` macros.
+//! The families every service has are recorded here, in `common`:
+//!
+//! - HTTP requests by route template (`http_requests_total`, `http_request_duration_seconds`,
+//!   `http_requests_in_flight`; [`crate::server`]);
+//! - MongoDB commands by name (`mongodb_commands_total`, `mongodb_command_duration_seconds`;
+//!   [`crate::mongo`]);
+//! - events each listener took, by subject, queue group and outcome (`applied`, `not_yet`,
+//!   `failed`, `parked`), its redeliveries and how long handling took (`bus_events_total`,
+//!   `bus_redeliveries_total`, `bus_event_handling_seconds`; [`crate::bus::listener`]).
+//!
+//! A service adds its own with the `metrics` macros.
 
 use std::sync::OnceLock;
 

@@ -124,18 +124,9 @@ async fn order(http: &reqwest::Client, base: &str, seller: &str, buyer: &str) ->
     let ticket = ticket["id"].as_str().unwrap().to_owned();
     // Ordering works once the orders service has heard of the ticket.
     until("the ticket can be ordered", || async {
-        let ordered = http
-            .post(format!("{base}/api/orders"))
-            .header("cookie", buyer)
-            .json(&json!({ "ticketId": ticket }))
-            .send()
-            .await
-            .unwrap();
-        if ordered.status() != 201 {
-            return None;
-        }
-        let order: Value = ordered.json().await.unwrap();
-        Some(order["id"].as_str().unwrap().to_owned())
+        let url = format!("{base}/api/orders");
+        let order = created(http, &url, buyer, json!({ "ticketId": ticket })).await?;
+        Some(order["id"].as_str()?.to_owned())
     })
     .await
 }
@@ -143,23 +134,29 @@ async fn order(http: &reqwest::Client, base: &str, seller: &str, buyer: &str) ->
 /// The order's intent, once payments has heard of the order: its id and client secret.
 async fn intent(http: &reqwest::Client, base: &str, buyer: &str, order: &str) -> (String, String) {
     until("payments makes the order's intent", || async {
-        let made = http
-            .post(format!("{base}/api/payments/intents"))
-            .header("cookie", buyer)
-            .json(&json!({ "orderId": order }))
-            .send()
-            .await
-            .unwrap();
-        if made.status() != 201 {
-            return None;
-        }
-        let made: Value = made.json().await.unwrap();
+        let url = format!("{base}/api/payments/intents");
+        let made = created(http, &url, buyer, json!({ "orderId": order })).await?;
         Some((
             made["id"].as_str()?.to_owned(),
             made["clientSecret"].as_str()?.to_owned(),
         ))
     })
     .await
+}
+
+/// What `POST url` as `session` with `body` made, if it answered 201.
+async fn created(http: &reqwest::Client, url: &str, session: &str, body: Value) -> Option<Value> {
+    let response = http
+        .post(url)
+        .header("cookie", session)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    if response.status() != 201 {
+        return None;
+    }
+    Some(response.json().await.unwrap())
 }
 
 /// Pays the intent at the stand-in as Stripe.js does: publishable key and client secret.

@@ -327,27 +327,48 @@ async fn handle<L: Listener>(
 ) -> Option<String> {
     let subject = L::Event::SUBJECT;
     let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
+    let counted = |outcome: &'static str| {
+        metrics::counter!("bus_events_total", "subject" => subject.to_string(), "queue_group" => L::QUEUE_GROUP, "outcome" => outcome)
+            .increment(1);
+    };
+    if delivered > 1 {
+        metrics::counter!("bus_redeliveries_total", "subject" => subject.to_string(), "queue_group" => L::QUEUE_GROUP)
+            .increment(1);
+    }
     let event = match event {
         Ok(event) => event,
         Err(error) => {
             let reason = format!("unreadable payload: {error}");
             park::<L>(bus, &message, &reason, shutdown).await;
+            counted("parked");
             return None;
         }
     };
     let key = event.key().to_owned();
-    let problem = match listener.on_message(event).await {
+    let started = std::time::Instant::now();
+    let handled = listener.on_message(event).await;
+    metrics::histogram!("bus_event_handling_seconds", "subject" => subject.to_string(), "queue_group" => L::QUEUE_GROUP)
+        .record(started.elapsed().as_secs_f64());
+    let problem = match handled {
         Ok(Outcome::Done) => {
+            counted("applied");
             if let Err(error) = message.ack().await {
                 tracing::warn!(%subject, error = %error, "ack failed; the event will be redelivered");
             }
             return Some(key);
         }
-        Ok(Outcome::NotYet) => "an earlier event has not been applied yet".to_owned(),
-        Err(error) => format!("{error:#}"),
+        Ok(Outcome::NotYet) => {
+            counted("not_yet");
+            "an earlier event has not been applied yet".to_owned()
+        }
+        Err(error) => {
+            counted("failed");
+            format!("{error:#}")
+        }
     };
     if delivered >= options.max_deliver {
         park::<L>(bus, &message, &problem, shutdown).await;
+        counted("parked");
         return Some(key);
     }
     tracing::debug!(%subject, delivered, problem, "event not applied, will be redelivered");

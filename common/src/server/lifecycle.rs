@@ -48,6 +48,8 @@ where
 {
     // Held to the end: dropping it writes out the lines still queued.
     let _logging = crate::telemetry::init();
+    // Before anything is counted: what is recorded before the recorder is installed is lost.
+    crate::metrics::handle();
     let config = from_env()?;
     tokio::runtime::Runtime::new()?.block_on(async {
         build(config).await?.run_until_stopped().await?;

@@ -455,3 +455,39 @@ async fn events_queued_behind_one_key_leave_room_for_other_keys() {
     .await;
     shutdown.cancel();
 }
+
+#[tokio::test]
+async fn each_delivery_is_counted_by_outcome_with_redeliveries_and_handling_time() {
+    let metrics = common::metrics::handle();
+    let sample = |family: &str, labels: &[&str]| -> f64 {
+        metrics
+            .render()
+            .lines()
+            .filter(|line| line.starts_with(&format!("{family}{{")))
+            .filter(|line| labels.iter().all(|label| line.contains(label)))
+            .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum()
+    };
+    // The recorder's group; other tests of this binary may count there too, so only growth is
+    // asserted.
+    let group = r#"queue_group="orders-service""#;
+    let (applied, not_yet, redelivered, timed) = (
+        sample("bus_events_total", &[group, r#"outcome="applied""#]),
+        sample("bus_events_total", &[group, r#"outcome="not_yet""#]),
+        sample("bus_redeliveries_total", &[group]),
+        sample("bus_event_handling_seconds_count", &[group]),
+    );
+    let bus = test_bus().await;
+    let recorder = Recorder::new("a", Script::NotYetTimes(2));
+    listen(&bus, recorder.clone());
+    publish_copies(&bus, 1, 1).await;
+    eventually("the event is applied", || recorder.applied_ids().len() == 1).await;
+    // Counted once the listener has the answer, a moment after the recorder has it.
+    eventually("the applied event is counted", || {
+        sample("bus_events_total", &[group, r#"outcome="applied""#]) >= applied + 1.0
+    })
+    .await;
+    assert!(sample("bus_events_total", &[group, r#"outcome="not_yet""#]) >= not_yet + 2.0);
+    assert!(sample("bus_redeliveries_total", &[group]) >= redelivered + 2.0);
+    assert!(sample("bus_event_handling_seconds_count", &[group]) >= timed + 3.0);
+}
