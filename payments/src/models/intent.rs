@@ -7,7 +7,7 @@
 //! The webhook settles it; the reconciler looks up at Stripe the open ones nobody settled.
 
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{DateTime, to_bson};
+use mongodb::bson::{DateTime, doc, to_bson};
 use serde::{Deserialize, Serialize};
 
 /// Where an intent is in its life.
@@ -72,4 +72,12 @@ impl std::fmt::Debug for IntentDocument {
 /// The idempotency key of the intent of `order_id`: asking twice makes one intent.
 pub fn intent_key(order_id: ObjectId) -> String {
     format!("intent-{}", order_id.to_hex())
+}
+
+/// The update settling an intent in `state`: the client secret is no longer needed.
+pub(crate) fn settle_update(state: IntentState) -> mongodb::bson::Document {
+    doc! {
+        "$set": { "state": state.as_bson(), "updatedAt": DateTime::now() },
+        "$unset": { "clientSecret": "" },
+    }
 }

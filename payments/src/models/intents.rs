@@ -9,7 +9,7 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, doc};
 use mongodb::options::{IndexOptions, ReturnDocument};
 
-use crate::models::intent::{IntentDocument, IntentState};
+use crate::models::intent::{IntentDocument, IntentState, settle_update};
 use crate::models::lease_stale;
 use crate::models::payments::Payments;
 
@@ -134,7 +134,7 @@ impl Payments {
             filter.insert("intentId", intent_id);
         }
         self.intents
-            .update_one(filter, intent_settle_update(state))
+            .update_one(filter, settle_update(state))
             .await?;
         Ok(())
     }
@@ -165,13 +165,5 @@ impl Payments {
             Err(error) if !is_duplicate_key(&error) => Err(error),
             _ => Ok(()),
         }
-    }
-}
-
-/// The update settling an intent in `state`: the client secret is no longer needed.
-pub(crate) fn intent_settle_update(state: IntentState) -> mongodb::bson::Document {
-    doc! {
-        "$set": { "state": state.as_bson(), "updatedAt": DateTime::now() },
-        "$unset": { "clientSecret": "" },
     }
 }

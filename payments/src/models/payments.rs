@@ -20,8 +20,7 @@ use mongodb::bson::{DateTime, doc};
 use mongodb::{Collection, Database};
 
 use crate::models::attempt::{AttemptState, ChargeAttempt, settle_update};
-use crate::models::intent::{IntentDocument, IntentState};
-use crate::models::intents::intent_settle_update;
+use crate::models::intent::{self, IntentDocument, IntentState};
 use crate::models::order::OrderDocument;
 use crate::models::orders::Orders;
 use crate::models::payment::PaymentDocument;
@@ -206,7 +205,7 @@ impl Payments {
                         intents
                             .update_one(
                                 doc! { "_id": order_id, "intentId": intent },
-                                intent_settle_update(IntentState::Recorded),
+                                intent::settle_update(IntentState::Recorded),
                             )
                             .session(transaction.session())
                             .await?;
@@ -270,7 +269,7 @@ impl Payments {
                     intents
                         .update_one(
                             doc! { "_id": order_id, "intentId": &charge_id },
-                            intent_settle_update(IntentState::Refunded),
+                            intent::settle_update(IntentState::Refunded),
                         )
                         .session(transaction.session())
                         .await?;
