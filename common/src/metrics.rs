@@ -11,7 +11,11 @@
 //!   [`crate::mongo`]);
 //! - events each listener took, by subject, queue group and outcome (`applied`, `not_yet`,
 //!   `failed`, `parked`), its redeliveries and how long handling took (`bus_events_total`,
-//!   `bus_redeliveries_total`, `bus_event_handling_seconds`; [`crate::bus::listener`]).
+//!   `bus_redeliveries_total`, `bus_event_handling_seconds`; [`crate::bus::listener`]);
+//! - the outbox relay: events published, how long a batch took from send to acknowledgement,
+//!   and the age of the oldest record waiting, which grows while the bus refuses or is away
+//!   (`outbox_events_published_total`, `outbox_publish_seconds`,
+//!   `outbox_oldest_record_seconds`; [`crate::outbox`]).
 //!
 //! A service adds its own with the `metrics` macros.
 

@@ -154,9 +154,15 @@ impl Outbox {
                 .await?
                 .try_collect()
                 .await?;
+            let oldest = batch.first().map_or(0.0, |record| {
+                let age = DateTime::now().timestamp_millis() - record.created_at.timestamp_millis();
+                age.max(0) as f64 / 1000.0
+            });
+            metrics::gauge!("outbox_oldest_record_seconds").set(oldest);
             if batch.is_empty() {
                 return Ok(published);
             }
+            let started = std::time::Instant::now();
             let mut sent = Vec::with_capacity(batch.len());
             let mut failure = None;
             for record in batch {
@@ -178,11 +184,13 @@ impl Outbox {
                 }
                 stored.push(id);
             }
+            metrics::histogram!("outbox_publish_seconds").record(started.elapsed().as_secs_f64());
             if !stored.is_empty() {
                 self.records
                     .delete_many(doc! { "_id": { "$in": &stored } })
                     .await?;
                 published += stored.len();
+                metrics::counter!("outbox_events_published_total").increment(stored.len() as u64);
             }
             if let Some(error) = failure {
                 return Err(error);

@@ -239,6 +239,20 @@ pub fn with_database(uri: &str, database: &str) -> String {
     }
 }
 
+/// The sum of this process's samples of `family` whose labels include every one of `labels`
+/// (`name="value"`), from the metrics recorder every service shares ([`crate::metrics`]); 0
+/// when there is none. Tests of one binary share the recorder, so a test asserts growth.
+pub fn metric(family: &str, labels: &[&str]) -> f64 {
+    let prefix = format!("{family}{{");
+    crate::metrics::handle()
+        .render()
+        .lines()
+        .filter(|line| line.starts_with(&prefix) || line.split(' ').next() == Some(family))
+        .filter(|line| labels.iter().all(|label| line.contains(label)))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

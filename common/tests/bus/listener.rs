@@ -458,16 +458,7 @@ async fn events_queued_behind_one_key_leave_room_for_other_keys() {
 
 #[tokio::test]
 async fn each_delivery_is_counted_by_outcome_with_redeliveries_and_handling_time() {
-    let metrics = common::metrics::handle();
-    let sample = |family: &str, labels: &[&str]| -> f64 {
-        metrics
-            .render()
-            .lines()
-            .filter(|line| line.starts_with(&format!("{family}{{")))
-            .filter(|line| labels.iter().all(|label| line.contains(label)))
-            .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
-            .sum()
-    };
+    let sample = common::testing::metric;
     // The recorder's group; other tests of this binary may count there too, so only growth is
     // asserted.
     let group = r#"queue_group="orders-service""#;

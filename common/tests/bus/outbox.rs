@@ -206,3 +206,21 @@ async fn a_full_stream_refuses_events_the_outbox_keeps_them_and_loses_none() {
     assert_eq!(outbox.pending().await.unwrap(), 0);
     assert_eq!(stream_messages(&bus, &name).await, 30);
 }
+
+#[tokio::test]
+async fn the_relay_counts_what_it_publishes_and_how_long_a_batch_takes() {
+    use common::testing::metric;
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    let (published, batches) = (
+        metric("outbox_events_published_total", &[]),
+        metric("outbox_publish_seconds_count", &[]),
+    );
+    for id in ["m1", "m2", "m3"] {
+        write_with_event(&database, &outbox, id, true).await;
+    }
+    assert_eq!(outbox.relay_pending(&bus).await.unwrap(), 3);
+    // Other tests of this binary relay too: only growth is asserted.
+    assert!(metric("outbox_events_published_total", &[]) >= published + 3.0);
+    assert!(metric("outbox_publish_seconds_count", &[]) >= batches + 1.0);
+}
