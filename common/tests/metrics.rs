@@ -29,14 +29,7 @@ async fn app() -> TestApp<()> {
 /// (`name="value"`), or 0 if there is none yet.
 async fn sample(app: &TestApp<()>, family: &str, labels: &[&str]) -> f64 {
     let samples = app.metrics().await;
-    let found: Vec<f64> = samples
-        .iter()
-        .filter(|(key, _)| {
-            key.starts_with(&format!("{family}{{"))
-                && labels.iter().all(|label| key.contains(label))
-        })
-        .map(|(_, value)| *value)
-        .collect();
+    let found = common::testing::matching(&samples, family, labels);
     assert!(found.len() <= 1, "{family} {labels:?}: {samples:?}");
     found.first().copied().unwrap_or_default()
 }

@@ -328,11 +328,11 @@ async fn handle<L: Listener>(
     let subject = L::Event::SUBJECT;
     let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
     let counted = |outcome: &'static str| {
-        metrics::counter!("bus_events_total", "subject" => subject.to_string(), "queue_group" => L::QUEUE_GROUP, "outcome" => outcome)
+        metrics::counter!("bus_events_total", "subject" => subject.as_str(), "queue_group" => L::QUEUE_GROUP, "outcome" => outcome)
             .increment(1);
     };
     if delivered > 1 {
-        metrics::counter!("bus_redeliveries_total", "subject" => subject.to_string(), "queue_group" => L::QUEUE_GROUP)
+        metrics::counter!("bus_redeliveries_total", "subject" => subject.as_str(), "queue_group" => L::QUEUE_GROUP)
             .increment(1);
     }
     let event = match event {
@@ -347,7 +347,7 @@ async fn handle<L: Listener>(
     let key = event.key().to_owned();
     let started = std::time::Instant::now();
     let handled = listener.on_message(event).await;
-    metrics::histogram!("bus_event_handling_seconds", "subject" => subject.to_string(), "queue_group" => L::QUEUE_GROUP)
+    metrics::histogram!("bus_event_handling_seconds", "subject" => subject.as_str(), "queue_group" => L::QUEUE_GROUP)
         .record(started.elapsed().as_secs_f64());
     let problem = match handled {
         Ok(Outcome::Done) => {

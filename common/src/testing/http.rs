@@ -47,13 +47,7 @@ impl<B> TestApp<B> {
             Ok(response) => response.text().await.unwrap_or_default(),
             Err(error) => panic!("test harness: no metrics: {error}"),
         };
-        text.lines()
-            .filter(|line| !line.starts_with('#'))
-            .filter_map(|line| {
-                let (sample, value) = line.rsplit_once(' ')?;
-                Some((sample.to_owned(), value.parse().ok()?))
-            })
-            .collect()
+        super::samples(&text)
     }
 
     /// The address of `path` on this replica.

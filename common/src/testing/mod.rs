@@ -239,18 +239,40 @@ pub fn with_database(uri: &str, database: &str) -> String {
     }
 }
 
-/// The sum of this process's samples of `family` whose labels include every one of `labels`
-/// (`name="value"`), from the metrics recorder every service shares ([`crate::metrics`]); 0
-/// when there is none. Tests of one binary share the recorder, so a test asserts growth.
-pub fn metric(family: &str, labels: &[&str]) -> f64 {
+/// The samples of Prometheus' text format: each `name{labels} value` line's value, keyed by
+/// `name{labels}`.
+pub fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (sample, value) = line.rsplit_once(' ')?;
+            Some((sample.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The values of the `samples` of `family` whose labels include every one of `labels`
+/// (`name="value"`).
+pub fn matching(
+    samples: &std::collections::BTreeMap<String, f64>,
+    family: &str,
+    labels: &[&str],
+) -> Vec<f64> {
     let prefix = format!("{family}{{");
-    crate::metrics::handle()
-        .render()
-        .lines()
-        .filter(|line| line.starts_with(&prefix) || line.split(' ').next() == Some(family))
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum()
+    samples
+        .iter()
+        .filter(|(key, _)| key.starts_with(&prefix) || key.as_str() == family)
+        .filter(|(key, _)| labels.iter().all(|label| key.contains(label)))
+        .map(|(_, value)| *value)
+        .collect()
+}
+
+/// The sum of this process's samples of `family` whose labels include every one of `labels`,
+/// from the metrics recorder every service shares ([`crate::metrics`]); 0 when there is none.
+/// Tests of one binary share the recorder, so a test asserts growth.
+pub fn metric(family: &str, labels: &[&str]) -> f64 {
+    let samples = samples(&crate::metrics::handle().render());
+    matching(&samples, family, labels).iter().sum()
 }
 
 #[cfg(test)]

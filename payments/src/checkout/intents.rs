@@ -47,10 +47,18 @@ pub struct WebhookEvent {
     pub id: String,
     /// E.g. `payment_intent.succeeded`.
     pub kind: String,
-    /// For `payment_intent.succeeded`: the intent, as the event carries it, or only its id
-    /// when the event's body could not be read in full (another API version's): then Stripe is
-    /// asked.
-    pub succeeded: Option<Result<Intent, String>>,
+    /// For `payment_intent.succeeded`: the intent it says was paid.
+    pub paid: Option<PaidIntent>,
+}
+
+/// The intent a `payment_intent.succeeded` event is about.
+#[derive(Debug, Clone)]
+pub enum PaidIntent {
+    /// As the event carries it.
+    Carried(Intent),
+    /// Only its id: the event's body could not be read in full (another API version's), so
+    /// Stripe is asked.
+    LookUp(String),
 }
 
 impl Checkout {
@@ -112,10 +120,12 @@ impl Checkout {
         if self.payments.event_handled(&event.id).await? {
             return Ok(());
         }
-        if let Some(intent) = &event.succeeded {
-            let intent = match intent {
-                Ok(intent) => intent.clone(),
-                Err(id) => self.stripe.intent(id).await.map_err(SettleError::Stripe)?,
+        if let Some(paid) = &event.paid {
+            let intent = match paid {
+                PaidIntent::Carried(intent) => intent.clone(),
+                PaidIntent::LookUp(id) => {
+                    self.stripe.intent(id).await.map_err(SettleError::Stripe)?
+                }
             };
             let outcome = self.settle_intent(&intent).await?;
             tracing::info!(event = %event.id, intent = %intent.id, ?outcome, "webhook handled");

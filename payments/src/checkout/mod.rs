@@ -41,7 +41,7 @@ use crate::stripe::{ChargeError, Refunded, Stripe};
 
 mod intents;
 
-pub use intents::{IntentOutcome, SettleError, WebhookEvent};
+pub use intents::{IntentOutcome, PaidIntent, SettleError, WebhookEvent};
 
 /// Why an order could not be paid.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ use common::{ApiError, Json};
 use serde::{Deserialize, Serialize};
 use stripe_webhook::{Event, EventObject, Webhook, WebhookError};
 
-use crate::checkout::{SettleError, WebhookEvent};
+use crate::checkout::{PaidIntent, SettleError, WebhookEvent};
 use crate::state::AppState;
 use crate::stripe::Intent;
 
@@ -78,14 +78,16 @@ pub async fn receive_webhook(
 
 /// The event as this service takes it.
 fn verified(event: &Event) -> WebhookEvent {
-    let succeeded = match &event.data.object {
-        EventObject::PaymentIntentSucceeded(intent) => Some(Ok(Intent::from(intent.as_ref()))),
+    let paid = match &event.data.object {
+        EventObject::PaymentIntentSucceeded(intent) => {
+            Some(PaidIntent::Carried(Intent::from(intent.as_ref())))
+        }
         _ => None,
     };
     WebhookEvent {
         id: event.id.as_str().to_owned(),
         kind: event.type_.as_str().to_owned(),
-        succeeded,
+        paid,
     }
 }
 
@@ -108,11 +110,11 @@ fn read_ids(payload: &str) -> Result<WebhookEvent, ApiError> {
     }
     let ids: Ids = serde_json::from_str(payload).map_err(|_| refused("Not a Stripe event"))?;
     tracing::warn!(event = %ids.id, kind = %ids.kind, "a signed event this SDK cannot read: its intent is looked up");
-    let succeeded = (ids.kind == SUCCEEDED).then_some(Err(ids.data.object.id));
+    let paid = (ids.kind == SUCCEEDED).then_some(PaidIntent::LookUp(ids.data.object.id));
     Ok(WebhookEvent {
         id: ids.id,
         kind: ids.kind,
-        succeeded,
+        paid,
     })
 }
 
