@@ -57,14 +57,27 @@ pub struct OutboxRecord {
 pub struct Outbox {
     records: Collection<OutboxRecord>,
     wake: Arc<Notify>,
+    /// Counts the records waiting at each scrape (`outbox_records_pending`) while a clone lives.
+    _pending: Arc<crate::metrics::Collected>,
 }
 
 impl Outbox {
     /// The `outbox` collection of `database`.
     pub fn new(database: &Database) -> Outbox {
+        let records: Collection<OutboxRecord> = database.collection("outbox");
+        let counted = records.clone();
+        let pending = crate::metrics::collect_at_scrape(Arc::new(move || {
+            let records = counted.clone();
+            Box::pin(async move {
+                if let Ok(pending) = records.count_documents(doc! {}).await {
+                    metrics::gauge!("outbox_records_pending").set(pending as f64);
+                }
+            })
+        }));
         Outbox {
-            records: database.collection("outbox"),
+            records,
             wake: Arc::new(Notify::new()),
+            _pending: Arc::new(pending),
         }
     }
 

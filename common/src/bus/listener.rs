@@ -167,6 +167,34 @@ pub async fn durable_consumer<E: Event>(
         .map_err(|error| anyhow::anyhow!("creating consumer {name}: {error}"))
 }
 
+/// Sets, at each scrape, the gauges of `queue_group`'s consumer of `E`: events not yet delivered
+/// and delivered but not acknowledged; and of the stream: its bytes and its limit.
+fn consumer_gauges<E: Event>(bus: &Bus, queue_group: &str) -> crate::metrics::Collector {
+    let consumer = super::access::consumer_name(queue_group, E::SUBJECT);
+    let bus = bus.clone();
+    std::sync::Arc::new(move || {
+        let (bus, consumer) = (bus.clone(), consumer.clone());
+        Box::pin(async move {
+            let name = bus.namespace().stream();
+            let Ok(stream) = bus.jetstream().get_stream(&name).await else {
+                return;
+            };
+            let limits = &stream.cached_info();
+            metrics::gauge!("bus_stream_bytes", "stream" => name.clone())
+                .set(limits.state.bytes as f64);
+            metrics::gauge!("bus_stream_max_bytes", "stream" => name.clone())
+                .set(limits.config.max_bytes as f64);
+            if let Ok(info) = stream.consumer_info(&consumer).await {
+                let labels = [("stream", name), ("consumer", consumer)];
+                metrics::gauge!("bus_consumer_pending_events", &labels)
+                    .set(info.num_pending as f64);
+                metrics::gauge!("bus_consumer_unacknowledged_events", &labels)
+                    .set(info.num_ack_pending as f64);
+            }
+        })
+    })
+}
+
 /// Runs `listener` until `shutdown`: the messages being handled are finished first, never cut.
 pub async fn run<L: Listener>(
     bus: Bus,
@@ -176,6 +204,8 @@ pub async fn run<L: Listener>(
 ) {
     let subject = L::Event::SUBJECT;
     let concurrency = options.concurrency.max(1);
+    let _backlog =
+        crate::metrics::collect_at_scrape(consumer_gauges::<L::Event>(&bus, L::QUEUE_GROUP));
     // Both outlive a resubscription: handlers in flight go on while a new pull starts.
     let mut in_flight = FuturesUnordered::new();
     let mut in_order = InOrder::default();
@@ -352,6 +382,10 @@ async fn handle<L: Listener>(
     let problem = match handled {
         Ok(Outcome::Done) => {
             counted("applied");
+            if let Ok(info) = message.info() {
+                metrics::histogram!("bus_event_lag_seconds", "subject" => subject.as_str(), "queue_group" => L::QUEUE_GROUP)
+                    .record(since(info.published.unix_timestamp_nanos()));
+            }
             if let Err(error) = message.ack().await {
                 tracing::warn!(%subject, error = %error, "ack failed; the event will be redelivered");
             }
@@ -379,6 +413,15 @@ async fn handle<L: Listener>(
         tracing::warn!(%subject, error = %error, "nak failed; the event will be redelivered");
     }
     Some(key)
+}
+
+/// Seconds from `stored_nanos` after the epoch (the stream's clock) to now; 0 when the clocks
+/// disagree.
+fn since(stored_nanos: i128) -> f64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |now| now.as_nanos() as i128);
+    (now - stored_nanos).max(0) as f64 / 1e9
 }
 
 /// Logs the message with its payload, copies it to the parked stream, and ends its delivery.

@@ -275,6 +275,13 @@ pub fn metric(family: &str, labels: &[&str]) -> f64 {
     matching(&samples, family, labels).iter().sum()
 }
 
+/// [`metric`] as a scrape sees it: the gauges read at scrape time
+/// ([`crate::metrics::collect_at_scrape`]) read first.
+pub async fn scraped(family: &str, labels: &[&str]) -> f64 {
+    let samples = samples(&crate::metrics::render().await);
+    matching(&samples, family, labels).iter().sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

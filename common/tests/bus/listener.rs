@@ -481,4 +481,57 @@ async fn each_delivery_is_counted_by_outcome_with_redeliveries_and_handling_time
     assert!(sample("bus_events_total", &[group, r#"outcome="not_yet""#]) >= not_yet + 2.0);
     assert!(sample("bus_redeliveries_total", &[group]) >= redelivered + 2.0);
     assert!(sample("bus_event_handling_seconds_count", &[group]) >= timed + 3.0);
+    // Its wait in the stream, once, when applied.
+    assert!(sample("bus_event_lag_seconds_count", &[group]) >= 1.0);
+}
+
+#[tokio::test]
+async fn a_scrape_reads_the_consumers_backlog_and_the_streams_bytes_against_its_limit() {
+    use common::testing::scraped;
+    let bus = test_bus().await;
+    let stream = bus.namespace().stream();
+    let labels = [
+        format!(r#"stream="{stream}""#),
+        r#"consumer="orders-service-"#.to_owned(),
+    ];
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    for id in 1..=5 {
+        publish_copies(&bus, id, 1).await;
+    }
+    let gate = Gate::closed();
+    let options = ListenerOptions {
+        concurrency: 2,
+        ..quick_options(10)
+    };
+    // Two held, the other three waiting: delivered to the replica's pull (the server counts
+    // them unacknowledged) or not yet.
+    let (shutdown, _running) = gate_holding(&bus, &gate, options, 2).await;
+    let unacknowledged = scraped("bus_consumer_unacknowledged_events", &labels).await;
+    let pending = scraped("bus_consumer_pending_events", &labels).await;
+    assert!(unacknowledged >= 2.0, "{unacknowledged}");
+    assert_eq!(unacknowledged + pending, 5.0);
+    let stream_label = format!(r#"stream="{stream}""#);
+    let bytes = scraped("bus_stream_bytes", &[&stream_label]).await;
+    assert!(bytes > 0.0, "{bytes}");
+    assert_eq!(
+        scraped("bus_stream_max_bytes", &[&stream_label]).await,
+        common::bus::StreamLimits::for_tests().max_bytes as f64
+    );
+    gate.open();
+    eventually("all five are handled", || {
+        gate.finished.load(Ordering::SeqCst) == 5
+    })
+    .await;
+    for _ in 0..100 {
+        if scraped("bus_consumer_unacknowledged_events", &labels).await == 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        scraped("bus_consumer_unacknowledged_events", &labels).await,
+        0.0
+    );
+    assert_eq!(scraped("bus_consumer_pending_events", &labels).await, 0.0);
+    shutdown.cancel();
 }

@@ -224,3 +224,16 @@ async fn the_relay_counts_what_it_publishes_and_how_long_a_batch_takes() {
     assert!(metric("outbox_events_published_total", &[]) >= published + 3.0);
     assert!(metric("outbox_publish_seconds_count", &[]) >= batches + 1.0);
 }
+
+#[tokio::test]
+async fn a_scrape_counts_the_records_waiting() {
+    use common::testing::scraped;
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    for id in ["m1", "m2"] {
+        write_with_event(&database, &outbox, id, true).await;
+    }
+    assert_eq!(scraped("outbox_records_pending", &[]).await, 2.0);
+    outbox.relay_pending(&bus).await.unwrap();
+    assert_eq!(scraped("outbox_records_pending", &[]).await, 0.0);
+}
