@@ -243,6 +243,61 @@ mod tests {
         );
     }
 
+    /// A stand-in service on a free port answering every request with one metric, forever.
+    fn metrics_stand_in() -> u16 {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().map_while(Result::ok) {
+                let mut request = [0; 4096];
+                let _ = stream.read(&mut request);
+                let body = "# TYPE http_requests_total counter\nhttp_requests_total 1\n";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn prometheus_scrapes_its_targets_and_evaluates_the_alerts() {
+        let Some(program) = devservers::find_program("prometheus") else {
+            eprintln!("prometheus is not installed: `cargo xtask up` installs it; skipping");
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("xtask-prometheus-run-{}", std::process::id()));
+        let targets = BTreeMap::from([("auth", metrics_stand_in())]);
+        let settings = Settings {
+            dir: &dir,
+            root: workspace_root(),
+            targets: &targets,
+        };
+        let sink: LineSink = std::sync::Arc::new(|line: &str| eprintln!("prometheus | {line}"));
+        let mut process = start(&program, &settings, &sink).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let (up, rules) = loop {
+            let up = query(process.port(), r#"up{service="auth"}"#).unwrap_or_default();
+            let rules = rules(process.port()).unwrap_or_default();
+            let evaluated = !rules.is_empty() && rules.iter().all(|rule| rule.health == "ok");
+            if (up.len() == 1 && evaluated) || std::time::Instant::now() > deadline {
+                break (up, rules);
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        process.stop(Duration::from_secs(5));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(up.len(), 1, "{up:?}");
+        assert_eq!(up[0].0["job"], "ticketing");
+        assert_eq!(up[0].1, "1");
+        assert!(rules.len() > 5, "{rules:?}");
+        assert!(rules.iter().all(|rule| rule.health == "ok"), "{rules:?}");
+    }
+
     #[test]
     fn prometheus_accepts_the_generated_configuration() {
         let Some(promtool) = devservers::find_program("promtool") else {
