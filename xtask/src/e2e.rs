@@ -1,10 +1,12 @@
-//! `cargo xtask e2e`, also the last step of `cargo xtask test`: the browser test, then the API
-//! fuzzer.
+//! `cargo xtask e2e`, also the last step of `cargo xtask test`: the browser test, the metrics
+//! check, then the API fuzzer.
 //!
 //! Finds (or, as root on Debian, apt-installs) `chromium` and `chromium-driver`, starts the
 //! local stack as `up` does, on a free port with fresh data and a short
 //! `EXPIRATION_WINDOW_SECONDS`, runs the client's `e2e` test binary against it (with
-//! `E2E_BASE_URL`), then fuzzes each service's API ([`crate::fuzz`]), and stops everything.
+//! `E2E_BASE_URL`), checks that Prometheus scrapes every service and the ingress serves no
+//! metrics ([`crate::metrics_check`]), then fuzzes each service's API ([`crate::fuzz`]), and
+//! stops everything.
 //! Screenshots land in `target/e2e-artifacts/<run>/`.
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -117,6 +119,11 @@ fn run_with(
         .env("CHROMEDRIVER", &browser.driver);
     let mut status = run_passing_output(command, stop, on_line)?;
     console::step(format_args!("screenshots: {}", artifacts.display()));
+    // The metrics, whatever the browser test gave: by now Prometheus has scraped for a while.
+    if let Err(error) = crate::metrics_check::run(&stack, settings.port) {
+        console::error(format_args!("{error:#}"));
+        status = ExitStatus::from_raw(1 << 8);
+    }
     // Then the fuzzer, against the same stack.
     if status.success() && !crate::fuzz::run(&workspace.root, &target, &stack)? {
         status = ExitStatus::from_raw(1 << 8);

@@ -1,7 +1,8 @@
-//! Minimal HTTP/1.1 over `std::net`: enough to probe `/readyz` and the ingress, and to sign a
-//! user up for the fuzzer, without pulling an async runtime into xtask.
+//! Minimal HTTP/1.1 over `std::net`: enough to probe `/readyz` and the ingress, to sign a
+//! user up for the fuzzer and to ask the local Prometheus, without pulling an async runtime
+//! into xtask.
 
-use std::io::{self, BufRead as _, BufReader, Write as _};
+use std::io::{self, BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -15,6 +16,23 @@ pub(crate) fn get_status(port: u16, path: &str) -> io::Result<u16> {
     let mut status_line = String::new();
     BufReader::new(stream).read_line(&mut status_line)?;
     parse_status_line(&status_line).ok_or_else(|| not_http(&status_line))
+}
+
+/// Sends `GET path` to `127.0.0.1:port`; the response's status code and body.
+///
+/// The request says HTTP/1.0, so the answer cannot come in chunks: its body is everything up
+/// to the end of the connection.
+pub(crate) fn get(port: u16, path: &str) -> io::Result<(u16, String)> {
+    let mut stream = connect(port)?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status_line = head.lines().next().unwrap_or_default();
+    let status = parse_status_line(status_line).ok_or_else(|| not_http(status_line))?;
+    Ok((status, body.to_owned()))
 }
 
 /// Sends `POST path` with the JSON `body` to `127.0.0.1:port`; the response's status code and
@@ -74,7 +92,6 @@ fn parse_status_line(line: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read as _;
     use std::net::TcpListener;
 
     #[test]
@@ -113,6 +130,36 @@ mod tests {
                 .join()
                 .unwrap()
                 .starts_with("GET /readyz HTTP/1.1\r\n")
+        );
+    }
+
+    #[test]
+    fn gets_the_status_and_the_body_up_to_the_end_of_the_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0; 1024];
+            while !request.ends_with(b"\r\n\r\n") {
+                let read = stream.read(&mut chunk).unwrap();
+                assert_ne!(read, 0, "the client hung up before the end of its request");
+                request.extend_from_slice(&chunk[..read]);
+            }
+            stream
+                .write_all(
+                    b"HTTP/1.0 404 Not Found\r\ncontent-type: text/html\r\n\r\n<p>\r\n\r\nnone</p>",
+                )
+                .unwrap();
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        let (status, body) = get(port, "/metrics").unwrap();
+        assert_eq!((status, body.as_str()), (404, "<p>\r\n\r\nnone</p>"));
+        assert!(
+            server
+                .join()
+                .unwrap()
+                .starts_with("GET /metrics HTTP/1.0\r\n")
         );
     }
 }

@@ -15,7 +15,10 @@
 //!   the GitHub workflows against theirs (bundled with it). The other custom resources
 //!   (cert-manager's, Cilium's: [`kustomize::UNCHECKED_GROUPS`]) are left to the unit tests;
 //! - `yamllint` checks every YAML file of them for YAML mistakes (duplicate keys, indentation,
-//!   ...).
+//!   ...);
+//! - `promtool check rules` (Debian's `prometheus` package, which `cargo xtask test` installs)
+//!   checks the alert rules: the `spec` of production's PrometheusRule
+//!   ([`crate::prometheus::alert_rules`]).
 //!
 //! They come from PyPI at pinned versions, installed once into a virtualenv under the target
 //! directory. What no schema can say (names that must agree across files, the environment each
@@ -135,19 +138,47 @@ pub(crate) fn validate_offline(root: &Path) -> anyhow::Result<()> {
             failed.push(format!("{what} ({program})"));
         }
     }
+    if let Err(error) = check_alert_rules(root, &target.join("infra-rendered")) {
+        console::detail(format_args!("{error:#}"));
+        failed.push(format!(
+            "alert rules of {} (promtool)",
+            crate::prometheus::ALERT_RULES
+        ));
+    }
     if !failed.is_empty() {
         bail!("invalid deployment files: {}", failed.join(", "));
     }
     console::step(format_args!(
         "infra: {} deployment files and the {} objects of the overlays {} valid \
          (kubernetes-validate --strict for Kubernetes {KUBERNETES_VERSION}, check-jsonschema \
-         with the Gateway API {} schemas, yamllint; {} custom resources checked by the unit tests)",
+         with the Gateway API {} schemas, yamllint, promtool check rules; {} custom resources \
+         checked by the unit tests)",
         all.len(),
         rendered.count(),
         kustomize::OVERLAYS.join(" and "),
         gateway::BUNDLE_VERSION,
         rendered.unchecked.len()
     ));
+    Ok(())
+}
+
+/// Writes the alert rules, as the plain rules file they are, into `dir` and checks them with
+/// `promtool check rules`. Fails when promtool is missing, saying how to install it.
+fn check_alert_rules(root: &Path, dir: &Path) -> anyhow::Result<()> {
+    let promtool = devservers::find_program("promtool").with_context(|| {
+        crate::tools::missing_report(&["promtool"], false, crate::tools::is_root())
+    })?;
+    let rules = dir.join("alert-rules.yaml");
+    std::fs::write(&rules, crate::prometheus::alert_rules(root)?)
+        .with_context(|| format!("could not write {}", rules.display()))?;
+    let output = Command::new(promtool)
+        .args([OsStr::new("check"), OsStr::new("rules"), rules.as_os_str()])
+        .output()
+        .context("could not run promtool")?;
+    if !output.status.success() {
+        show(&output);
+        bail!("promtool check rules failed ({})", output.status);
+    }
     Ok(())
 }
 

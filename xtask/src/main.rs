@@ -15,9 +15,10 @@
 //! - [`nginx`]: the local ingress, generated from the route table (`devservers::routes`);
 //! - [`catalog`]: the platform's services; [`services`]: the environment each one gets;
 //! - [`cargo`]: the workspace's packages and building release binaries;
-//! - [`tools`]: finding, or installing, the server programs;
+//! - [`tools`]: finding, or installing, the server programs; [`prometheus`]: the local stack's
+//!   Prometheus and the alert rules;
 //! - [`up`] and [`mod@test`]: the two commands; [`infra`]: validating the deployment files;
-//!   [`e2e`]: the browser test against a local stack;
+//!   [`e2e`]: the browser test against a local stack, and [`metrics_check`] of its metrics;
 //! - [`console`], [`http`], [`stop`]: terminal output, a tiny HTTP probe, Ctrl-C and SIGTERM.
 
 mod bench;
@@ -30,7 +31,9 @@ mod e2e;
 mod fuzz;
 mod http;
 mod infra;
+mod metrics_check;
 mod nginx;
+mod prometheus;
 mod services;
 mod stop;
 mod stripe;

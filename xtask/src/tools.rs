@@ -1,8 +1,8 @@
 //! Finding the server programs the tests and the local stack need, installing what is missing
 //! when we may, and otherwise saying exactly how to get it.
 //!
-//! `nats-server`, `redis-server` and `nginx` come from Debian's apt (installed only when we are
-//! root, as in CI containers). The MongoDB-compatible server is a real `mongod` when one is
+//! `nats-server`, `redis-server`, `nginx` and `prometheus` (with its `promtool`) come from
+//! Debian's apt (installed only when we are root, as in CI containers). The MongoDB-compatible server is a real `mongod` when one is
 //! installed, else `secantusd-rs`, which `cargo install` builds (that needs `cmake`, from apt too).
 //! `test` and `up` install the same set, so both run in the same environment.
 
@@ -17,9 +17,11 @@ use crate::console;
 /// What the servers are needed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Purpose {
-    /// `cargo xtask test`: the test harness starts mongo, nats and redis itself.
+    /// `cargo xtask test`: the test harness starts mongo, nats and redis itself. (`promtool`, for
+    /// the offline infra checks, is installed too, but a missing one fails those checks only,
+    /// saying how to install it, so the tests still run.)
     Test,
-    /// `cargo xtask up`: nginx too, for the ingress.
+    /// `cargo xtask up`: nginx too, for the ingress, and Prometheus, scraping the services.
     Up,
 }
 
@@ -34,10 +36,34 @@ pub(crate) struct Tools {
     pub(crate) redis: PathBuf,
     /// `nginx`, when found (always, for [`Purpose::Up`]).
     pub(crate) nginx: Option<PathBuf>,
+    /// `prometheus`, when found (always, for [`Purpose::Up`]).
+    pub(crate) prometheus: Option<PathBuf>,
 }
 
-/// The Debian-packaged servers; each package installs a program of the same name.
-const APT_SERVERS: [&str; 3] = ["nats-server", "redis-server", "nginx"];
+/// The Debian-packaged programs, each with the package that installs it.
+const APT_PROGRAMS: [(&str, &str); 5] = [
+    ("nats-server", "nats-server"),
+    ("redis-server", "redis-server"),
+    ("nginx", "nginx"),
+    ("prometheus", "prometheus"),
+    ("promtool", "prometheus"),
+];
+
+/// The Debian packages that install `programs`, each once, in their order; a program not in
+/// [`APT_PROGRAMS`] is its own package (`cmake`).
+fn packages_of<'a>(programs: &[&'a str]) -> Vec<&'a str> {
+    let mut packages: Vec<&str> = Vec::new();
+    for program in programs {
+        let package = APT_PROGRAMS
+            .iter()
+            .find(|(name, _)| name == program)
+            .map_or(*program, |(_, package)| *package);
+        if !packages.contains(&package) {
+            packages.push(package);
+        }
+    }
+    packages
+}
 
 /// Builds `secantusd-rs` (see `../shared/TOOLING.md`: its crate declares a newer rustc than it needs).
 const SECANTUS_INSTALL: &str =
@@ -46,13 +72,15 @@ const SECANTUS_INSTALL: &str =
 /// Finds the servers needed for `purpose`, installing the missing ones where possible.
 pub(crate) fn locate_or_install(purpose: Purpose) -> anyhow::Result<Tools> {
     let mongo_missing = find_mongo().is_none();
-    let mut packages: Vec<&str> = APT_SERVERS
-        .into_iter()
+    let mut programs: Vec<&str> = APT_PROGRAMS
+        .iter()
+        .map(|(program, _)| *program)
         .filter(|program| find_program(program).is_none())
         .collect();
     if mongo_missing && find_program("cmake").is_none() {
-        packages.push("cmake");
+        programs.push("cmake");
     }
+    let packages = packages_of(&programs);
     if !packages.is_empty() && can_use_apt() {
         // A failure here is reported below, as whatever is still missing.
         if let Err(error) = apt_install(&packages) {
@@ -119,30 +147,33 @@ fn locate(purpose: Purpose) -> anyhow::Result<Tools> {
     let nats = find_program("nats-server");
     let redis = find_program("redis-server");
     let nginx = find_program("nginx");
-    let mut missing = Vec::new();
-    if nats.is_none() {
-        missing.push("nats-server");
-    }
-    if redis.is_none() {
-        missing.push("redis-server");
-    }
-    if nginx.is_none() && purpose == Purpose::Up {
-        missing.push("nginx");
-    }
+    let prometheus = find_program("prometheus");
+    let needed = |program: &str| match program {
+        "nginx" | "prometheus" => purpose == Purpose::Up,
+        "promtool" => false,
+        _ => true,
+    };
+    let missing: Vec<&str> = APT_PROGRAMS
+        .iter()
+        .map(|(program, _)| *program)
+        .filter(|program| needed(program) && find_program(program).is_none())
+        .collect();
     match (mongo, nats, redis) {
         (Some(mongo), Some(nats), Some(redis)) if missing.is_empty() => Ok(Tools {
             mongo,
             nats,
             redis,
             nginx,
+            prometheus,
         }),
         (mongo, ..) => bail!("{}", missing_report(&missing, mongo.is_none(), is_root())),
     }
 }
 
-/// Says what is missing and the exact commands that install it.
-fn missing_report(packages: &[&str], mongo_missing: bool, root: bool) -> String {
-    let mut names: Vec<&str> = packages.to_vec();
+/// Says what is missing (these `programs`, and maybe a MongoDB-compatible server) and the
+/// exact commands that install it.
+pub(crate) fn missing_report(programs: &[&str], mongo_missing: bool, root: bool) -> String {
+    let mut names: Vec<&str> = programs.to_vec();
     if mongo_missing {
         names.push("a MongoDB-compatible server (mongod or secantusd-rs)");
     }
@@ -150,7 +181,7 @@ fn missing_report(packages: &[&str], mongo_missing: bool, root: bool) -> String 
         "missing: {}\ninstall on Debian or Ubuntu with:",
         names.join(", ")
     );
-    let mut apt_packages = packages.to_vec();
+    let mut apt_packages = packages_of(programs);
     if mongo_missing {
         apt_packages.push("cmake");
     }
@@ -187,6 +218,23 @@ mod tests {
             "\n    sudo apt-get install -y --no-install-recommends nats-server nginx cmake\n"
         ));
         assert!(report.contains(&format!("\n    {SECANTUS_INSTALL}")));
+    }
+
+    #[test]
+    fn prometheus_and_promtool_are_one_package_installed_once() {
+        assert_eq!(
+            packages_of(&["promtool", "nginx", "prometheus", "cmake"]),
+            ["prometheus", "nginx", "cmake"]
+        );
+        let report = missing_report(&["prometheus", "promtool"], false, false);
+        assert!(
+            report.starts_with("missing: prometheus, promtool\n"),
+            "{report}"
+        );
+        assert!(
+            report.contains("\n    sudo apt-get install -y --no-install-recommends prometheus\n"),
+            "{report}"
+        );
     }
 
     #[test]

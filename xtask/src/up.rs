@@ -3,7 +3,8 @@
 //! In order: check the ingress port; find (or install) the servers; build the services that
 //! exist; start mongo, nats and redis, each requiring the credentials kept in the data
 //! directory ([`Credentials`]), then each service (waiting for its `/readyz`), then nginx;
-//! check each route through the ingress and print the URL; then watch until Ctrl-C or SIGTERM, or
+//! check each route through the ingress; start Prometheus scraping every service
+//! ([`crate::prometheus`]) and print the URLs; then watch until Ctrl-C or SIGTERM, or
 //! until a child dies. Every child is started from the main thread, because devservers ties a
 //! child's life to the thread that started it; [`Stack`] stops them in order on every way out.
 
@@ -26,7 +27,7 @@ use crate::services::{self, Backends, Ports, SERVICES, Service};
 use crate::stop::{Interrupted, Stop};
 use crate::stripe::{Stripe, Webhooks};
 use crate::tools::{self, Purpose, Tools};
-use crate::{http, nginx};
+use crate::{http, nginx, prometheus};
 
 /// Options of `cargo xtask up`.
 #[derive(Debug, clap::Args)]
@@ -112,7 +113,8 @@ pub(crate) struct StackSettings {
 }
 
 /// Builds the services that exist, starts mongo, nats, redis, each service (ready) and nginx,
-/// and checks the routes through it. The stack stops when dropped.
+/// checks the routes through it, and starts Prometheus scraping every service. The stack stops
+/// when dropped.
 pub(crate) fn start(
     workspace: &Workspace,
     tools: &Tools,
@@ -122,7 +124,9 @@ pub(crate) fn start(
     start_with_output(workspace, tools, settings, stop, None)
 }
 
-/// [`start`], the children's output going to the file `log` instead of the terminal.
+/// [`start`] without Prometheus, the children's output going to the file `log` instead of the
+/// terminal: for measured runs (the benchmark), where a scraper would be one more process
+/// taking the machine's time.
 pub(crate) fn start_logging_to(
     workspace: &Workspace,
     tools: &Tools,
@@ -141,9 +145,10 @@ fn start_with_output(
     log: Option<&Path>,
 ) -> anyhow::Result<Stack> {
     let (services, stand_in, provision) = build_services(workspace, settings.release, stop)?;
+    let monitored = log.is_none();
 
     let nats_names = nats_names(settings.nats_nodes);
-    let names = ["mongo", "redis", "stripe", "nginx"].into_iter();
+    let names = ["mongo", "redis", "stripe", "nginx", "prometheus"].into_iter();
     let names = names
         .chain(nats_names.iter().map(String::as_str))
         .chain(services.iter().map(|(service, _)| service.name));
@@ -195,6 +200,26 @@ fn start_with_output(
         &settings.data_dir,
         &console,
     )?;
+    if monitored {
+        let program = tools
+            .prometheus
+            .as_deref()
+            .context("prometheus was not found")?;
+        console::step("starting prometheus");
+        let targets: BTreeMap<&str, u16> = stack
+            .metrics_ports
+            .iter()
+            .map(|(service, port)| (*service, *port))
+            .collect();
+        let dir = settings.data_dir.join("prometheus");
+        let prometheus_settings = prometheus::Settings {
+            dir: &dir,
+            root: &workspace.root,
+            targets: &targets,
+        };
+        let sink = console.sink("prometheus");
+        stack.prometheus = Some(prometheus::start(program, &prometheus_settings, &sink)?);
+    }
     Ok(stack)
 }
 
@@ -529,6 +554,16 @@ fn print_summary(stack: &Stack, port: u16, mongo: &MongoServer, data_dir: &Path)
         );
         rows.push((service.name, address));
     }
+    if let Some(port) = stack.prometheus_port() {
+        rows.push((
+            "prometheus",
+            format!(
+                "http://127.0.0.1:{port} (every service's metrics, scraped every {}s; \
+                 docs/observability.md)",
+                prometheus::SCRAPE_INTERVAL_SECONDS
+            ),
+        ));
+    }
     if let Some(running) = &stack.mongo {
         rows.push((
             "mongo",
@@ -571,13 +606,16 @@ fn watch(stack: &mut Stack, stop: &Stop) -> ExitCode {
 }
 
 /// Everything `up` started. Dropping it stops the children in order: the services first (they
-/// finish in-flight requests while nginx still relays them), then nginx, then the servers.
+/// finish in-flight requests while nginx still relays them), then nginx and Prometheus, then
+/// the servers.
 #[derive(Debug, Default)]
 pub(crate) struct Stack {
     services: Vec<ServerProcess>,
     /// Each service's metrics port.
     metrics_ports: BTreeMap<&'static str, u16>,
     ingress: Option<ServerProcess>,
+    /// Prometheus, scraping the services (not in the benchmark's stacks).
+    prometheus: Option<ServerProcess>,
     /// The Stripe stand-in, stopped with the servers the services use.
     stripe: Option<Stripe>,
     mongo: Option<Mongo>,
@@ -599,6 +637,11 @@ impl Stack {
         self.metrics_ports.get(service).copied()
     }
 
+    /// Where Prometheus listens, if it runs.
+    pub(crate) fn prometheus_port(&self) -> Option<u16> {
+        self.prometheus.as_ref().map(ServerProcess::port)
+    }
+
     /// The names of the services running, in start order.
     pub(crate) fn service_names(&self) -> Vec<&str> {
         self.services.iter().map(ServerProcess::name).collect()
@@ -609,13 +652,14 @@ impl Stack {
         &self.services
     }
 
-    /// The name and process id of every other child: nginx, mongo, nats, redis and the Stripe
-    /// stand-in.
+    /// The name and process id of every other child: nginx, Prometheus, mongo, nats, redis and
+    /// the Stripe stand-in.
     pub(crate) fn servers(&self) -> Vec<(&str, u32)> {
         let mongo = self.mongo.as_ref().map(|mongo| &mongo.process);
         let stand_in = self.stripe.as_ref().and_then(Stripe::process_ref);
         self.ingress
             .iter()
+            .chain(&self.prometheus)
             .chain(mongo)
             .chain(&self.nats)
             .chain(&self.redis)
@@ -650,13 +694,17 @@ impl Stack {
             .map_or("", String::as_str)
     }
 
-    /// The children in stopping order: services, then nginx, then the servers they use.
+    /// The children in stopping order: services, then nginx and Prometheus, then the servers
+    /// they use.
     fn tiers(&mut self) -> [Vec<&mut ServerProcess>; 3] {
         let mongo = self.mongo.as_mut().map(|mongo| &mut mongo.process);
         let stand_in = self.stripe.as_mut().and_then(Stripe::process);
         [
             self.services.iter_mut().collect(),
-            self.ingress.iter_mut().collect(),
+            self.ingress
+                .iter_mut()
+                .chain(&mut self.prometheus)
+                .collect(),
             self.nats
                 .iter_mut()
                 .chain(&mut self.redis)

@@ -17,9 +17,12 @@ use super::gateway::{self, GatewayKind};
 /// The overlays, by name: `infra/k8s/overlays/<name>`.
 pub(crate) const OVERLAYS: [&str; 2] = ["dev", "prod"];
 
-/// The API groups of custom resources without a schema here: cert-manager's `ClusterIssuer`
-/// and Cilium's network policies. They are left to the unit tests, which check what they say.
-pub(crate) const UNCHECKED_GROUPS: [&str; 2] = ["cert-manager.io", "cilium.io"];
+/// The API groups of custom resources without a schema here: cert-manager's `ClusterIssuer`,
+/// Cilium's network policies and Prometheus Operator's `PodMonitor` and `PrometheusRule`. They
+/// are left to the unit tests, which check what they say (the alert rules are also checked by
+/// `promtool`).
+pub(crate) const UNCHECKED_GROUPS: [&str; 3] =
+    ["cert-manager.io", "cilium.io", "monitoring.coreos.com"];
 
 /// The directory of `overlay`, relative to the workspace root.
 pub(crate) fn overlay_dir(overlay: &str) -> String {
@@ -223,6 +226,7 @@ mod tests {
         for (api_version, kind) in [
             ("cert-manager.io/v1", "ClusterIssuer"),
             ("cilium.io/v2", "CiliumNetworkPolicy"),
+            ("monitoring.coreos.com/v1", "PodMonitor"),
         ] {
             assert_eq!(
                 Validator::of(&object(api_version, kind)).unwrap(),
@@ -233,7 +237,7 @@ mod tests {
         for (api_version, kind) in [
             ("gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
             ("gateway.networking.k8s.io/v1", "GRPCRoute"),
-            ("monitoring.coreos.com/v1", "ServiceMonitor"),
+            ("example.com/v1", "Widget"),
         ] {
             assert!(Validator::of(&object(api_version, kind)).is_err(), "{kind}");
         }

@@ -4,7 +4,8 @@
 //! contexts, the replica sets, NATS and Redis in both overlays ([`cluster`]); what only
 //! production has: replicas, autoscalers, disruption budgets, spread, pinned images, the NATS
 //! cluster ([`production`]); who may reach whom under the network policies ([`network`]); the dev
-//! ingresses and their rate limits ([`ingresses`]); production's Gateway, HTTPS and HSTS
+//! ingresses and their rate limits ([`ingresses`]); what Prometheus scrapes, the alerts and the
+//! dashboard ([`monitoring`]); production's Gateway, HTTPS and HSTS
 //! ([`gateway_api`]); the dev Ingress, the HTTPRoutes and `cargo xtask up`'s nginx against the
 //! route table ([`route_table`], [`route_parity`]); skaffold's profiles and the Dockerfiles
 //! ([`images`]); the workflows ([`workflows`]). Here: reading the files and the overlays, and the
@@ -24,6 +25,7 @@ mod cluster;
 mod gateway_api;
 mod images;
 mod ingresses;
+mod monitoring;
 mod network;
 mod production;
 mod route_parity;

@@ -32,6 +32,7 @@ fn expected_environment(overlay: &str, service: &Service) -> BTreeMap<String, St
     let name = service.name;
     let mut env: BTreeMap<&str, String> = [
         ("PORT", "=3000"),
+        ("METRICS_PORT", "=9464"),
         ("LOG_FORMAT", "=json"),
         ("RUST_LOG", "=info"),
     ]
@@ -122,10 +123,15 @@ fn every_service_has_its_deployment_and_service_named_as_the_original() {
             // Production pins a tag (production.rs); dev takes skaffold's.
             let (repository, _tag) = image_and_tag(text(&container["image"]));
             assert_eq!(repository, image(&service), "{overlay}");
-            let ports = items(&container["ports"]);
-            assert_eq!(ports.len(), 1, "{name}");
-            assert_eq!(text(&ports[0]["name"]), "http");
-            assert_eq!(ports[0]["containerPort"].as_u64(), Some(3000));
+            let ports: Vec<(&str, Option<u64>)> = items(&container["ports"])
+                .iter()
+                .map(|port| (text(&port["name"]), port["containerPort"].as_u64()))
+                .collect();
+            assert_eq!(
+                ports,
+                [("http", Some(3000)), ("metrics", Some(9464))],
+                "{name}"
+            );
 
             let srv = manifests.find("Service", &format!("{name}-srv"));
             if !has_service(&service) {

@@ -6,7 +6,8 @@
 //! The model: our pods (every Deployment's and StatefulSet's, in namespace `default`; two of a
 //! StatefulSet of several, so that its members' connections to each other show) and the others a
 //! connection may involve ([`world`]): ingress-nginx's controller, Cilium's Gateway (its
-//! `ingress` entity), the cluster DNS, a pod of another namespace wearing one of our labels, the
+//! `ingress` entity), the cluster DNS, Prometheus in the `monitoring` namespace, a pod of
+//! another namespace wearing one of our labels, the
 //! node, the cloud's metadata service, the internet and the production load balancer. A
 //! connection is allowed when the policies selecting its source let it out (a pod no policy
 //! selects for egress may open anything) and those selecting its destination let it in. Pods of
@@ -138,6 +139,14 @@ fn world() -> Vec<Endpoint> {
             &[("k8s-app", "kube-dns")],
             [10, 244, 2, 1],
             &[(53, "UDP"), (53, "TCP"), (9153, "TCP")],
+        ),
+        // kube-prometheus-stack's Prometheus, in the namespace it is installed in.
+        endpoint(
+            "prometheus",
+            Some("monitoring"),
+            &[("app.kubernetes.io/name", "prometheus")],
+            [10, 244, 4, 1],
+            &[(9090, "TCP")],
         ),
         // Another namespace's pod, wearing the label of one of ours.
         endpoint(
@@ -472,6 +481,8 @@ fn allowed_everywhere() -> BTreeSet<String> {
         for protocol in ["UDP", "TCP"] {
             allowed.push(format!("{service} -> kube-dns:53/{protocol}"));
         }
+        // Prometheus scrapes each service's metrics port.
+        allowed.push(format!("prometheus -> {service}:9464/TCP"));
     }
     allowed.into_iter().collect()
 }
@@ -516,6 +527,17 @@ fn assert_the_ones_that_matter_most_are_denied(allowed: &BTreeSet<String>) {
         );
     }
     assert!(!can("ingress-nginx-admission -> auth:3000/TCP"));
+    // The metrics port is Prometheus' alone, and Prometheus reaches nothing else of ours.
+    for service in ["auth", "payments", "expiration", "client"] {
+        for other in ["ingress-nginx", "gateway", "elsewhere", "tickets"] {
+            assert!(!can(&format!("{other} -> {service}:9464/TCP")), "{other}");
+        }
+    }
+    let from_prometheus: Vec<&String> = allowed
+        .iter()
+        .filter(|c| c.starts_with("prometheus -> ") && !c.ends_with(":9464/TCP"))
+        .collect();
+    assert!(from_prometheus.is_empty(), "{from_prometheus:?}");
     assert!(
         !can("elsewhere -> nats:4222/TCP"),
         "a label from another namespace"
