@@ -23,10 +23,12 @@ use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::events::{Event, Subject};
+use crate::telemetry::propagation;
 
 /// How often the relay looks for records nobody woke it for.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -50,6 +52,9 @@ pub struct OutboxRecord {
     /// When it was recorded.
     #[serde(rename = "createdAt")]
     pub created_at: DateTime,
+    /// The W3C trace context of the span that recorded it, sent on as the message's header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// A service's outbox. Cheap to clone.
@@ -96,6 +101,7 @@ impl Outbox {
             subject: E::SUBJECT,
             payload,
             created_at: DateTime::now(),
+            traceparent: propagation::traceparent(&tracing::Span::current()),
         };
         self.records.insert_one(record).session(session).await?;
         Ok(())
@@ -126,6 +132,7 @@ impl Outbox {
         C: Clone,
     {
         let outbox = self.clone();
+        let span = tracing::info_span!("mongodb.transaction");
         let mut session = self.records.client().start_session().await?;
         let (value, recorded) = session
             .start_transaction()
@@ -138,6 +145,7 @@ impl Outbox {
                 let value = body(&mut transaction, context.clone()).await?;
                 Ok((value, transaction.recorded))
             })
+            .instrument(span)
             .await?;
         if recorded {
             self.wake();
@@ -181,7 +189,8 @@ impl Outbox {
             for record in batch {
                 let subject = bus.namespace().subject(record.subject);
                 let payload = record.payload.into_bytes().into();
-                match bus.send_raw(&subject, payload, &record.id.to_hex()).await {
+                let (id, trace) = (record.id.to_hex(), record.traceparent.as_deref());
+                match bus.send_raw(&subject, payload, &id, trace).await {
                     Ok(ack) => sent.push((record.id, ack)),
                     Err(error) => {
                         failure = Some(error);

@@ -1,6 +1,6 @@
 //! The metrics every service serves on its metrics port: HTTP requests by route template, and
 //! MongoDB commands by name, moving as requests and commands happen; nothing of it on the API's
-//! port.
+//! port. And a request's trace, continued from its `traceparent`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -116,4 +116,31 @@ async fn mongodb_commands_are_counted_by_name() {
     );
     let timed = [r#"command="insert""#];
     assert!(sample(&app, "mongodb_command_duration_seconds_count", &timed).await >= 2.0);
+}
+
+#[tokio::test]
+async fn a_requests_span_continues_the_trace_of_its_traceparent_or_starts_one() {
+    use common::telemetry::propagation;
+    use common::testing::trace_id;
+    let _spans = common::testing::trace_ids();
+    let routes = Router::new().route(
+        "/api/trace",
+        get(|| async { propagation::traceparent(&tracing::Span::current()).unwrap_or_default() }),
+    );
+    let server = Server::bind(
+        &Listen::loopback_any_port(),
+        common::server::app(routes, Readiness::new()),
+    )
+    .await
+    .unwrap();
+    let app = TestApp::spawn(server, ());
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let traced = reqwest::Client::new()
+        .get(app.url("/api/trace"))
+        .header("traceparent", incoming);
+    let continued = app.send(traced, None).await.text().await.unwrap();
+    assert_eq!(trace_id(&continued), trace_id(incoming), "{continued}");
+    let started = app.get("/api/trace", None).await.text().await.unwrap();
+    assert_eq!(trace_id(&started).len(), 32, "{started}");
+    assert_ne!(trace_id(&started), trace_id(incoming));
 }

@@ -29,11 +29,13 @@ use async_nats::jetstream::message::Message;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::config::{self, ConfigError};
 use crate::events::Event;
+use crate::telemetry::propagation;
 
 /// What a handler made of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,13 +377,24 @@ async fn handle<L: Listener>(
         }
     };
     let key = event.key().to_owned();
+    // The event's span continues the trace its publisher recorded it in.
+    let span = tracing::info_span!("event", %subject, queue_group = L::QUEUE_GROUP, delivered);
+    propagation::continue_trace(&span, traceparent(&message));
     let started = std::time::Instant::now();
-    let handled = listener.on_message(event).await;
+    let handled = listener.on_message(event).instrument(span.clone()).await;
+    let took = started.elapsed();
     metrics::histogram!("bus_event_handling_seconds", "subject" => subject.as_str(), "queue_group" => L::QUEUE_GROUP)
-        .record(started.elapsed().as_secs_f64());
+        .record(took.as_secs_f64());
+    let outcome = match &handled {
+        Ok(Outcome::Done) => "applied",
+        Ok(Outcome::NotYet) => "not_yet",
+        Err(_) => "failed",
+    };
+    counted(outcome);
     let problem = match handled {
         Ok(Outcome::Done) => {
-            counted("applied");
+            let latency_ms = took.as_secs_f64() * 1000.0;
+            span.in_scope(|| tracing::info!(latency_ms, "event applied"));
             if let Ok(info) = message.info() {
                 metrics::histogram!("bus_event_lag_seconds", "subject" => subject.as_str(), "queue_group" => L::QUEUE_GROUP)
                     .record(since(info.published.unix_timestamp_nanos()));
@@ -391,21 +404,15 @@ async fn handle<L: Listener>(
             }
             return Some(key);
         }
-        Ok(Outcome::NotYet) => {
-            counted("not_yet");
-            "an earlier event has not been applied yet".to_owned()
-        }
-        Err(error) => {
-            counted("failed");
-            format!("{error:#}")
-        }
+        Ok(Outcome::NotYet) => "an earlier event has not been applied yet".to_owned(),
+        Err(error) => format!("{error:#}"),
     };
     if delivered >= options.max_deliver {
         park::<L>(bus, &message, &problem, shutdown).await;
         counted("parked");
         return Some(key);
     }
-    tracing::debug!(%subject, delivered, problem, "event not applied, will be redelivered");
+    span.in_scope(|| tracing::debug!(outcome, problem, "event not applied, will be redelivered"));
     if let Err(error) = message
         .ack_with(AckKind::Nak(Some(options.retry_delay(delivered))))
         .await
@@ -413,6 +420,12 @@ async fn handle<L: Listener>(
         tracing::warn!(%subject, error = %error, "nak failed; the event will be redelivered");
     }
     Some(key)
+}
+
+/// The trace context the message was published in, if any.
+fn traceparent(message: &Message) -> Option<&str> {
+    let headers = message.headers.as_ref()?;
+    Some(headers.get(propagation::TRACEPARENT)?.as_str())
 }
 
 /// Seconds from `stored_nanos` after the epoch (the stream's clock) to now; 0 when the clocks
@@ -448,7 +461,12 @@ async fn park<L: Listener>(
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
     loop {
         match bus
-            .publish_raw(&parked_subject, message.payload.clone(), &parked_id)
+            .publish_raw(
+                &parked_subject,
+                message.payload.clone(),
+                &parked_id,
+                traceparent(message),
+            )
             .await
         {
             Ok(_) => {

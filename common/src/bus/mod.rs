@@ -24,6 +24,7 @@ use bytes::Bytes;
 use crate::backoff::Backoff;
 use crate::config::{self, ConfigError, Secret};
 use crate::events::{Event, Subject};
+use crate::telemetry::propagation;
 
 /// How long the server remembers message ids to drop duplicates: longer than any outage the
 /// outbox relay is expected to retry through.
@@ -467,35 +468,41 @@ impl Bus {
         }
     }
 
-    /// Publishes raw `payload` under `subject` with `message_id`, and waits for the stream's
-    /// acknowledgement. Returns whether the server already had that id (a duplicate).
+    /// Publishes raw `payload` under `subject` with `message_id` (and `traceparent`, the trace
+    /// it belongs to), and waits for the stream's acknowledgement. Returns whether the server
+    /// already had that id (a duplicate).
     pub async fn publish_raw(
         &self,
         subject: &str,
         payload: Bytes,
         message_id: &str,
+        traceparent: Option<&str>,
     ) -> anyhow::Result<bool> {
-        self.send_raw(subject, payload, message_id).await?.await
+        self.send_raw(subject, payload, message_id, traceparent)
+            .await?
+            .await
     }
 
-    /// Sends raw `payload` under `subject` with `message_id` without waiting: the returned
-    /// future resolves to the stream's acknowledgement (whether the id was a duplicate).
-    /// Messages sent one after another are stored in that order, so a batch can be sent first
-    /// and its acknowledgements awaited after, one round trip for all.
+    /// Sends raw `payload` under `subject` with `message_id` (and `traceparent`) without
+    /// waiting: the returned future resolves to the stream's acknowledgement (whether the id
+    /// was a duplicate). Messages sent one after another are stored in that order, so a batch
+    /// can be sent first and its acknowledgements awaited after, one round trip for all.
     pub async fn send_raw(
         &self,
         subject: &str,
         payload: Bytes,
         message_id: &str,
+        traceparent: Option<&str>,
     ) -> anyhow::Result<impl Future<Output = anyhow::Result<bool>> + Send + use<>> {
+        let mut message = PublishMessage::build()
+            .payload(payload)
+            .message_id(message_id);
+        if let Some(traceparent) = traceparent {
+            message = message.header(propagation::TRACEPARENT, traceparent);
+        }
         let ack = self
             .jetstream
-            .send_publish(
-                subject.to_owned(),
-                PublishMessage::build()
-                    .payload(payload)
-                    .message_id(message_id),
-            )
+            .send_publish(subject.to_owned(), message)
             .await
             .with_context(|| format!("publishing {subject}"))?;
         let subject = subject.to_owned();
@@ -507,14 +514,17 @@ impl Bus {
         })
     }
 
-    /// Publishes `event` under its subject with `message_id`, waiting for the acknowledgement.
-    /// Services publish through the outbox; this is for the relay and for tests.
+    /// Publishes `event` under its subject with `message_id`, in the current span's trace,
+    /// waiting for the acknowledgement. A change and its event go through the outbox instead;
+    /// this is for an event that changes nothing of its publisher's (an expiration) and tests.
     pub async fn publish<E: Event>(&self, event: &E, message_id: &str) -> anyhow::Result<bool> {
         let payload = serde_json::to_vec(event).context("serializing an event")?;
+        let traceparent = propagation::traceparent(&tracing::Span::current());
         self.publish_raw(
             &self.namespace.subject(E::SUBJECT),
             payload.into(),
             message_id,
+            traceparent.as_deref(),
         )
         .await
     }

@@ -22,6 +22,7 @@ use super::body::{BODY_LIMIT_BYTES, read_body_first};
 use super::client::Client;
 use crate::error::{ApiError, not_found};
 use crate::health::{self, Readiness};
+use crate::telemetry::propagation;
 
 /// Wraps a service's routes (state already applied) with the shared stack.
 pub fn app(routes: Router, readiness: Readiness) -> Router {
@@ -130,12 +131,16 @@ async fn answer_within(
 }
 
 /// Logs one line per request: method, path, status and latency. Never the query string, headers
-/// or cookies: they may hold secrets.
+/// or cookies: they may hold secrets. The request's span continues the trace of its
+/// `traceparent` header, or starts one ([`crate::telemetry`]).
 pub fn with_request_logs(routes: Router) -> Router {
     routes.layer(
         TraceLayer::new_for_http()
             .make_span_with(|request: &Request| {
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
+                let traceparent = request.headers().get(propagation::TRACEPARENT);
+                propagation::continue_trace(&span, traceparent.and_then(|value| value.to_str().ok()));
+                span
             })
             .on_request(())
             .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {

@@ -275,6 +275,24 @@ pub fn metric(family: &str, labels: &[&str]) -> f64 {
     matching(&samples, family, labels).iter().sum()
 }
 
+/// Gives the calling thread, until the guard drops, a subscriber whose spans carry trace ids
+/// and continue traces, as a service's do ([`crate::telemetry`]); a `#[tokio::test]`'s tasks
+/// all run on its thread.
+pub fn trace_ids() -> tracing::subscriber::DefaultGuard {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
+        .build();
+    let spans = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
+    tracing::subscriber::set_default(tracing_subscriber::registry().with(spans))
+}
+
+/// The trace id of a `traceparent` (`00-<trace id>-<span id>-<flags>`).
+pub fn trace_id(traceparent: &str) -> &str {
+    traceparent.split('-').nth(1).unwrap_or_default()
+}
+
 /// [`metric`] as a scrape sees it: the gauges read at scrape time
 /// ([`crate::metrics::collect_at_scrape`]) read first.
 pub async fn scraped(family: &str, labels: &[&str]) -> f64 {

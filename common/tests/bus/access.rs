@@ -38,7 +38,7 @@ async fn consumer_for(bus: &Bus, user: &BusUser, subject: Subject) -> anyhow::Re
 /// to store it.
 async fn publish(bus: &Bus, subject: Subject) -> anyhow::Result<()> {
     let id = ObjectId::new().to_hex();
-    let stored = bus.publish_raw(subject.as_str(), b"{}".to_vec().into(), &id);
+    let stored = bus.publish_raw(subject.as_str(), b"{}".to_vec().into(), &id, None);
     refused_within(stored).await
 }
 

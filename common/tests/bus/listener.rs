@@ -175,7 +175,7 @@ async fn an_unreadable_payload_is_parked_and_the_next_event_still_flows() {
     let subject = bus
         .namespace()
         .subject(common::events::Subject::ExpirationComplete);
-    bus.publish_raw(&subject, "{not json".into(), "garbage")
+    bus.publish_raw(&subject, "{not json".into(), "garbage", None)
         .await
         .unwrap();
     bus.publish(&event(2), "m2").await.unwrap();

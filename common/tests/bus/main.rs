@@ -8,3 +8,4 @@ mod mongo_users;
 mod outbox;
 mod revocations;
 mod streams;
+mod traces;

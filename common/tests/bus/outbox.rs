@@ -113,6 +113,7 @@ async fn a_crash_between_publish_and_delete_does_not_duplicate_the_event() {
         &subject,
         record.payload.clone().into_bytes().into(),
         &record.id.to_hex(),
+        None,
     )
     .await
     .unwrap();
