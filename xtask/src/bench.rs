@@ -411,6 +411,7 @@ impl Common<'_> {
             release: true,
             service_env,
             nats_nodes,
+            copy_output_to: None,
         };
         let log = self.dir.join(format!("{name}.log"));
         console::step(format_args!(

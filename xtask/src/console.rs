@@ -42,6 +42,8 @@ pub(crate) struct Console {
     colour: bool,
     /// When set, the children's lines go to this file instead of stdout.
     log: Option<Arc<Mutex<File>>>,
+    /// When set, the children's lines also go to this file, for a check to read.
+    copy: Option<Arc<Mutex<File>>>,
 }
 
 impl Console {
@@ -56,7 +58,21 @@ impl Console {
             width,
             colour,
             log: None,
+            copy: None,
         }
+    }
+
+    /// A console for children with these names whose lines go to stdout and to the file
+    /// `copy` (created or truncated), uncoloured there.
+    pub(crate) fn copying_to<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+        copy: &Path,
+    ) -> anyhow::Result<Console> {
+        let file =
+            File::create(copy).with_context(|| format!("could not create {}", copy.display()))?;
+        let mut console = Console::new(names);
+        console.copy = Some(Arc::new(Mutex::new(file)));
+        Ok(console)
     }
 
     /// A console for children with these names whose lines go to the file `log` (created or
@@ -93,7 +109,16 @@ impl Console {
                     }
                 })
             }
-            None => Arc::new(move |line: &str| println!("{prefix}{line}")),
+            None => {
+                let copy = self.copy.clone();
+                let plain = self::prefix(name, self.width, None);
+                Arc::new(move |line: &str| {
+                    println!("{prefix}{line}");
+                    if let Some(mut file) = copy.as_ref().and_then(|copy| copy.lock().ok()) {
+                        let _ = writeln!(file, "{plain}{line}");
+                    }
+                })
+            }
         }
     }
 }

@@ -5,7 +5,8 @@
 //! local stack as `up` does, on a free port with fresh data and a short
 //! `EXPIRATION_WINDOW_SECONDS`, runs the client's `e2e` test binary against it (with
 //! `E2E_BASE_URL`), checks that Prometheus scrapes every service and the ingress serves no
-//! metrics ([`crate::metrics_check`]), then fuzzes each service's API ([`crate::fuzz`]), and
+//! metrics ([`crate::metrics_check`]), that one purchase is one trace in the services' JSON
+//! log lines ([`crate::trace_check`]), then fuzzes each service's API ([`crate::fuzz`]), and
 //! stops everything.
 //! Screenshots land in `target/e2e-artifacts/<run>/`.
 
@@ -80,6 +81,7 @@ fn run_with(
     }
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("could not create {}", data_dir.display()))?;
+    let output = data_dir.join("output.log");
     let settings = StackSettings {
         port: devservers::free_port()?,
         data_dir,
@@ -95,8 +97,11 @@ fn run_with(
             // NATS reserves the streams' bounds out of a store sized by the host's free disk;
             // the test writes a few kilobytes, and must not fail on a nearly full disk.
             ("EVENTS_MAX_BYTES", (16 * 1024 * 1024).to_string()),
+            // JSON lines with their trace ids, for the trace check.
+            ("LOG_FORMAT", "json".to_owned()),
         ],
         nats_nodes: 1,
+        copy_output_to: Some(output.clone()),
     };
     stop.check()?;
     let stack = up::start(workspace, &tools, &settings, stop)?;
@@ -121,6 +126,11 @@ fn run_with(
     console::step(format_args!("screenshots: {}", artifacts.display()));
     // The metrics, whatever the browser test gave: by now Prometheus has scraped for a while.
     if let Err(error) = crate::metrics_check::run(&stack, settings.port) {
+        console::error(format_args!("{error:#}"));
+        status = ExitStatus::from_raw(1 << 8);
+    }
+    // One purchase's trace through the fleet's logs.
+    if let Err(error) = crate::trace_check::run(settings.port, &output) {
         console::error(format_args!("{error:#}"));
         status = ExitStatus::from_raw(1 << 8);
     }

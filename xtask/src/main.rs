@@ -39,6 +39,7 @@ mod stop;
 mod stripe;
 mod test;
 mod tools;
+mod trace_check;
 mod up;
 
 use std::process::ExitCode;

@@ -91,6 +91,7 @@ fn run_until_stopped(options: &Options, stop: &Stop) -> anyhow::Result<ExitCode>
         } else {
             1
         },
+        copy_output_to: None,
     };
     let mut stack = start(&workspace, &tools, &settings, stop)?;
     print_summary(&stack, options.port, &tools.mongo, &settings.data_dir);
@@ -110,6 +111,8 @@ pub(crate) struct StackSettings {
     pub(crate) service_env: Vec<(&'static str, String)>,
     /// NATS servers: 1, or the nodes of a JetStream cluster keeping every stream on each.
     pub(crate) nats_nodes: usize,
+    /// A file that gets a copy of every child's lines, for a check to read.
+    pub(crate) copy_output_to: Option<PathBuf>,
 }
 
 /// Builds the services that exist, starts mongo, nats, redis, each service (ready) and nginx,
@@ -152,9 +155,10 @@ fn start_with_output(
     let names = names
         .chain(nats_names.iter().map(String::as_str))
         .chain(services.iter().map(|(service, _)| service.name));
-    let console = match log {
-        Some(log) => Console::to_file(names, log)?,
-        None => Console::new(names),
+    let console = match (log, &settings.copy_output_to) {
+        (Some(log), _) => Console::to_file(names, log)?,
+        (None, Some(copy)) => Console::copying_to(names, copy)?,
+        (None, None) => Console::new(names),
     };
     let mut stack = Stack::default();
     stack.credentials = Some(Credentials::load_or_make(&settings.data_dir)?);

@@ -104,6 +104,9 @@ const KEYWORDS: [&str; 23] = [
     "group_right",
 ];
 
+/// How many of [`KEYWORDS`], the last ones, take a label list in parentheses.
+const GROUPING: usize = 6;
+
 /// The metric names a PromQL expression reads: every identifier that is not a function (one
 /// followed by `(`), a keyword, a label in `by (...)`-like lists, a label matcher (`{...}`), a
 /// range or a Grafana variable (`$service`, `$__rate_interval`).
@@ -151,15 +154,7 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
                 next += 1;
             }
             let called = chars.get(next) == Some(&'(');
-            let grouping = [
-                "by",
-                "without",
-                "on",
-                "ignoring",
-                "group_left",
-                "group_right",
-            ];
-            if called && grouping.contains(&name.as_str()) {
+            if called && KEYWORDS[KEYWORDS.len() - GROUPING..].contains(&name.as_str()) {
                 // A list of labels.
                 at = skip_to(next + 1, ')');
                 continue;

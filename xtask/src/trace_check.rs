@@ -1,0 +1,185 @@
+//! The e2e run's check of the traces, against the same local stack as the browser test, whose
+//! services log JSON lines: one purchase (sign up, sell, order, pay) through the ingress, each
+//! request carrying one W3C `traceparent`, shows that trace id in the log lines of tickets,
+//! orders, payments and expiration, for the effects of that purchase (the requests, and the
+//! events they caused, handled by each service's listeners).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::console;
+use crate::http::{self, Answer};
+
+/// The services whose lines must carry the purchase's trace.
+const TRACED: [&str; 4] = ["tickets", "orders", "payments", "expiration"];
+
+/// How long the purchase's effects may take to reach every service's log.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Makes one purchase through the ingress on `ingress_port` in one trace, and checks that the
+/// lines `output` gets from the services carry its id.
+pub(crate) fn run(ingress_port: u16, output: &Path) -> anyhow::Result<()> {
+    let trace = trace_id();
+    console::step(format_args!(
+        "traces: one purchase in trace {trace} reaches the logs of {}",
+        TRACED.join(", ")
+    ));
+    let traceparent = format!("00-{trace}-{}-01", &trace[..16]);
+    purchase(ingress_port, &traceparent)?;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let text = std::fs::read_to_string(output)
+            .with_context(|| format!("could not read {}", output.display()))?;
+        let traced = services_in_trace(&text, &trace);
+        let missing: Vec<&str> = TRACED
+            .into_iter()
+            .filter(|service| !traced.contains(*service))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "after {PATIENCE:?}, no log line of {} carries the purchase's trace {trace} \
+                 (found in: {traced:?}; the lines are in {})",
+                missing.join(", "),
+                output.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A trace id of this run's own: 32 hex digits, not all zero.
+fn trace_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |elapsed| elapsed.as_nanos());
+    format!("{:032x}", nanos ^ (u128::from(std::process::id()) << 96))
+}
+
+/// A seller lists a ticket, a buyer orders it and pays for it: each request, the sign-ups too,
+/// with `traceparent`.
+fn purchase(port: u16, traceparent: &str) -> anyhow::Result<()> {
+    let seller = sign_up(port, traceparent, "seller")?;
+    let headers = [("traceparent", traceparent), ("Cookie", seller.as_str())];
+    let ticket = call(
+        port,
+        "POST",
+        "/api/tickets",
+        &headers,
+        r#"{"title":"traced","price":20}"#,
+    )?;
+    let ticket = id_of(&ticket)?;
+    let buyer = sign_up(port, traceparent, "buyer")?;
+    let headers = [("traceparent", traceparent), ("Cookie", buyer.as_str())];
+    // The ticket reaches orders through the bus: ordering it waits for that.
+    let order_body = format!(r#"{{"ticketId":"{ticket}"}}"#);
+    let deadline = Instant::now() + PATIENCE;
+    let order = loop {
+        let answer = http::send(port, "POST", "/api/orders", &headers, Some(&order_body))?;
+        if answer.status == 201 || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let order = id_of(&expect(order, "POST /api/orders")?)?;
+    let payment = format!(r#"{{"orderId":"{order}","token":"tok_visa"}}"#);
+    call(port, "POST", "/api/payments", &headers, &payment)?;
+    Ok(())
+}
+
+/// Signs a new `who` up; the session cookie to send back.
+fn sign_up(port: u16, traceparent: &str, who: &str) -> anyhow::Result<String> {
+    let email = format!("trace-{who}-{}@example.com", &traceparent[3..19]);
+    let body = format!(r#"{{"email":"{email}","password":"password"}}"#);
+    let answer = call(
+        port,
+        "POST",
+        "/api/users/signup",
+        &[("traceparent", traceparent)],
+        &body,
+    )?;
+    answer
+        .cookies
+        .first()
+        .and_then(|cookie| cookie.split(';').next())
+        .map(str::to_owned)
+        .context("signing up set no cookie")
+}
+
+/// `method path` with `headers` and the JSON `body`, expected to answer 201.
+fn call(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<Answer> {
+    let answer = http::send(port, method, path, headers, Some(body))
+        .with_context(|| format!("{method} {path} was not answered"))?;
+    expect(answer, &format!("{method} {path}"))
+}
+
+/// `answer`, if it is a 201.
+fn expect(answer: Answer, what: &str) -> anyhow::Result<Answer> {
+    if answer.status != 201 {
+        bail!("{what} answered {}: {}", answer.status, answer.body);
+    }
+    Ok(answer)
+}
+
+/// The `id` of the JSON document `answer` holds.
+fn id_of(answer: &Answer) -> anyhow::Result<String> {
+    let document: serde_json::Value =
+        serde_json::from_str(&answer.body).context("the answer is not JSON")?;
+    document["id"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no id in {}", answer.body))
+}
+
+/// The services (each line's `name | ` prefix) whose JSON lines carry `trace` as their
+/// `trace_id`.
+fn services_in_trace(text: &str, trace: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| line.split_once(" | "))
+        .filter(|(_, line)| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .is_ok_and(|line| line["trace_id"].as_str() == Some(trace))
+        })
+        .map(|(service, _)| service.trim().to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_in_a_trace_are_the_prefixes_of_its_json_lines() {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let text = format!(
+            "tickets    | {{\"message\":\"request handled\",\"trace_id\":\"{trace}\"}}\n\
+             orders     | {{\"message\":\"event applied\",\"trace_id\":\"{trace}\"}}\n\
+             payments   | {{\"message\":\"event applied\",\"trace_id\":\"another\"}}\n\
+             expiration | not json {trace}\n\
+             auth       | {{\"message\":\"listening\"}}\n"
+        );
+        assert_eq!(
+            services_in_trace(&text, trace),
+            BTreeSet::from(["orders".to_owned(), "tickets".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_trace_id_is_32_hex_digits_and_not_zero() {
+        let trace = trace_id();
+        assert_eq!(trace.len(), 32);
+        assert!(trace.chars().all(|digit| digit.is_ascii_hexdigit()));
+        assert_ne!(trace, "0".repeat(32));
+    }
+}
