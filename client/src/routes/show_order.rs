@@ -10,7 +10,9 @@
 //! `data-` attributes `static/payment.js` reads (the key, the order, the API paths), loads
 //! Stripe.js from `STRIPE_JS_URL`, and pays in the browser. After 3-D Secure, Stripe.js comes
 //! back here with `?redirect_status=succeeded|failed`: the page then says the order is being
-//! completed (and the script waits for it), or that the card was not authenticated.
+//! completed (and the script waits for it, then goes to My Orders; when the order is complete
+//! already, the server sends the browser there at once), or that the card was not
+//! authenticated.
 
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -128,6 +130,11 @@ pub(super) async fn order_page(
         }
         Err(failure) => return Err(failure.into()),
     };
+    // Back from 3-D Secure to an order already complete (payment:created came first): where
+    // the script would have taken the buyer once it saw it complete.
+    if payment == BrowserPayment::Completing && order.status == "complete" {
+        return Ok(page::see_other("/orders", Vec::new()));
+    }
     if payment == BrowserPayment::NotAuthenticated {
         errors.push(NOT_AUTHENTICATED.to_owned());
     }

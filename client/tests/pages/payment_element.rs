@@ -9,8 +9,8 @@ use reqwest::Url;
 use scraper::Html;
 
 use crate::helpers::{
-    Options, Platform, alert_messages, attribute, html_of, spawn_platform, spawn_platform_with,
-    texts,
+    Options, Platform, alert_messages, assert_see_other, attribute, html_of, spawn_platform,
+    spawn_platform_with, texts,
 };
 use crate::orders::bought;
 
@@ -173,6 +173,21 @@ async fn back_from_3d_secure_the_page_waits_for_the_order_or_asks_to_pay_again()
     let (_, page) = policy_and_page(&platform, &returned("pending"), &buyer).await;
     assert!(alert_messages(&page).is_empty());
     assert!(attribute(&page, FORM, "data-completing").is_none());
+
+    // Complete before the browser came back: straight to My Orders; a plain visit says paid.
+    platform
+        .orders_db
+        .collection::<mongodb::bson::Document>("orders")
+        .update_one(
+            mongodb::bson::doc! { "_id": mongodb::bson::oid::ObjectId::parse_str(&order_id).unwrap() },
+            mongodb::bson::doc! { "$set": { "status": "complete" } },
+        )
+        .await
+        .unwrap();
+    let response = platform.get(&returned("succeeded"), Some(&buyer)).await;
+    assert_see_other(&response, "/orders");
+    let (_, page) = policy_and_page(&platform, &format!("/orders/{order_id}"), &buyer).await;
+    assert_eq!(texts(&page, ".alert-success").len(), 1);
 }
 
 #[tokio::test]
