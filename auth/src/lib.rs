@@ -10,10 +10,12 @@
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application), [`state`] (what the handlers
 //! reach), [`routes`] (one file per endpoint), [`models`] (users), [`password`] (hashing off the
-//! async runtime), [`limits`] (sign-in and sign-up rate limits).
+//! async runtime), [`limits`] (sign-in and sign-up rate limits), [`metrics`] (sign-ins by
+//! outcome).
 
 pub mod config;
 pub mod limits;
+pub mod metrics;
 pub mod models;
 pub mod password;
 pub mod routes;

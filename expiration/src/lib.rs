@@ -18,11 +18,12 @@
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),
 //! [`events`] (the `order:created` listener), [`jobs`] (the job, scheduling it, and the worker
-//! that fires it).
+//! that fires it), [`metrics`] (how late expiries go out).
 
 pub mod config;
 pub mod events;
 pub mod jobs;
+pub mod metrics;
 pub mod startup;
 
 pub use config::Config;

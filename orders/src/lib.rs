@@ -13,10 +13,11 @@
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),
 //! [`state`] (what the handlers reach), [`routes`] (one file per endpoint), [`models`] (orders and
-//! the ticket replica), [`events`] (the four listeners).
+//! the ticket replica), [`events`] (the four listeners), [`metrics`] (what became of orders).
 
 pub mod config;
 pub mod events;
+pub mod metrics;
 pub mod models;
 pub mod routes;
 pub mod startup;

@@ -14,11 +14,13 @@
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),
 //! [`state`] (what the handlers reach), [`routes`] (the endpoint), [`checkout`] (paying and
 //! refunding), [`stripe`] (the Stripe client), [`models`] (the replica, payments and attempts),
-//! [`events`] (the two listeners), [`reconciler`].
+//! [`events`] (the two listeners), [`reconciler`], [`metrics`] (payments succeeded, declined and
+//! refunded).
 
 pub mod checkout;
 pub mod config;
 pub mod events;
+pub mod metrics;
 pub mod models;
 pub mod reconciler;
 pub mod routes;

@@ -6,8 +6,16 @@
 //! Errors are sorted by what they tell about the money: a card error and an invalid request
 //! mean nothing was charged; anything else (Stripe down, a timeout, an unreadable answer) means
 //! the outcome is unknown, and the caller must replay the call with the same key to learn it.
+//!
+//! Every call goes through [`call`], which runs it in a `stripe` span (a trace span when
+//! OpenTelemetry is on) with its `operation`, times it in
+//! `stripe_request_duration_seconds{operation}` and counts its failures in
+//! `stripe_errors_total{operation}`. The operations: `charge_create`, `payment_intent_create`,
+//! `payment_intent_retrieve`, `payment_intent_cancel`, `refund_create`. A card declined is not
+//! a failure of Stripe's: it is counted as a payment declined ([`crate::metrics`]).
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use ::stripe::{
     ApiErrorsCode, ApiErrorsType, IdempotencyKey, RequestStrategy, StripeError, StripeRequest,
@@ -23,6 +31,7 @@ use stripe_core::payment_intent::{
 use stripe_core::refund::CreateRefund;
 use stripe_shared::{PaymentIntent, PaymentIntentStatus};
 use stripe_types::Currency;
+use tracing::Instrument;
 
 use crate::config::StripeSettings;
 
@@ -159,15 +168,15 @@ impl Stripe {
         idempotency_key: &str,
     ) -> Result<String, ChargeError> {
         let strategy = idempotent(idempotency_key).map_err(ChargeError::Unknown)?;
-        let result = CreateCharge::new()
+        let request = CreateCharge::new()
             .amount(amount_cents)
             .currency(Currency::USD)
             .source(token)
             .customize()
             .request_strategy(strategy)
-            .send(&self.client)
-            .await;
-        result
+            .send(&self.client);
+        call("charge_create", request)
+            .await
             .map(|charge| charge.id.as_str().to_owned())
             .map_err(sorted)
     }
@@ -182,12 +191,13 @@ impl Stripe {
     ) -> Result<MadeIntent, ChargeError> {
         let strategy = idempotent(idempotency_key).map_err(ChargeError::Unknown)?;
         let metadata = HashMap::from([(ORDER_METADATA.to_owned(), order_id.to_hex())]);
-        let intent = CreatePaymentIntent::new(amount_cents, Currency::USD)
+        let request = CreatePaymentIntent::new(amount_cents, Currency::USD)
             .automatic_payment_methods(CreatePaymentIntentAutomaticPaymentMethods::new(true))
             .metadata(metadata)
             .customize()
             .request_strategy(strategy)
-            .send(&self.client)
+            .send(&self.client);
+        let intent = call("payment_intent_create", request)
             .await
             .map_err(sorted)?;
         let client_secret = intent
@@ -201,8 +211,8 @@ impl Stripe {
 
     /// Looks the intent up.
     pub async fn intent(&self, intent_id: &str) -> anyhow::Result<Intent> {
-        let intent = RetrievePaymentIntent::new(intent_id)
-            .send(&self.client)
+        let retrieve = RetrievePaymentIntent::new(intent_id);
+        let intent = call("payment_intent_retrieve", retrieve.send(&self.client))
             .await
             .with_context(|| format!("looking up intent {intent_id}"))?;
         Ok(Intent::from(&intent))
@@ -211,7 +221,8 @@ impl Stripe {
     /// Cancels the intent so that it can never be paid, and says where it is now: cancelled,
     /// or, if it was paid (or is being paid) meanwhile, that.
     pub async fn cancel_intent(&self, intent_id: &str) -> anyhow::Result<Intent> {
-        match CancelPaymentIntent::new(intent_id).send(&self.client).await {
+        let cancel = CancelPaymentIntent::new(intent_id);
+        match call("payment_intent_cancel", cancel.send(&self.client)).await {
             Ok(intent) => Ok(Intent::from(&intent)),
             Err(StripeError::Stripe(error, _))
                 if error.code == Some(ApiErrorsCode::PaymentIntentUnexpectedState) =>
@@ -234,12 +245,11 @@ impl Stripe {
         } else {
             CreateRefund::new().charge(payment_id)
         };
-        let result = refund
+        let request = refund
             .customize()
             .request_strategy(strategy)
-            .send(&self.client)
-            .await;
-        match result {
+            .send(&self.client);
+        match call("refund_create", request).await {
             Ok(refund) => Ok(Refunded::Now(refund.id.as_str().to_owned())),
             Err(StripeError::Stripe(error, _))
                 if error.code == Some(ApiErrorsCode::ChargeAlreadyRefunded) =>
@@ -249,6 +259,30 @@ impl Stripe {
             Err(error) => Err(anyhow::anyhow!("refunding {payment_id}: {error}")),
         }
     }
+}
+
+/// Runs one call to Stripe, which `operation` names, observed as the module docs say.
+async fn call<T>(
+    operation: &'static str,
+    request: impl Future<Output = Result<T, StripeError>>,
+) -> Result<T, StripeError> {
+    let started = Instant::now();
+    let result = request
+        .instrument(tracing::info_span!("stripe", operation))
+        .await;
+    metrics::histogram!("stripe_request_duration_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    if let Err(error) = &result
+        && !is_card_error(error)
+    {
+        metrics::counter!("stripe_errors_total", "operation" => operation).increment(1);
+    }
+    result
+}
+
+/// Whether Stripe declined the card (and so worked as it should).
+fn is_card_error(error: &StripeError) -> bool {
+    matches!(error, StripeError::Stripe(error, _) if matches!(error.type_, ApiErrorsType::CardError))
 }
 
 /// What a failed request that would have moved money tells (see [`ChargeError`]).

@@ -10,6 +10,7 @@ use common::validation::{Checks, Valid, Validate, is_email, is_present, trimmed_
 use common::{ApiError, Json};
 use serde::Deserialize;
 
+use crate::metrics::SignIn;
 use crate::models::user::{User, normalize_email};
 use crate::state::AppState;
 
@@ -62,7 +63,11 @@ pub async fn sign_in(
     Valid(body): Valid<SignInBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = normalize_email(&body.email);
-    state.limits.check_sign_in(&email, address)?;
+    // Each decided attempt is counted by its outcome (see `crate::metrics`).
+    if let Err(refused) = state.limits.check_sign_in(&email, address) {
+        SignIn::RateLimited.record();
+        return Err(refused);
+    }
     let existing = state.users.find_by_email(&email).await?;
     let stored_hash = existing.as_ref().map(|user| user.password.clone());
     let valid = client
@@ -70,12 +75,17 @@ pub async fn sign_in(
         .await??;
     let user = match existing {
         Some(user) if valid && user.banned_at.is_some() => {
+            SignIn::Failure.record();
             return Err(ApiError::bad_request(BANNED));
         }
         Some(user) if valid => User::from(&user),
-        _ => return Err(ApiError::bad_request("Invalid credentials")),
+        _ => {
+            SignIn::Failure.record();
+            return Err(ApiError::bad_request("Invalid credentials"));
+        }
     };
     let (_, token) = state.sessions.issue(&user.id, &user.email)?;
     let cookie = state.sessions.cookie_for(&token)?;
+    SignIn::Success.record();
     Ok(([(header::SET_COOKIE, cookie)], Json(user)))
 }

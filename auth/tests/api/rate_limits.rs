@@ -12,7 +12,7 @@ use serde_json::json;
 
 use common::testing::http::assert_rate_limited;
 
-use crate::helpers::{TestApp, assert_errors, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, assert_added, assert_errors, spawn_app, spawn_app_with};
 
 async fn assert_invalid_credentials(response: Response) {
     assert_errors(response, 400, json!([{ "message": "Invalid credentials" }])).await;
@@ -35,6 +35,7 @@ async fn fifty_wrong_sign_ins_for_one_email_are_cut_short_and_the_user_still_sig
         .await;
     assert_eq!(signed_up.status().as_u16(), 201);
 
+    let before = app.metrics().await;
     let started = Instant::now();
     let mut answers = Vec::new();
     for attempt in 0..50 {
@@ -72,6 +73,14 @@ async fn fifty_wrong_sign_ins_for_one_email_are_cut_short_and_the_user_still_sig
         .sign_in_from("192.0.2.44", " Victim@test.com", "right")
         .await;
     assert_eq!(user.status().as_u16(), 200);
+
+    // Ten wrong passwords, forty-one refusals, one sign-in.
+    let after = app.metrics().await;
+    let outcomes = [("failure", 10.0), ("rate_limited", 41.0), ("success", 1.0)];
+    for (outcome, count) in outcomes {
+        let label = format!("outcome=\"{outcome}\"");
+        assert_added(&before, &after, "signins_total", &[&label], count);
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@ use serde_json::{Value, json};
 
 use auth::limits::LimitSettings;
 
-use crate::helpers::{assert_errors, cookie_pair, set_cookie, spawn_app, spawn_app_with};
+use crate::helpers::{
+    assert_added, assert_errors, cookie_pair, set_cookie, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn fails_when_an_email_that_does_not_exist_is_supplied() {
@@ -68,12 +70,15 @@ async fn the_email_is_matched_trimmed_and_case_insensitively() {
 #[tokio::test]
 async fn validates_email_and_password() {
     let app = spawn_app().await;
+    let before = app.metrics().await;
     let response = app.sign_in("not-an-email", "   ").await;
     let expected = json!([
         { "message": "Email must be valid", "field": "email" },
         { "message": "You must supply a password", "field": "password" },
     ]);
     assert_errors(response, 400, expected).await;
+    // Not an attempt at anyone's account: no outcome is counted.
+    assert_added(&before, &app.metrics().await, "signins_total", &[], 0.0);
 }
 
 #[tokio::test]

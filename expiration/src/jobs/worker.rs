@@ -53,8 +53,13 @@ impl Expirer {
         loop {
             let error = match self.bus.publish(&event, &message_id).await {
                 Ok(duplicate) => {
-                    let late_ms = (chrono::Utc::now() - job.expires_at).num_milliseconds();
+                    let late = chrono::Utc::now() - job.expires_at;
+                    let late_ms = late.num_milliseconds();
                     tracing::info!(order_id = %job.order_id, late_ms, duplicate, "order expired");
+                    // A duplicate: an earlier run of this job published it, and counted it.
+                    if !duplicate {
+                        crate::metrics::expiration_published(late.to_std().unwrap_or_default());
+                    }
                     return Ok(());
                 }
                 Err(error) => error,

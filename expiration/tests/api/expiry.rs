@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::events::ExpirationComplete;
+use common::testing::events::eventually;
 
-use crate::helpers::{Backing, after, order_created};
+use crate::helpers::{Backing, after, assert_added, order_created};
 
 /// How late an event may arrive in a test. The service aims at under a second (the worker
 /// polls every second and waits out the fraction); slow CI machines get some slack.
@@ -50,7 +51,8 @@ async fn each_order_expires_at_its_expires_at_not_before() {
 #[tokio::test]
 async fn publishes_expiration_complete_with_the_order_id() {
     let backing = Backing::new().await;
-    backing.spawn_app().await;
+    let app = backing.spawn_test_app().await;
+    let before = app.metrics().await;
     let order = order_created(after(Utc::now(), 500));
     backing.publish(&order).await;
     let events = backing
@@ -59,6 +61,23 @@ async fn publishes_expiration_complete_with_the_order_id() {
     assert_eq!(events, [ExpirationComplete { order_id: order.id }]);
     backing.settled().await;
     assert_eq!(backing.jobs_stored().await, 1);
+    // Its lateness is in the histogram, once (recorded a moment after the stream has it).
+    let family = "expiration_lateness_seconds_count";
+    eventually("the lateness is recorded", || async {
+        crate::helpers::added(&before, &app.metrics().await, family, &[]) >= 1.0
+    })
+    .await;
+    let after = app.metrics().await;
+    assert_added(&before, &after, family, &[], 1.0);
+    // In time: within the buckets up to 2.5 s.
+    let in_time = [r#"le="2.5""#];
+    assert_added(
+        &before,
+        &after,
+        "expiration_lateness_seconds_bucket",
+        &in_time,
+        1.0,
+    );
 }
 
 #[tokio::test]
@@ -78,11 +97,14 @@ async fn an_order_already_past_its_expiry_expires_at_once() {
 #[tokio::test]
 async fn an_order_far_in_the_future_waits() {
     let backing = Backing::new().await;
-    backing.spawn_app().await;
+    let app = backing.spawn_test_app().await;
+    let before = app.metrics().await;
     let order = order_created(after(Utc::now(), 15 * 60 * 1000));
     backing.publish(&order).await;
     backing.settled().await;
     assert_eq!(backing.jobs_stored().await, 1);
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert!(backing.expirations().await.is_empty());
+    let family = "expiration_lateness_seconds_count";
+    assert_added(&before, &app.metrics().await, family, &[], 0.0);
 }

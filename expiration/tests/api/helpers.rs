@@ -68,6 +68,12 @@ impl Backing {
         common::testing::http::spawn(self.build().await)
     }
 
+    /// Starts a replica that runs until the test ends, with a client of its ports (its
+    /// metrics, say).
+    pub(crate) async fn spawn_test_app(&self) -> common::testing::TestApp<()> {
+        common::testing::TestApp::spawn(self.build().await, ())
+    }
+
     /// Starts a replica that can be stopped, gracefully or not.
     pub(crate) async fn start(&self) -> Replica {
         let (stop, stopped) = oneshot::channel::<()>();
@@ -249,5 +255,38 @@ fn truncate_to_millis(at: DateTime<Utc>) -> DateTime<Utc> {
 pub(crate) async fn sleep_until(at: DateTime<Utc>) {
     if let Ok(wait) = (at - Utc::now()).to_std() {
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// A replica's metrics as read from its metrics port ([`common::testing::TestApp::metrics`]).
+pub(crate) type Samples = std::collections::BTreeMap<String, f64>;
+
+/// What `family{labels}` (its samples with every one of `labels`, summed) grew by from
+/// `before` to `after`.
+pub(crate) fn added(before: &Samples, after: &Samples, family: &str, labels: &[&str]) -> f64 {
+    let value = |samples| {
+        common::testing::matching(samples, family, labels)
+            .iter()
+            .sum::<f64>()
+    };
+    value(after) - value(before)
+}
+
+/// Asserts that `family{labels}` grew by `expected` from `before` to `after`: exactly, when
+/// the test has the process's one recorder to itself (cargo-nextest runs each test in a
+/// process of its own); at least, under `cargo test`, where the binary's other tests count in
+/// it at the same time.
+pub(crate) fn assert_added(
+    before: &Samples,
+    after: &Samples,
+    family: &str,
+    labels: &[&str],
+    expected: f64,
+) {
+    let grown = added(before, after, family, labels);
+    if std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test") {
+        assert_eq!(grown, expected, "{family}{labels:?}");
+    } else {
+        assert!(grown >= expected, "{family}{labels:?} grew by {grown}");
     }
 }

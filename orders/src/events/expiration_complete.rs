@@ -29,9 +29,11 @@ impl Listener for ExpirationCompleteListener {
         let id = event_id("order", &event.order_id)?;
         match self.orders.cancel(id).await? {
             StatusChange::NotFound => anyhow::bail!("order {id} not found"),
-            StatusChange::Changed(_) | StatusChange::Unchanged(_) | StatusChange::Refused(_) => {
+            StatusChange::Changed(_) => {
+                crate::metrics::order_expired();
                 Ok(Outcome::Done)
             }
+            StatusChange::Unchanged(_) | StatusChange::Refused(_) => Ok(Outcome::Done),
         }
     }
 }

@@ -33,7 +33,11 @@ impl Listener for PaymentCreatedListener {
                 tracing::warn!(order = %id, payment = %event.id, "payment for a cancelled order");
                 Ok(Outcome::Done)
             }
-            StatusChange::Changed(_) | StatusChange::Unchanged(_) => Ok(Outcome::Done),
+            StatusChange::Changed(_) => {
+                crate::metrics::order_completed();
+                Ok(Outcome::Done)
+            }
+            StatusChange::Unchanged(_) => Ok(Outcome::Done),
         }
     }
 }

@@ -31,7 +31,11 @@ pub async fn cancel_order(
     let order = state.orders.find(id).await?.ok_or(ApiError::NotFound)?;
     ensure_owner(&order, &user.id)?;
     match state.orders.cancel(id).await? {
-        StatusChange::Changed(_) | StatusChange::Unchanged(_) => Ok(StatusCode::NO_CONTENT),
+        StatusChange::Changed(_) => {
+            crate::metrics::order_cancelled();
+            Ok(StatusCode::NO_CONTENT)
+        }
+        StatusChange::Unchanged(_) => Ok(StatusCode::NO_CONTENT),
         StatusChange::Refused(_) => Err(ApiError::bad_request("Cannot cancel a completed order")),
         StatusChange::NotFound => Err(ApiError::NotFound),
     }

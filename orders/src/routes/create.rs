@@ -69,5 +69,6 @@ pub async fn create_order(
             CreateOrderError::TooManyUnpaid => ApiError::bad_request(TOO_MANY_UNPAID),
             CreateOrderError::Database(error) => error.into(),
         })?;
+    crate::metrics::order_created();
     Ok((StatusCode::CREATED, Json(Order::from(&order))))
 }

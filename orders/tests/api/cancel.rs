@@ -3,7 +3,7 @@ use common::testing::events::{published, wait_for};
 use common::testing::signed_in_user;
 use mongodb::bson::oid::ObjectId;
 
-use crate::helpers::{assert_message, spawn_app};
+use crate::helpers::{assert_added, assert_message, spawn_app};
 
 #[tokio::test]
 async fn marks_an_order_as_cancelled() {
@@ -34,6 +34,7 @@ async fn emits_a_order_cancelled_event() {
 async fn cancelling_a_cancelled_order_is_204_and_publishes_nothing_more() {
     let app = spawn_app().await;
     let placed = app.place_order().await;
+    let before = app.metrics().await;
     let cancel = || app.cancel_order(Some(&placed.cookie), &placed.id);
     assert_eq!(cancel().await.status().as_u16(), 204);
     wait_for::<OrderCancelled>(&app.backing.bus, 1).await;
@@ -46,6 +47,9 @@ async fn cancelling_a_cancelled_order_is_204_and_publishes_nothing_more() {
         1,
         "no second change"
     );
+    let after = app.metrics().await;
+    assert_added(&before, &after, "orders_cancelled_total", &[], 1.0);
+    assert_added(&before, &after, "orders_expired_total", &[], 0.0);
 }
 
 #[tokio::test]
@@ -54,8 +58,16 @@ async fn a_complete_order_cannot_be_cancelled() {
     let placed = app.place_order().await;
     app.complete(&placed.id).await;
 
+    let before = app.metrics().await;
     let response = app.cancel_order(Some(&placed.cookie), &placed.id).await;
     assert_message(response, 400, "Cannot cancel a completed order").await;
+    assert_added(
+        &before,
+        &app.metrics().await,
+        "orders_cancelled_total",
+        &[],
+        0.0,
+    );
     let stored = app.backing.stored(&placed.id).await;
     assert_eq!((stored.status, stored.version), (OrderStatus::Complete, 1));
     let replica = app.backing.replica(&placed.ticket.id).await.unwrap();

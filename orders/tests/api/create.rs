@@ -5,7 +5,7 @@ use common::testing::signed_in_user;
 use mongodb::bson::oid::ObjectId;
 use serde_json::{Value, json};
 
-use crate::helpers::{EXPIRATION_WINDOW, assert_errors, assert_message, spawn_app};
+use crate::helpers::{EXPIRATION_WINDOW, assert_added, assert_errors, assert_message, spawn_app};
 
 #[tokio::test]
 async fn can_only_be_accessed_if_the_user_is_signed_in() {
@@ -154,6 +154,7 @@ async fn emits_an_order_created_event() {
 async fn forty_concurrent_orders_for_one_ticket_make_exactly_one() {
     let app = spawn_app().await;
     let ticket = app.backing.seed_ticket("concert", 20.0).await;
+    let before = app.metrics().await;
     let attempts = (0..40).map(|_| {
         let (_, cookie) = signed_in_user();
         order_at_once(&app, &cookie, &ticket.id)
@@ -182,6 +183,9 @@ async fn forty_concurrent_orders_for_one_ticket_make_exactly_one() {
     assert_eq!(orders, 1);
     app.backing.settled().await;
     assert_eq!(published::<OrderCreated>(&app.backing.bus).await.len(), 1);
+    // The one order stored is the one counted; the refusals are not.
+    let after = app.metrics().await;
+    assert_added(&before, &after, "orders_created_total", &[], 1.0);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@ use common::events::{ExpirationComplete, OrderCancelled, OrderStatus};
 use common::testing::events::{eventually, published, wait_for};
 use common::testing::signed_in_user;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{assert_added, spawn_app};
 
 #[tokio::test]
 async fn updates_the_order_status_to_cancelled() {
@@ -16,6 +16,21 @@ async fn updates_the_order_status_to_cancelled() {
     assert_eq!(app.backing.stored(&placed.id).await.version, 1);
     let replica = app.backing.replica(&placed.ticket.id).await.unwrap();
     assert_eq!(replica.reserved_by, None, "the ticket is released");
+}
+
+#[tokio::test]
+async fn counts_an_expiry_once_however_often_it_is_delivered() {
+    let app = spawn_app().await;
+    let placed = app.place_order().await;
+    let before = app.metrics().await;
+    app.backing.expire(&placed.id).await;
+    // Delivered again (another message id): the order is cancelled already.
+    app.backing.expire(&placed.id).await;
+    app.backing.settled().await;
+    assert_eq!(app.backing.stored(&placed.id).await.version, 1);
+    let after = app.metrics().await;
+    assert_added(&before, &after, "orders_expired_total", &[], 1.0);
+    assert_added(&before, &after, "orders_cancelled_total", &[], 0.0);
 }
 
 #[tokio::test]
@@ -54,8 +69,16 @@ async fn is_ignored_for_a_complete_order() {
     let placed = app.place_order().await;
     app.complete(&placed.id).await;
 
+    let before = app.metrics().await;
     app.backing.expire(&placed.id).await;
     app.backing.settled().await;
+    assert_added(
+        &before,
+        &app.metrics().await,
+        "orders_expired_total",
+        &[],
+        0.0,
+    );
     let stored = app.backing.stored(&placed.id).await;
     assert_eq!((stored.status, stored.version), (OrderStatus::Complete, 1));
     let replica = app.backing.replica(&placed.ticket.id).await.unwrap();

@@ -3,7 +3,7 @@ use common::testing::events::{eventually, published};
 use common::testing::signed_in_user;
 use serde_json::json;
 
-use crate::helpers::{assert_message, spawn_app};
+use crate::helpers::{assert_added, assert_message, spawn_app};
 
 #[tokio::test]
 async fn completes_the_order_and_keeps_its_ticket() {
@@ -33,11 +33,19 @@ async fn completes_the_order_and_keeps_its_ticket() {
 async fn a_duplicate_payment_is_acked_and_applied_once() {
     let app = spawn_app().await;
     let placed = app.place_order().await;
+    let before = app.metrics().await;
     app.backing.pay(&placed.id).await;
     app.backing.pay(&placed.id).await;
     app.backing.settled().await;
     let stored = app.backing.stored(&placed.id).await;
     assert_eq!((stored.status, stored.version), (OrderStatus::Complete, 1));
+    assert_added(
+        &before,
+        &app.metrics().await,
+        "orders_completed_total",
+        &[],
+        1.0,
+    );
 }
 
 #[tokio::test]
@@ -47,10 +55,18 @@ async fn a_payment_for_a_cancelled_order_is_acked_and_changes_nothing() {
     let cancelled = app.cancel_order(Some(&placed.cookie), &placed.id).await;
     assert_eq!(cancelled.status().as_u16(), 204);
 
+    let before = app.metrics().await;
     app.backing.pay(&placed.id).await;
     app.backing.settled().await;
     let stored = app.backing.stored(&placed.id).await;
     assert_eq!((stored.status, stored.version), (OrderStatus::Cancelled, 1));
+    assert_added(
+        &before,
+        &app.metrics().await,
+        "orders_completed_total",
+        &[],
+        0.0,
+    );
     let replica = app.backing.replica(&placed.ticket.id).await.unwrap();
     assert_eq!(replica.reserved_by, None);
 }

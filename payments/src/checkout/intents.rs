@@ -49,6 +49,9 @@ pub struct WebhookEvent {
     pub kind: String,
     /// For `payment_intent.succeeded`: the intent it says was paid.
     pub paid: Option<PaidIntent>,
+    /// For `payment_intent.payment_failed`: the id of the intent whose payment failed (the
+    /// card declined, or its authentication failed); it stays payable.
+    pub failed: Option<String>,
 }
 
 /// The intent a `payment_intent.succeeded` event is about.
@@ -114,8 +117,9 @@ impl Checkout {
     }
 
     /// Takes a verified Stripe event, once: an event handled before is answered at once; a paid
-    /// intent is settled ([`Checkout::settle_intent`]); any other event changes nothing. An
-    /// event not settled (an error) is not recorded as handled, so its redelivery is.
+    /// intent is settled ([`Checkout::settle_intent`]); a failed payment of an intent this
+    /// service made is counted as declined; any other event changes nothing. An event not
+    /// settled (an error) is not recorded as handled, so its redelivery is.
     pub async fn take_event(&self, event: &WebhookEvent) -> Result<(), SettleError> {
         if self.payments.event_handled(&event.id).await? {
             return Ok(());
@@ -130,7 +134,18 @@ impl Checkout {
             let outcome = self.settle_intent(&intent).await?;
             tracing::info!(event = %event.id, intent = %intent.id, ?outcome, "webhook handled");
         }
-        self.payments.event_done(&event.id, &event.kind).await?;
+        let declined = match &event.failed {
+            Some(intent_id) => self
+                .payments
+                .intent_made_as(intent_id, None)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        // Counted by the delivery that records the event, so once however often it comes.
+        if self.payments.event_done(&event.id, &event.kind).await? && declined {
+            crate::metrics::payment_declined();
+        }
         Ok(())
     }
 
@@ -203,10 +218,10 @@ impl Checkout {
                     anyhow::bail!("replaying the intent of {order_id}: {detail}")
                 }
                 Err(_refused) => {
-                    return Ok(self
-                        .payments
+                    self.payments
                         .settle_intent(order_id, None, IntentState::Cancelled)
-                        .await?);
+                        .await?;
+                    return Ok(());
                 }
             },
         };

@@ -191,7 +191,12 @@ impl Checkout {
             }
         };
         match self.payments.settle_attempt(key, state, None, None).await {
-            Ok(()) => answer,
+            Ok(settled) => {
+                if settled && state == AttemptState::Declined {
+                    crate::metrics::payment_declined();
+                }
+                answer
+            }
             Err(error) => PayError::Database(error),
         }
     }
@@ -205,6 +210,9 @@ impl Checkout {
         payment_id: &str,
     ) -> mongodb::error::Result<Settled> {
         let claim = self.payments.record(settles, order_id, payment_id).await?;
+        if let Claim::Recorded(_) = claim {
+            crate::metrics::payment_succeeded();
+        }
         if claim.keeps_the_charge() {
             return Ok(Settled {
                 claim,
@@ -239,7 +247,7 @@ impl Checkout {
             }
         };
         tracing::info!(order = %order_id, payment = %payment_id, "payment refunded: the order could not take it");
-        match settles {
+        let settled_now = match settles {
             Settles::Attempt(key) => {
                 self.payments
                     .settle_attempt(
@@ -248,13 +256,17 @@ impl Checkout {
                         Some(payment_id),
                         refund_id(&refunded),
                     )
-                    .await?;
+                    .await?
             }
             Settles::Intent(intent) => {
                 self.payments
                     .settle_intent(order_id, Some(intent), IntentState::Refunded)
-                    .await?;
+                    .await?
             }
+        };
+        // Not settled now: a replay, and whoever settled it counted the refund.
+        if settled_now {
+            crate::metrics::payment_refunded();
         }
         Ok(true)
     }
@@ -283,9 +295,13 @@ impl Checkout {
                 tracing::info!(attempt = %attempt.key, charge = %charge_id, ?claim, "reconciled a charge attempt");
             }
             Err(ChargeError::Card { .. }) => {
-                self.payments
+                if self
+                    .payments
                     .settle_attempt(&attempt.key, AttemptState::Declined, None, None)
-                    .await?;
+                    .await?
+                {
+                    crate::metrics::payment_declined();
+                }
             }
             Err(ChargeError::Refused { code }) => {
                 tracing::warn!(attempt = %attempt.key, code, "Stripe refused a replayed charge");
@@ -314,10 +330,14 @@ impl Checkout {
             .stripe
             .refund(charge_id, &refund_key(charge_id))
             .await?;
-        self.payments
+        if self
+            .payments
             .mark_refunded(order.id, charge_id, refund_id(&refunded))
-            .await?;
-        tracing::info!(order = %order.id, charge = %charge_id, "payment refunded: the order was cancelled");
+            .await?
+        {
+            crate::metrics::payment_refunded();
+            tracing::info!(order = %order.id, charge = %charge_id, "payment refunded: the order was cancelled");
+        }
         Ok(())
     }
 }

@@ -84,21 +84,23 @@ impl Payments {
         }
     }
 
-    /// Settles the attempt `key` (declined, refused, refunded), forgetting its token.
+    /// Settles the attempt `key` (declined, refused, refunded), forgetting its token; whether
+    /// it settled it now (it was pending).
     pub async fn settle_attempt(
         &self,
         key: &str,
         state: AttemptState,
         charge_id: Option<&str>,
         refund_id: Option<&str>,
-    ) -> mongodb::error::Result<()> {
-        self.attempts
+    ) -> mongodb::error::Result<bool> {
+        let settled = self
+            .attempts
             .update_one(
                 doc! { "_id": key, "state": AttemptState::Pending.as_bson() },
                 settle_update(state, charge_id, refund_id),
             )
             .await?;
-        Ok(())
+        Ok(settled.matched_count == 1)
     }
 
     /// Takes the oldest attempt still pending after `older_than` for the caller to settle, and

@@ -122,21 +122,22 @@ impl Payments {
     }
 
     /// Settles the order's intent in `state`, forgetting its client secret, if it is still
-    /// open and (when Stripe named it) is `intent_id`.
+    /// open and (when Stripe named it) is `intent_id`; whether it settled it now.
     pub async fn settle_intent(
         &self,
         order_id: ObjectId,
         intent_id: Option<&str>,
         state: IntentState,
-    ) -> mongodb::error::Result<()> {
+    ) -> mongodb::error::Result<bool> {
         let mut filter = doc! { "_id": order_id, "state": IntentState::Open.as_bson() };
         if let Some(intent_id) = intent_id {
             filter.insert("intentId", intent_id);
         }
-        self.intents
+        let settled = self
+            .intents
             .update_one(filter, settle_update(state))
             .await?;
-        Ok(())
+        Ok(settled.matched_count == 1)
     }
 
     /// Takes the oldest intent still open after `older_than` for the caller to look up at
@@ -158,12 +159,14 @@ impl Payments {
         Ok(found.is_some())
     }
 
-    /// Records that the Stripe event `event_id` (of `kind`) was handled.
-    pub async fn event_done(&self, event_id: &str, kind: &str) -> mongodb::error::Result<()> {
+    /// Records that the Stripe event `event_id` (of `kind`) was handled; whether this call
+    /// recorded it (not a concurrent delivery of the same event).
+    pub async fn event_done(&self, event_id: &str, kind: &str) -> mongodb::error::Result<bool> {
         let record = doc! { "_id": event_id, "type": kind, "handledAt": DateTime::now() };
         match self.webhook_events.insert_one(record).await {
-            Err(error) if !is_duplicate_key(&error) => Err(error),
-            _ => Ok(()),
+            Ok(_) => Ok(true),
+            Err(error) if is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(error),
         }
     }
 }

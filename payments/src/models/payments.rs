@@ -218,12 +218,13 @@ impl Payments {
 
     /// Records that the payment `charge_id` of the order was refunded (`refund_id` if Stripe
     /// named one): on the order, the payment and its attempt or intent, in one transaction.
+    /// Whether it recorded it now: a refund recorded before is left as it was.
     pub async fn mark_refunded(
         &self,
         order_id: ObjectId,
         charge_id: &str,
         refund_id: Option<&str>,
-    ) -> mongodb::error::Result<()> {
+    ) -> mongodb::error::Result<bool> {
         let context = (
             self.orders.collection().clone(),
             self.payments.clone(),
@@ -241,13 +242,20 @@ impl Payments {
                     (order_id, charge_id, refund_id),
                 )| {
                     let now = DateTime::now();
-                    orders
+                    let marked = orders
                         .update_one(
-                            doc! { "_id": order_id, "payment.chargeId": &charge_id },
+                            doc! {
+                                "_id": order_id,
+                                "payment.chargeId": &charge_id,
+                                "payment.refundedAt": null,
+                            },
                             doc! { "$set": { "payment.refundedAt": now } },
                         )
                         .session(transaction.session())
                         .await?;
+                    if marked.matched_count == 0 {
+                        return Ok(false);
+                    }
                     let mut refunded = doc! { "refundedAt": now };
                     if let Some(refund_id) = &refund_id {
                         refunded.insert("refundId", refund_id);
@@ -273,7 +281,7 @@ impl Payments {
                         )
                         .session(transaction.session())
                         .await?;
-                    Ok(())
+                    Ok(true)
                 },
             )
             .await

@@ -78,16 +78,21 @@ pub async fn receive_webhook(
 
 /// The event as this service takes it.
 fn verified(event: &Event) -> WebhookEvent {
-    let paid = match &event.data.object {
-        EventObject::PaymentIntentSucceeded(intent) => {
-            Some(PaidIntent::Carried(Intent::from(intent.as_ref())))
+    let (paid, failed) = match &event.data.object {
+        EventObject::PaymentIntentSucceeded(intent) => (
+            Some(PaidIntent::Carried(Intent::from(intent.as_ref()))),
+            None,
+        ),
+        EventObject::PaymentIntentPaymentFailed(intent) => {
+            (None, Some(intent.id.as_str().to_owned()))
         }
-        _ => None,
+        _ => (None, None),
     };
     WebhookEvent {
         id: event.id.as_str().to_owned(),
         kind: event.type_.as_str().to_owned(),
         paid,
+        failed,
     }
 }
 
@@ -110,16 +115,22 @@ fn read_ids(payload: &str) -> Result<WebhookEvent, ApiError> {
     }
     let ids: Ids = serde_json::from_str(payload).map_err(|_| refused("Not a Stripe event"))?;
     tracing::warn!(event = %ids.id, kind = %ids.kind, "a signed event this SDK cannot read: its intent is looked up");
-    let paid = (ids.kind == SUCCEEDED).then_some(PaidIntent::LookUp(ids.data.object.id));
+    let intent = ids.data.object.id;
+    let paid = (ids.kind == SUCCEEDED).then(|| PaidIntent::LookUp(intent.clone()));
+    let failed = (ids.kind == PAYMENT_FAILED).then_some(intent);
     Ok(WebhookEvent {
         id: ids.id,
         kind: ids.kind,
         paid,
+        failed,
     })
 }
 
 /// Stripe's event for a paid intent.
 const SUCCEEDED: &str = "payment_intent.succeeded";
+
+/// Stripe's event for an attempt to pay an intent that failed.
+const PAYMENT_FAILED: &str = "payment_intent.payment_failed";
 
 /// A 400 for a webhook not taken; only the reason is logged.
 fn refused(reason: &'static str) -> ApiError {

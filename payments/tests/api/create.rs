@@ -7,7 +7,7 @@ use common::testing::signed_in_user;
 use mongodb::bson::oid::ObjectId;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_errors, assert_message, spawn_app};
+use crate::helpers::{assert_added, assert_errors, assert_message, spawn_app};
 
 #[tokio::test]
 async fn returns_a_404_when_purchasing_an_order_that_does_not_exist() {
@@ -44,6 +44,7 @@ async fn returns_a_400_when_purchasing_a_cancelled_order() {
 async fn returns_a_201_with_valid_inputs() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
+    let before = app.metrics().await;
     let response = app.pay(&placed.cookie, &placed.id, "tok_visa").await;
     assert_eq!(response.status().as_u16(), 201);
     assert_eq!(
@@ -72,6 +73,17 @@ async fn returns_a_201_with_valid_inputs() {
     let events = wait_for::<PaymentCreated>(&app.backing.bus, 1).await;
     assert_eq!(events, [payment.created_event()]);
     assert!(ledger.refunds.is_empty());
+
+    // One payment, one call to Stripe, timed, and nothing else counted.
+    let after = app.metrics().await;
+    assert_added(&before, &after, "payments_succeeded_total", &[], 1.0);
+    assert_added(&before, &after, "payments_declined_total", &[], 0.0);
+    assert_added(&before, &after, "payments_refunded_total", &[], 0.0);
+    let charge_create = [r#"operation="charge_create""#];
+    let timed = "stripe_request_duration_seconds_count";
+    assert_added(&before, &after, timed, &charge_create, 1.0);
+    assert_added(&before, &after, timed, &[], 1.0);
+    assert_added(&before, &after, "stripe_errors_total", &[], 0.0);
 }
 
 #[tokio::test]
@@ -135,6 +147,7 @@ async fn an_expired_order_is_refused_before_stripe() {
 async fn a_declined_card_leaves_the_order_payable() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
+    let before = app.metrics().await;
     let response = app
         .pay(&placed.cookie, &placed.id, "tok_chargeDeclined")
         .await;
@@ -152,6 +165,12 @@ async fn a_declined_card_leaves_the_order_payable() {
     assert_eq!(ledger.paid_charges().len(), 1);
     assert_eq!(ledger.charges.len(), 2, "the retried decline was replayed");
     assert!(app.backing.payment_of(&placed.id).await.is_some());
+
+    // Each attempt declined is counted; a decline is the card's doing, not a Stripe error.
+    let after = app.metrics().await;
+    assert_added(&before, &after, "payments_declined_total", &[], 2.0);
+    assert_added(&before, &after, "payments_succeeded_total", &[], 1.0);
+    assert_added(&before, &after, "stripe_errors_total", &[], 0.0);
 }
 
 #[tokio::test]

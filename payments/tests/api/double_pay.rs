@@ -7,7 +7,9 @@ use common::events::PaymentCreated;
 use common::testing::events::published;
 use futures::future::join_all;
 
-use crate::helpers::{Placed, TestApp, assert_message, charges_for, spawn_app, status_and_message};
+use crate::helpers::{
+    Placed, TestApp, assert_added, assert_message, charges_for, spawn_app, status_and_message,
+};
 
 #[tokio::test]
 async fn a_paid_order_is_refused_without_reaching_stripe() {
@@ -50,6 +52,8 @@ async fn racing_cards_pay_once_and_every_extra_charge_is_refunded_once() {
         "tok_discover",
         "tok_jcb",
     ];
+    let before = app.metrics().await;
+    let mut extra_charges = 0;
     for _ in 0..3 {
         let placed = app.place_order(35.5).await;
         let answers = pay_at_once(&app, &placed, &tokens).await;
@@ -72,6 +76,7 @@ async fn racing_cards_pay_once_and_every_extra_charge_is_refunded_once() {
             .map(|charge| &charge.idempotency_key)
             .collect();
         assert_eq!(keys.len(), charges.len(), "one charge per key");
+        extra_charges += charges.len() - 1;
         for charge in &charges {
             let refunds = ledger.refunds_of(&charge.id).len();
             if charge.id == payment.stripe_id {
@@ -83,6 +88,10 @@ async fn racing_cards_pay_once_and_every_extra_charge_is_refunded_once() {
     }
     app.backing.settled().await;
     assert_eq!(published::<PaymentCreated>(&app.backing.bus).await.len(), 3);
+    let after = app.metrics().await;
+    assert_added(&before, &after, "payments_succeeded_total", &[], 3.0);
+    let refunded = extra_charges as f64;
+    assert_added(&before, &after, "payments_refunded_total", &[], refunded);
 }
 
 #[tokio::test]

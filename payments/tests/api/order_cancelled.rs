@@ -10,7 +10,7 @@ use mongodb::bson::oid::ObjectId;
 use payments::models::AttemptState;
 
 use crate::helpers::{
-    charge_json, form_pairs, order_created, refund_json, requests_to, spawn_app,
+    assert_added, charge_json, form_pairs, order_created, refund_json, requests_to, spawn_app,
     spawn_app_with_mock, stripe_answers, stripe_error,
 };
 
@@ -90,6 +90,7 @@ async fn a_cancellation_before_its_order_waits_for_it() {
 async fn cancelling_a_paid_order_refunds_the_payment_once() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
+    let before = app.metrics().await;
     let paid = app.pay(&placed.cookie, &placed.id, "tok_visa").await;
     assert_eq!(paid.status().as_u16(), 201);
 
@@ -110,6 +111,12 @@ async fn cancelling_a_paid_order_refunds_the_payment_once() {
     let ledger = app.backing.ledger();
     assert_eq!(ledger.refunds_of(&payment.stripe_id).len(), 1);
     assert!(ledger.kept_charges().is_empty());
+    let after = app.metrics().await;
+    assert_added(&before, &after, "payments_succeeded_total", &[], 1.0);
+    assert_added(&before, &after, "payments_refunded_total", &[], 1.0);
+    let refund_create = [r#"operation="refund_create""#];
+    let timed = "stripe_request_duration_seconds_count";
+    assert_added(&before, &after, timed, &refund_create, 1.0);
 }
 
 #[tokio::test]
@@ -130,10 +137,16 @@ async fn a_refund_stripe_fails_is_retried_until_it_succeeds() {
         201
     );
 
+    let before = app.metrics().await;
     app.backing.cancel(&placed.order, 1).await;
     app.backing.settled().await;
     let payment = app.backing.payment_of(&placed.id).await.unwrap();
     assert_eq!(payment.refund_id.as_deref(), Some("re_1"));
+    // Two refunds Stripe failed, one it made: counted as such.
+    let after = app.metrics().await;
+    let refund_create = [r#"operation="refund_create""#];
+    assert_added(&before, &after, "stripe_errors_total", &refund_create, 2.0);
+    assert_added(&before, &after, "payments_refunded_total", &[], 1.0);
 
     let refunds = requests_to(mock, "/v1/refunds").await;
     assert_eq!(refunds.len(), 3, "two failures, then the refund");

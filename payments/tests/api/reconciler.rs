@@ -8,8 +8,8 @@ use payments::config::Failpoints;
 use payments::models::AttemptState;
 
 use crate::helpers::{
-    Backing, assert_message, charge_json, oid, reconciling_app, refund_json, requests_to,
-    stripe_answers, stripe_error,
+    Backing, assert_added, assert_message, charge_json, oid, reconciling_app, refund_json,
+    requests_to, stripe_answers, stripe_error,
 };
 
 /// A replica whose requests "crash" right after Stripe charged the card.
@@ -26,6 +26,7 @@ async fn a_charge_whose_recording_crashed_becomes_the_payment() {
     let backing = Backing::new().await;
     let crashing = crashing_app(&backing).await;
     let placed = crashing.place_order(20.0).await;
+    let before = crashing.metrics().await;
     let response = crashing.pay(&placed.cookie, &placed.id, "tok_visa").await;
     assert_message(response, 500, "Something went wrong").await;
     assert_eq!(backing.ledger().paid_charges().len(), 1);
@@ -52,6 +53,9 @@ async fn a_charge_whose_recording_crashed_becomes_the_payment() {
     // The user, told it failed, tries again: the order is paid.
     let again = crashing.pay(&placed.cookie, &placed.id, "tok_visa").await;
     assert_message(again, 400, "Order has already been paid").await;
+    // Counted once, by the replay that recorded it.
+    let after = crashing.metrics().await;
+    assert_added(&before, &after, "payments_succeeded_total", &[], 1.0);
 }
 
 #[tokio::test]

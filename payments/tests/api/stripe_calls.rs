@@ -6,8 +6,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{
-    STRIPE_KEY, assert_message, charge_json, form_pairs, oid, requests_to, spawn_app_with_mock,
-    stripe_answers, stripe_error,
+    STRIPE_KEY, assert_added, assert_message, charge_json, form_pairs, oid, requests_to,
+    spawn_app_with_mock, stripe_answers, stripe_error,
 };
 
 #[tokio::test]
@@ -119,8 +119,18 @@ async fn stripe_failing_is_a_server_error_and_records_no_payment() {
     stripe_answers(app.backing.mock(), "/v1/charges", 500, failure, None).await;
     let placed = app.place_order(20.0).await;
 
+    let before = app.metrics().await;
     let response = app.pay(&placed.cookie, &placed.id, "tok_visa").await;
     assert_message(response, 500, "Something went wrong").await;
+    let after = app.metrics().await;
+    let charge_create = [r#"operation="charge_create""#];
+    assert_added(&before, &after, "stripe_errors_total", &charge_create, 1.0);
+    let timed = "stripe_request_duration_seconds_count";
+    assert_added(&before, &after, timed, &charge_create, 1.0);
+    for outcome in ["succeeded", "declined", "refunded"] {
+        let family = format!("payments_{outcome}_total");
+        assert_added(&before, &after, &family, &[], 0.0);
+    }
     assert_eq!(
         requests_to(app.backing.mock(), "/v1/charges").await.len(),
         1
@@ -141,7 +151,11 @@ async fn an_unreachable_stripe_is_a_server_error() {
     config.stripe.api_base = Some("http://127.0.0.1:9".to_owned());
     let app = backing.spawn_with(config).await;
     let placed = app.place_order(20.0).await;
+    let before = app.metrics().await;
     let response = app.pay(&placed.cookie, &placed.id, "tok_visa").await;
     assert_message(response, 500, "Something went wrong").await;
+    let charge_create = [r#"operation="charge_create""#];
+    let after = app.metrics().await;
+    assert_added(&before, &after, "stripe_errors_total", &charge_create, 1.0);
     assert!(app.backing.payment_of(&placed.id).await.is_none());
 }

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use stripe_webhook::Webhook;
 
 use crate::helpers::{
-    Backing, WEBHOOK_SECRET, assert_message, oid, reconciling_app, refund_json, requests_to,
-    spawn_app, spawn_app_with_mock, stripe_answers, stripe_error,
+    Backing, WEBHOOK_SECRET, assert_added, assert_message, oid, reconciling_app, refund_json,
+    requests_to, spawn_app, spawn_app_with_mock, stripe_answers, stripe_error,
 };
 
 /// Stripe's event for a paid intent.
@@ -20,6 +20,7 @@ const SUCCEEDED: &str = "payment_intent.succeeded";
 async fn a_signed_succeeded_event_pays_the_order_once() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
+    let before = app.metrics().await;
     let intent = app.intent_for(&placed.cookie, &placed.id).await;
     app.confirm(&intent, "pm_card_visa");
     let event = app.event_of(&intent, SUCCEEDED);
@@ -58,6 +59,13 @@ async fn a_signed_succeeded_event_pays_the_order_once() {
     // Paid: no other intent or payment is taken for it.
     let response = app.post_intent(Some(&placed.cookie), &placed.id).await;
     assert_message(response, 400, "Order has already been paid").await;
+
+    let after = app.metrics().await;
+    assert_added(&before, &after, "payments_succeeded_total", &[], 1.0);
+    assert_added(&before, &after, "payments_refunded_total", &[], 0.0);
+    let made = [r#"operation="payment_intent_create""#];
+    let timed = "stripe_request_duration_seconds_count";
+    assert_added(&before, &after, timed, &made, 1.0);
 }
 
 #[tokio::test]
@@ -112,9 +120,24 @@ async fn failed_and_unhandled_events_change_nothing() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
     let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    let before = app.metrics().await;
     app.confirm(&intent, "pm_card_chargeDeclined");
     let failed = app.event_of(&intent, "payment_intent.payment_failed");
     assert_eq!(app.deliver(&failed).await.status(), 200);
+    // Delivered again: the decline was counted once.
+    assert_eq!(app.deliver(&failed).await.status(), 200);
+    assert_added(
+        &before,
+        &app.metrics().await,
+        "payments_declined_total",
+        &[],
+        1.0,
+    );
+    // The failure of an intent made elsewhere on the account is not this service's.
+    let mut foreign = failed.clone();
+    foreign["id"] = json!("evt_foreign_failure");
+    foreign["data"]["object"]["id"] = json!("pi_made_elsewhere");
+    assert_eq!(app.deliver(&foreign).await.status(), 200);
     app.confirm(&intent, "pm_card_authenticationRequired");
     let action = app.event_of(&intent, "payment_intent.requires_action");
     assert_eq!(app.deliver(&action).await.status(), 200);
@@ -127,6 +150,9 @@ async fn failed_and_unhandled_events_change_nothing() {
     assert!(app.backing.payment_of(&placed.id).await.is_none());
     // Still payable, with the same intent.
     assert_eq!(app.intent_for(&placed.cookie, &placed.id).await, intent);
+    let after = app.metrics().await;
+    assert_added(&before, &after, "payments_declined_total", &[], 1.0);
+    assert_added(&before, &after, "payments_succeeded_total", &[], 0.0);
 }
 
 #[tokio::test]
@@ -134,12 +160,18 @@ async fn a_paid_intent_the_order_cannot_take_is_refunded_once() {
     let app = spawn_app().await;
     let placed = app.place_order(20.0).await;
     let intent = app.intent_for(&placed.cookie, &placed.id).await;
+    let before = app.metrics().await;
     // Paid in the browser just as the order was cancelled: its webhook comes after.
     app.confirm(&intent, "pm_card_visa");
     app.backing.cancel_and_wait(&placed.order).await;
     let event = app.event_of(&intent, SUCCEEDED);
     assert_eq!(app.deliver(&event).await.status(), 200);
     assert_eq!(app.deliver(&event).await.status(), 200);
+    // Refunded once, whether the cancellation's listener or the webhook came first.
+    app.backing.settled().await;
+    let after = app.metrics().await;
+    assert_added(&before, &after, "payments_refunded_total", &[], 1.0);
+    assert_added(&before, &after, "payments_succeeded_total", &[], 0.0);
 
     let ledger = app.backing.ledger();
     let charge = ledger
@@ -364,9 +396,14 @@ async fn a_refund_stripe_does_not_answer_leaves_the_event_for_redelivery() {
         Some(1),
     )
     .await;
+    let before = app.metrics().await;
     assert_eq!(app.deliver(&event).await.status(), 503);
     let stored = app.backing.payments.intent(oid(&placed.id)).await.unwrap();
     assert_eq!(stored.unwrap().state, IntentState::Open);
+    let refund_create = [r#"operation="refund_create""#];
+    let failed = app.metrics().await;
+    assert_added(&before, &failed, "stripe_errors_total", &refund_create, 1.0);
+    assert_added(&before, &failed, "payments_refunded_total", &[], 0.0);
 
     // Stripe delivers it again; the refund goes through this time.
     let charge = event["data"]["object"]["latest_charge"].as_str().unwrap();
@@ -378,4 +415,11 @@ async fn a_refund_stripe_does_not_answer_leaves_the_event_for_redelivery() {
     assert!(app.backing.payment_of(&placed.id).await.is_none());
     let refunds = requests_to(mock, "/v1/refunds").await;
     assert_eq!(refunds.len(), 2, "one failed, one made");
+    assert_added(
+        &before,
+        &app.metrics().await,
+        "payments_refunded_total",
+        &[],
+        1.0,
+    );
 }
