@@ -62,7 +62,8 @@ pub struct OutboxRecord {
 pub struct Outbox {
     records: Collection<OutboxRecord>,
     wake: Arc<Notify>,
-    /// Counts the records waiting at each scrape (`outbox_records_pending`) while a clone lives.
+    /// Counts the records waiting at each scrape (`outbox_records_pending{database}`) while a
+    /// clone lives.
     _pending: Arc<crate::metrics::Collected>,
 }
 
@@ -75,7 +76,9 @@ impl Outbox {
             let records = counted.clone();
             Box::pin(async move {
                 if let Ok(pending) = records.count_documents(doc! {}).await {
-                    metrics::gauge!("outbox_records_pending").set(pending as f64);
+                    let database = records.namespace().db;
+                    metrics::gauge!("outbox_records_pending", "database" => database)
+                        .set(pending as f64);
                 }
             })
         }));

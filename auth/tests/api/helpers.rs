@@ -149,35 +149,4 @@ pub(crate) fn jwt_of(cookie_pair: &str) -> String {
     session["jwt"].as_str().unwrap().to_owned()
 }
 
-/// A replica's metrics as read from its metrics port ([`common::testing::TestApp::metrics`]).
-pub(crate) type Samples = std::collections::BTreeMap<String, f64>;
-
-/// What `family{labels}` (its samples with every one of `labels`, summed) grew by from
-/// `before` to `after`.
-pub(crate) fn added(before: &Samples, after: &Samples, family: &str, labels: &[&str]) -> f64 {
-    let value = |samples| {
-        common::testing::matching(samples, family, labels)
-            .iter()
-            .sum::<f64>()
-    };
-    value(after) - value(before)
-}
-
-/// Asserts that `family{labels}` grew by `expected` from `before` to `after`: exactly, when
-/// the test has the process's one recorder to itself (cargo-nextest runs each test in a
-/// process of its own); at least, under `cargo test`, where the binary's other tests count in
-/// it at the same time.
-pub(crate) fn assert_added(
-    before: &Samples,
-    after: &Samples,
-    family: &str,
-    labels: &[&str],
-    expected: f64,
-) {
-    let grown = added(before, after, family, labels);
-    if std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test") {
-        assert_eq!(grown, expected, "{family}{labels:?}");
-    } else {
-        assert!(grown >= expected, "{family}{labels:?} grew by {grown}");
-    }
-}
+pub(crate) use common::testing::assert_added;

@@ -41,7 +41,7 @@ impl<B> TestApp<B> {
 
     /// What the replica's metrics port serves now (`GET /metrics`), and the value of each
     /// sample: `name{labels} value` lines, keyed by `name{labels}`.
-    pub async fn metrics(&self) -> std::collections::BTreeMap<String, f64> {
+    pub async fn metrics(&self) -> super::Samples {
         let url = format!("{}{}", self.metrics_address, crate::metrics::PATH);
         let text = match self.client.get(url).send().await {
             Ok(response) => response.text().await.unwrap_or_default(),

@@ -239,9 +239,12 @@ pub fn with_database(uri: &str, database: &str) -> String {
     }
 }
 
+/// Samples of Prometheus' text format: each `name{labels}` with its value.
+pub type Samples = std::collections::BTreeMap<String, f64>;
+
 /// The samples of Prometheus' text format: each `name{labels} value` line's value, keyed by
 /// `name{labels}`.
-pub fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+pub fn samples(text: &str) -> Samples {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
@@ -253,11 +256,7 @@ pub fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
 
 /// The values of the `samples` of `family` whose labels include every one of `labels`
 /// (`name="value"`).
-pub fn matching(
-    samples: &std::collections::BTreeMap<String, f64>,
-    family: &str,
-    labels: &[&str],
-) -> Vec<f64> {
+pub fn matching(samples: &Samples, family: &str, labels: &[&str]) -> Vec<f64> {
     let prefix = format!("{family}{{");
     samples
         .iter()
@@ -273,6 +272,32 @@ pub fn matching(
 pub fn metric(family: &str, labels: &[&str]) -> f64 {
     let samples = samples(&crate::metrics::handle().render());
     matching(&samples, family, labels).iter().sum()
+}
+
+/// What `family{labels}` (its samples with every one of `labels`, summed) grew by from
+/// `before` to `after`.
+pub fn added(before: &Samples, after: &Samples, family: &str, labels: &[&str]) -> f64 {
+    let value = |samples| matching(samples, family, labels).iter().sum::<f64>();
+    value(after) - value(before)
+}
+
+/// Asserts that `family{labels}` grew by `expected` from `before` to `after`: exactly, when
+/// the test has the process's one recorder to itself (cargo-nextest runs each test in a
+/// process of its own); at least, under `cargo test`, where the binary's other tests count in
+/// it at the same time.
+pub fn assert_added(
+    before: &Samples,
+    after: &Samples,
+    family: &str,
+    labels: &[&str],
+    expected: f64,
+) {
+    let grown = added(before, after, family, labels);
+    if std::env::var("NEXTEST_EXECUTION_MODE").as_deref() == Ok("process-per-test") {
+        assert_eq!(grown, expected, "{family}{labels:?}");
+    } else {
+        assert!(grown >= expected, "{family}{labels:?} grew by {grown}");
+    }
 }
 
 /// Gives the calling thread, until the guard drops, a subscriber whose spans carry trace ids
