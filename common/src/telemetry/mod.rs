@@ -25,6 +25,7 @@ use std::io::BufWriter;
 use std::sync::{Arc, OnceLock};
 
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::dispatcher::WeakDispatch;
@@ -157,35 +158,47 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for KeepSubscriber {
     }
 }
 
-/// The spans' provider: exporting over OTLP when an endpoint is set (and whether it does);
-/// otherwise recording nothing, its spans only carrying ids.
+/// Where spans are exported, from the environment as OpenTelemetry defines it:
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is, or `OTEL_EXPORTER_OTLP_ENDPOINT` with
+/// `/v1/traces`; `None` when neither is set.
+fn traces_endpoint(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let set = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+    set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| {
+        let base = set("OTEL_EXPORTER_OTLP_ENDPOINT")?;
+        Some(format!("{}/v1/traces", base.trim_end_matches('/')))
+    })
+}
+
+/// The spans' provider: exporting over OTLP/HTTP to the environment's endpoint, if any (and
+/// whether it does); otherwise recording nothing, its spans only carrying ids.
 fn tracer_provider() -> (SdkTracerProvider, bool) {
-    let endpoint_set = [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    ]
-    .iter()
-    .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()));
     let name = std::env::var("OTEL_SERVICE_NAME").ok().or_else(|| {
         std::env::current_exe()
             .ok()?
             .file_stem()
             .map(|stem| stem.to_string_lossy().into_owned())
     });
-    let resource = Resource::builder()
-        .with_service_name(name.unwrap_or_else(|| "ticketing".to_owned()))
-        .build();
+    let endpoint = traces_endpoint(|name| std::env::var(name).ok());
+    let exporting = endpoint.is_some();
+    let name = name.unwrap_or_else(|| "ticketing".to_owned());
+    (provider_for(endpoint, name), exporting)
+}
+
+/// Spans named for `service`, exported in batches to `endpoint`, or not recorded at all.
+fn provider_for(endpoint: Option<String>, service: String) -> SdkTracerProvider {
+    let resource = Resource::builder().with_service_name(service).build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
-    if endpoint_set {
+    if let Some(endpoint) = endpoint {
         match opentelemetry_otlp::SpanExporter::builder()
             .with_http()
+            .with_endpoint(endpoint)
             .build()
         {
-            Ok(exporter) => return (builder.with_batch_exporter(exporter).build(), true),
+            Ok(exporter) => return builder.with_batch_exporter(exporter).build(),
             Err(error) => eprintln!("traces are not exported: {error}"),
         }
     }
-    (builder.with_sampler(Sampler::AlwaysOff).build(), false)
+    builder.with_sampler(Sampler::AlwaysOff).build()
 }
 
 #[cfg(test)]
@@ -213,6 +226,90 @@ mod tests {
         fn make_writer(&'a self) -> Lines {
             self.clone()
         }
+    }
+
+    #[test]
+    fn the_traces_endpoint_is_the_signals_own_or_the_base_with_v1_traces() {
+        let from = |vars: &'static [(&'static str, &'static str)]| {
+            traces_endpoint(|name| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            })
+        };
+        assert_eq!(from(&[]), None);
+        assert_eq!(from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]), None);
+        assert_eq!(
+            from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        assert_eq!(
+            from(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+                (
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "http://traces:4318/custom"
+                ),
+            ])
+            .as_deref(),
+            Some("http://traces:4318/custom")
+        );
+    }
+
+    #[test]
+    fn with_an_endpoint_spans_are_exported_over_otlp_http_without_none_are_recorded() {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let collector = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream);
+            let mut head = Vec::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                head.push(line);
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+            (head, body)
+        });
+        let exporting = provider_for(
+            Some(format!("http://127.0.0.1:{port}/v1/traces")),
+            "tickets".to_owned(),
+        );
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(exporting.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info_span!("request").in_scope(|| tracing::info!("handled"));
+        });
+        exporting.force_flush().unwrap();
+        let (head, body) = collector.join().unwrap();
+        assert!(head[0].starts_with("POST /v1/traces "), "{head:?}");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("tickets") && body.contains("request"),
+            "{body}"
+        );
+        exporting.shutdown().unwrap();
+
+        let silent = provider_for(None, "tickets".to_owned());
+        let span = opentelemetry::trace::Tracer::start(&silent.tracer("test"), "request");
+        assert!(!opentelemetry::trace::Span::is_recording(&span));
+        assert!(opentelemetry::trace::Span::span_context(&span).is_valid());
     }
 
     #[test]

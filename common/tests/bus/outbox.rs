@@ -229,17 +229,13 @@ async fn the_relay_counts_what_it_publishes_and_how_long_a_batch_takes() {
 #[tokio::test]
 async fn a_scrape_counts_the_records_waiting() {
     use common::testing::scraped;
-    let bus = test_bus().await;
-    // A database of its own: other tests' outboxes are counted under theirs.
-    let name = format!("pending-{}", mongodb::bson::oid::ObjectId::new().to_hex());
-    let database = common::mongo::connect(&common::testing::mongo_uri(), &name)
-        .await
-        .unwrap();
+    let (bus, database) = (test_bus().await, test_database().await);
     let outbox = Outbox::new(&database);
     for id in ["m1", "m2"] {
         write_with_event(&database, &outbox, id, true).await;
     }
-    let label = format!(r#"database="{name}""#);
+    // The test's own database: other tests' outboxes are counted under theirs.
+    let label = format!(r#"database="{}""#, database.name());
     assert_eq!(scraped("outbox_records_pending", &[&label]).await, 2.0);
     outbox.relay_pending(&bus).await.unwrap();
     assert_eq!(scraped("outbox_records_pending", &[&label]).await, 0.0);
