@@ -130,6 +130,8 @@ async fn start_to_ready(service: &Service) -> anyhow::Result<f64> {
         .env_clear()
         .envs(environment)
         .env("PORT", port.to_string())
+        // The running copy holds its metrics port: this one takes any free one.
+        .env("METRICS_PORT", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
