@@ -76,20 +76,36 @@ fn purchase(port: u16, traceparent: &str) -> anyhow::Result<()> {
     let ticket = id_of(&ticket)?;
     let buyer = sign_up(port, traceparent, "buyer")?;
     let headers = [("traceparent", traceparent), ("Cookie", buyer.as_str())];
-    // The ticket reaches orders through the bus: ordering it waits for that.
+    // The ticket reaches orders, and the order payments, through the bus: each waits for it.
     let order_body = format!(r#"{{"ticketId":"{ticket}"}}"#);
+    let order = id_of(&created_once_known(
+        port,
+        "/api/orders",
+        &headers,
+        &order_body,
+    )?)?;
+    let payment = format!(r#"{{"orderId":"{order}","token":"tok_visa"}}"#);
+    created_once_known(port, "/api/payments", &headers, &payment)?;
+    Ok(())
+}
+
+/// `POST path`, sent again while it answers 404 (what it names has not reached the service
+/// yet), for at most [`PATIENCE`]; expected to answer 201.
+fn created_once_known(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<Answer> {
     let deadline = Instant::now() + PATIENCE;
-    let order = loop {
-        let answer = http::send(port, "POST", "/api/orders", &headers, Some(&order_body))?;
-        if answer.status == 201 || Instant::now() > deadline {
-            break answer;
+    loop {
+        let answer = http::send(port, "POST", path, headers, Some(body))
+            .with_context(|| format!("POST {path} was not answered"))?;
+        if answer.status != 404 || Instant::now() > deadline {
+            return expect(answer, &format!("POST {path}"));
         }
         std::thread::sleep(Duration::from_millis(100));
-    };
-    let order = id_of(&expect(order, "POST /api/orders")?)?;
-    let payment = format!(r#"{{"orderId":"{order}","token":"tok_visa"}}"#);
-    call(port, "POST", "/api/payments", &headers, &payment)?;
-    Ok(())
+    }
 }
 
 /// Signs a new `who` up; the session cookie to send back.
