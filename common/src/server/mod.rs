@@ -11,12 +11,14 @@
 //!   request runs to its end even when its client hangs up; request logs; the request timeout;
 //! - `body`: every body read before routing, and refused past [`BODY_LIMIT_BYTES`];
 //! - `client`: the [`Client`] extractor, telling a handler whether anyone still waits for it;
+//! - `requests`: the HTTP metrics of each routed request;
 //! - `lifecycle`: [`Server`], a built service bound to its port with its background work, and
 //!   [`run_service`], a service's whole program.
 
 mod body;
 mod client;
 mod lifecycle;
+mod requests;
 mod stack;
 
 #[cfg(test)]

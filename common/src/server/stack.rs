@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::Response;
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
@@ -20,6 +20,7 @@ use tracing::{Instrument as _, Span};
 
 use super::body::{BODY_LIMIT_BYTES, read_body_first};
 use super::client::Client;
+use super::requests;
 use crate::error::{ApiError, not_found};
 use crate::health::{self, Readiness};
 use crate::telemetry::propagation;
@@ -45,7 +46,6 @@ pub fn app_with_instant(routes: Router, instant: Router, readiness: Readiness) -
         .merge(health::routes(readiness))
         .route_layer(middleware::from_fn(run_to_completion))
         .merge(instant)
-        .route_layer(middleware::from_fn(count_request))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
@@ -53,36 +53,22 @@ pub fn app_with_instant(routes: Router, instant: Router, readiness: Readiness) -
     with_request_logs(routes)
 }
 
-/// Counts a routed request by its route's template (never the raw path, whose ids would make
-/// a series each), method and status, and times it (see [`crate::metrics`]).
-async fn count_request(request: Request, next: Next) -> axum::response::Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(String::new, |route| route.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
-    let in_flight = metrics::gauge!("http_requests_in_flight", "route" => route.clone());
-    in_flight.increment(1.0);
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    in_flight.decrement(1.0);
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!("http_request_duration_seconds", "route" => route.clone(), "method" => method.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
-        .increment(1);
-    response
-}
-
 /// Runs a request to its end in a task of its own (see the module's documentation), telling
 /// its [`Client`] when the connection goes. A handler that panics is answered 500 in the
-/// envelope.
+/// envelope. The request is counted ([`requests`]) when its handler ends, whether or not its
+/// client still waits.
 async fn run_to_completion(mut request: Request, next: Next) -> axum::response::Response {
+    let counted = requests::Counted::start(&request);
     let client = Client::default();
     request.extensions_mut().insert(client.clone());
     // Dropped with this future when the connection goes, before the handler's task has ended.
     let hang_up = client.hang_up_guard();
-    let response = match tokio::spawn(next.run(request).in_current_span()).await {
+    let handled = async move {
+        let response = answer_or_500(next.run(request)).await;
+        counted.answered(&response);
+        response
+    };
+    let response = match tokio::spawn(handled.in_current_span()).await {
         Ok(response) => response,
         Err(error) => handler_failed(error),
     };
@@ -90,12 +76,20 @@ async fn run_to_completion(mut request: Request, next: Next) -> axum::response::
     response
 }
 
-/// Runs an instant route's handler where it is (see [`app_with_instant`]); a panic is a 500.
+/// Runs an instant route's handler where it is (see [`app_with_instant`]), and counts it; a
+/// panic is a 500.
 async fn run_inline(request: Request, next: Next) -> axum::response::Response {
-    match std::panic::AssertUnwindSafe(next.run(request))
-        .catch_unwind()
-        .await
-    {
+    let counted = requests::Counted::start(&request);
+    let response = answer_or_500(next.run(request)).await;
+    counted.answered(&response);
+    response
+}
+
+/// `handler`'s answer, or a 500 in the envelope if it panics.
+async fn answer_or_500(
+    handler: impl Future<Output = axum::response::Response>,
+) -> axum::response::Response {
+    match std::panic::AssertUnwindSafe(handler).catch_unwind().await {
         Ok(response) => response,
         Err(_) => handler_failed("it panicked"),
     }
@@ -219,6 +213,47 @@ mod tests {
             .await
             .expect("the handler was cut off with its client")
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_request_is_counted_by_status_when_it_panics_or_its_client_hangs_up() {
+        use crate::testing::events::eventually;
+        use crate::testing::scraped;
+        // Other tests of this binary call these routes too: the counts only grow.
+        for route in ["/panics", "/instant/panics"] {
+            let labels = [&format!(r#"route="{route}""#) as &str, r#"status="500""#];
+            let before = scraped("http_requests_total", &labels).await;
+            assert_eq!(answer(get(route)).await.0, 500);
+            assert!(
+                scraped("http_requests_total", &labels).await > before,
+                "{route}"
+            );
+        }
+
+        // This route is this test's own.
+        let (started, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let started = Arc::new(Mutex::new(Some(started)));
+        let handler = move || {
+            let started = started.lock().unwrap().take();
+            async move {
+                let _ = started.map(|started| started.send(()));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                "done"
+            }
+        };
+        let route = r#"route="/counted-after-hang-up""#;
+        hang_up_once_started(
+            Router::new().route("/counted-after-hang-up", route_get(handler)),
+            "/counted-after-hang-up",
+            started_rx,
+        )
+        .await;
+        assert_eq!(scraped("http_requests_in_flight", &[route]).await, 1.0);
+        eventually("the request is counted once its handler ends", || async {
+            scraped("http_requests_total", &[route, r#"status="200""#]).await == 1.0
+        })
+        .await;
+        assert_eq!(scraped("http_requests_in_flight", &[route]).await, 0.0);
     }
 
     #[tokio::test]
