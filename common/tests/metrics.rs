@@ -90,9 +90,14 @@ async fn the_metrics_are_not_served_on_the_api_port() {
 }
 
 #[tokio::test]
-async fn mongodb_commands_are_counted_by_name() {
+async fn mongodb_commands_are_counted_by_name_when_asked() {
+    use common::mongo::{Commands, connect_with};
     let app = app().await;
-    let database = common::mongo::connect(&common::testing::mongo_uri(), "metrics")
+    let uri = common::testing::mongo_uri();
+    let database = connect_with(&uri, "metrics", Commands::Counted)
+        .await
+        .unwrap();
+    let uncounted = connect_with(&uri, "metrics", Commands::Uncounted)
         .await
         .unwrap();
     let inserts = [r#"command="insert""#, r#"outcome="succeeded""#];
@@ -105,7 +110,11 @@ async fn mongodb_commands_are_counted_by_name() {
     things.insert_one(doc! { "n": 1 }).await.unwrap();
     things.insert_one(doc! { "n": 2 }).await.unwrap();
     things.find_one(doc! { "n": 2 }).await.unwrap();
-    // Other tests of this binary run commands too, but none inserts or finds.
+    let elsewhere = uncounted.collection::<mongodb::bson::Document>("things");
+    elsewhere.insert_one(doc! { "n": 3 }).await.unwrap();
+    elsewhere.find_one(doc! { "n": 3 }).await.unwrap();
+    // Other tests of this binary run commands too, but none inserts or finds on a counted
+    // client.
     assert_eq!(
         sample(&app, "mongodb_commands_total", &inserts).await,
         inserted + 2.0

@@ -74,6 +74,7 @@ pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
         ServiceSettings {
             listen: Listen::loopback_any_port(),
             mongo_uri: common::testing::mongo_uri(),
+            mongo_commands: common::mongo::Commands::Uncounted,
             sessions: common::testing::session_settings(),
             bus: settings,
         }

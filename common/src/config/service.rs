@@ -8,11 +8,12 @@ use mongodb::Database;
 use crate::background::Background;
 use crate::bus::{Bus, BusSettings};
 use crate::health::Readiness;
+use crate::mongo::Commands;
 use crate::revocation::RevocationBucket;
 use crate::server::Server;
 use crate::session::{SessionSettings, Sessions};
 
-use super::{ConfigError, Listen, required};
+use super::{ConfigError, Listen, flag, required};
 
 /// What auth, tickets, orders and payments read alike; each one's `Config` holds it beside the
 /// settings of its own.
@@ -22,6 +23,9 @@ pub struct ServiceSettings {
     pub listen: Listen,
     /// `MONGO_URI`, naming the service's database (`mongodb://orders-mongo-srv:27017/orders`).
     pub mongo_uri: String,
+    /// `MONGO_COMMAND_METRICS` (default false): count and time every database command
+    /// ([`crate::mongo::Commands`]).
+    pub mongo_commands: Commands,
     /// `JWT_KEY`, `JWT_TTL_SECONDS`, `COOKIE_SECURE` and `REVOCATIONS_MAX_ENTRIES`.
     pub sessions: SessionSettings,
     /// `NATS_CLIENT_ID`, `NATS_URL`, `NATS_USER`, `NATS_PASSWORD` and the streams' bounds.
@@ -35,9 +39,15 @@ impl ServiceSettings {
         let sessions = SessionSettings::from_env()?;
         let mongo_uri = required("MONGO_URI")?;
         let bus = BusSettings::from_env()?;
+        let mongo_commands = if flag("MONGO_COMMAND_METRICS", false)? {
+            Commands::Counted
+        } else {
+            Commands::Uncounted
+        };
         Ok(ServiceSettings {
             listen: Listen::from_env()?,
             mongo_uri,
+            mongo_commands,
             sessions,
             bus,
         })
@@ -47,7 +57,8 @@ impl ServiceSettings {
     /// reads the revocations bucket, which the background work then follows. Nothing listens
     /// yet: [`Connections::bind`] does.
     pub async fn connect(&self, database: &str) -> anyhow::Result<Connections> {
-        let database = crate::mongo::connect(&self.mongo_uri, database).await?;
+        let database =
+            crate::mongo::connect_with(&self.mongo_uri, database, self.mongo_commands).await?;
         let bus = Bus::connect_with(&self.bus)
             .await
             .context("connecting to the event bus (is NATS reachable at NATS_URL?)")?;

@@ -74,6 +74,7 @@ impl Backing {
         ServiceSettings {
             listen: Listen::loopback_any_port(),
             mongo_uri: self.mongo_uri().to_owned(),
+            mongo_commands: crate::mongo::Commands::Uncounted,
             sessions: super::session_settings(),
             bus: self.bus_settings.clone(),
         }
