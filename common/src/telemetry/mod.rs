@@ -16,8 +16,10 @@
 //!
 //! Spans are exported over OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, in batches from a thread of their own, named
-//! by `OTEL_SERVICE_NAME` (default: the program's name). Otherwise no span is recorded: each
-//! only gets its ids, for the logs and for the next hop.
+//! by `OTEL_SERVICE_NAME` (default: the program's name); then the fleet's own spans are traced
+//! at `info` whatever `RUST_LOG` says. Otherwise no span is recorded: the spans `RUST_LOG`
+//! lets through only get their ids, for the lines and for the next hop, and at `warn` a request
+//! builds no span at all.
 
 pub mod propagation;
 
@@ -37,10 +39,27 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-/// The spans traced: the fleet's own (`common` and each service's crate), at `info` and
+/// The spans exported: the fleet's own (`common` and each service's crate), at `info` and
 /// above; none of its libraries'.
 const SPANS: &str =
     "warn,common=info,auth=info,tickets=info,orders=info,payments=info,expiration=info,client=info";
+
+/// The lines' filter when `RUST_LOG` is not set.
+const DEFAULT_LINES: &str = "info";
+
+/// What decides which spans get trace ids: [`SPANS`] while exporting, whatever `RUST_LOG`
+/// says, so that a trace goes on however quiet the logs; otherwise the lines' own filter, the
+/// ids being only for the lines (and the next hop). A span no layer wants is never built: at
+/// `warn`, without an exporter, a request costs no span at all.
+fn spans_filter(exporting: bool, lines: Option<&str>) -> EnvFilter {
+    match (exporting, lines) {
+        (true, _) => EnvFilter::new(SPANS),
+        (false, Some(lines)) => {
+            EnvFilter::try_new(lines).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LINES))
+        }
+        (false, None) => EnvFilter::new(DEFAULT_LINES),
+    }
+}
 
 /// Lines that may wait for the writing thread, by default.
 pub const DEFAULT_BUFFER_LINES: usize = 8192;
@@ -65,7 +84,9 @@ impl Drop for Logging {
 
 /// Installs the global subscriber once; later calls do nothing (and keep no writer).
 pub fn init() -> Logging {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LINES));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let lines = std::env::var("LOG_BUFFER_LINES")
         .ok()
@@ -85,10 +106,8 @@ pub fn init() -> Logging {
         .with_tracked_inactivity(false)
         .with_location(false)
         .with_threads(false);
-    // `RUST_LOG` chooses the lines; the spans are the services' own at `info` whatever it
-    // says, so a trace is continued however quiet the logs.
     let installed = tracing_subscriber::registry()
-        .with(spans.with_filter(EnvFilter::new(SPANS)))
+        .with(spans.with_filter(spans_filter(exporting, rust_log.as_deref())))
         .with(lines_layer(writer, json).with_filter(filter))
         .try_init();
     if installed.is_ok() && exporting {
@@ -226,6 +245,24 @@ mod tests {
         fn make_writer(&'a self) -> Lines {
             self.clone()
         }
+    }
+
+    #[test]
+    fn spans_follow_the_lines_filter_unless_exported() {
+        // Whether an `info` span of this crate is built under `filter` alone.
+        let built = |filter: EnvFilter| {
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_subscriber::layer::Identity::new().with_filter(filter));
+            tracing::subscriber::with_default(subscriber, || {
+                !tracing::info_span!("request").is_disabled()
+            })
+        };
+        assert!(built(spans_filter(true, Some("warn"))));
+        assert!(!built(spans_filter(false, Some("warn"))));
+        assert!(built(spans_filter(false, Some("warn,common=info"))));
+        assert!(built(spans_filter(false, None)));
+        // Unreadable, as for the lines: `info`.
+        assert!(built(spans_filter(false, Some("common=loudest"))));
     }
 
     #[test]

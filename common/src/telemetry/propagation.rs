@@ -22,7 +22,7 @@ pub fn traceparent(span: &Span) -> Option<String> {
 
 /// Makes `span` (not yet entered) continue the trace of `traceparent`, the previous hop's.
 pub fn continue_trace(span: &Span, traceparent: Option<&str>) {
-    let Some(traceparent) = traceparent else {
+    let Some(traceparent) = traceparent.filter(|_| !span.is_disabled()) else {
         return;
     };
     let carrier = HashMap::from([(TRACEPARENT.to_owned(), traceparent.to_owned())]);
