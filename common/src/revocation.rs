@@ -22,6 +22,7 @@
 //! needs the current state, not history; the bucket keeps only the last value per key and
 //! expires it by itself, and every service reads it from its start with one consumer.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -58,10 +59,11 @@ pub fn now_seconds() -> u64 {
 }
 
 /// The bucket of revocations on the bus: auth writes it, every service that reads sessions
-/// follows it.
+/// follows it. Cheap to clone: a handler's state holds it, and axum clones the state for
+/// every request.
 #[derive(Clone)]
 pub struct RevocationBucket {
-    store: kv::Store,
+    store: Arc<kv::Store>,
     /// The session lifetime in seconds: the bucket's `max_age`.
     ttl: u64,
     settings: RevocationSettings,
@@ -123,7 +125,7 @@ impl RevocationBucket {
             )
             .await?;
         Ok(RevocationBucket {
-            store,
+            store: Arc::new(store),
             ttl: ttl.as_secs(),
             settings,
         })
