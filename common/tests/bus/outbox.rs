@@ -240,3 +240,48 @@ async fn a_scrape_counts_the_records_waiting() {
     outbox.relay_pending(&bus).await.unwrap();
     assert_eq!(scraped("outbox_records_pending", &[&label]).await, 0.0);
 }
+
+#[tokio::test]
+async fn a_committed_event_is_published_without_reading_the_outbox_back() {
+    use common::mongo::{Commands, connect_with};
+    use common::testing::scraped;
+    // This binary's only client that counts its commands: the finds counted are the relay's.
+    let database = connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
+        .await
+        .unwrap();
+    let bus = test_bus().await;
+    let outbox = Outbox::new(&database);
+    tokio::spawn(run_relay(
+        outbox.clone(),
+        bus.clone(),
+        CancellationToken::new(),
+    ));
+    let finds = [r#"command="find""#, r#"outcome="succeeded""#];
+    let before = scraped("mongodb_commands_total", &finds).await;
+    let started = std::time::Instant::now();
+    const EVENTS: u64 = 20;
+    for n in 0..EVENTS {
+        outbox
+            .transaction(n, async |transaction, n| {
+                let event = ExpirationComplete {
+                    order_id: format!("o{n}"),
+                };
+                transaction.add(&event).await
+            })
+            .await
+            .unwrap();
+        wait_for_messages(&bus, n + 1).await;
+    }
+    let read = scraped("mongodb_commands_total", &finds).await - before;
+    // The relay reads the collection once a second, whatever it is handed meanwhile.
+    let polls = started.elapsed().as_secs_f64().ceil() + 1.0;
+    assert!(
+        read <= polls,
+        "{read} finds for {EVENTS} events in {:?}",
+        started.elapsed()
+    );
+    common::testing::events::eventually("each record is deleted", || async {
+        outbox.pending().await.unwrap() == 0
+    })
+    .await;
+}
