@@ -10,6 +10,8 @@ use crate::scenarios::db_work::{Commands, DbWork};
 use crate::scenarios::expiration::Expiration;
 use crate::scenarios::footprint::Footprint;
 use crate::scenarios::http::{HttpResult, Via};
+use crate::scenarios::logging::Logging;
+use crate::scenarios::paired::Paired;
 use crate::scenarios::pipeline::Pipeline;
 use crate::scenarios::propagation::Propagation;
 use crate::scenarios::publish::Publish;
@@ -158,6 +160,23 @@ pub(crate) fn report() -> Report {
             catalogue_page("GET /api/tickets?q=bench", 100_000, 100, 1000.0, 24_000),
         ],
         hello: vec![http("bare axum GET /", Via::Direct, 16, 30_000.0, 1_000)],
+        logging: Some(Logging {
+            connections: 16,
+            rounds: 5,
+            warn_per_second: 20_000.0,
+            info_per_second: 17_000.0,
+            ratio: 0.85,
+            info_lines_per_request: 1.0,
+        }),
+        paired: vec![Paired {
+            connections: 16,
+            rounds: 3,
+            ours_per_second: 29_000.0,
+            theirs_per_second: 30_000.0,
+            ratio: 0.97,
+            ratio_low: 0.96,
+            ratio_high: 0.98,
+        }],
         signin: Signin {
             ceilings: [40.0, 50.0, 60.0, 40.0].map(ceiling).to_vec(),
             // Shares 46/45, 44/55, 40/50: 102%, 80%, 80%.

@@ -10,10 +10,11 @@ use ticketing_bench::machine::Machine;
 use ticketing_bench::report::parts::{self, ClusterPart, PurchasesPart, StackPart, write_json};
 use ticketing_bench::report::{self, Against, Report, Timings};
 use ticketing_bench::scenarios::catalogue::CataloguePage;
+use ticketing_bench::scenarios::db_work::DbWork;
 use ticketing_bench::scenarios::http::Endpoint;
 use ticketing_bench::scenarios::{
-    catalogue, ceilings, create_tickets, expiration, footprint, http, pipeline, progress,
-    propagation, publish, quiet_machine,
+    catalogue, ceilings, create_tickets, db_work, expiration, footprint, http, logging, paired,
+    pipeline, progress, propagation, publish, quiet_machine,
 };
 use ticketing_bench::target::Stack;
 
@@ -40,6 +41,13 @@ enum Command {
     },
     /// The purchase pipeline and `POST /api/orders`, against a fresh stack.
     Purchases {
+        /// Where to write the results (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The database work of one purchase, against a fresh stack whose services count their
+    /// commands.
+    Work {
         /// Where to write the results (JSON).
         #[arg(long)]
         out: PathBuf,
@@ -100,6 +108,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Purchases { out } => {
             let stack = prepared_stack()?;
             write_json(&out, &measure_purchases(&stack).await?)
+        }
+        Command::Work { out } => {
+            let stack = prepared_stack()?;
+            write_json(&out, &measure_work(&stack).await?)
         }
         Command::Cluster { out } => {
             let stack = prepared_stack()?;
@@ -207,11 +219,16 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackPart> {
         .filter(|endpoint| !matches!(endpoint, Endpoint::ListTickets | Endpoint::CreateOrder))
         .collect();
     http.extend(http::run(stack, &rest, &http).await?);
+    progress("currentuser with a log line per request (info) and without (warn)");
+    let logging = Some(logging::run(stack).await?);
+    let paired = paired::run(stack).await?;
     progress("sign-in storms between scrypt ceilings");
     let signin = ceilings::signin(stack).await?;
     Ok(StackPart {
         http,
         hello,
+        logging,
+        paired,
         signin,
         propagation,
         publish,
@@ -246,6 +263,15 @@ async fn measure_catalogue(stack: &Stack) -> anyhow::Result<Vec<CataloguePage>> 
         .await?;
     create_tickets(&api, &seller, http::LISTED_TICKETS).await?;
     catalogue::run(stack).await
+}
+
+/// The database work of a purchase; `None` when the services count no commands.
+async fn measure_work(stack: &Stack) -> anyhow::Result<Option<DbWork>> {
+    progress("the database work of a purchase");
+    let api = Api::new(&stack.ingress)?;
+    let seller = api.sign_up("work-seller").await?;
+    let buyer = api.sign_up("work-buyer").await?;
+    db_work::run(stack, &api, &seller, &buyer).await
 }
 
 /// The purchases' part: the pipeline, then `POST /api/orders` last: each of its runs leaves

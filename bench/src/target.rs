@@ -70,6 +70,9 @@ pub struct Stack {
     pub run_time: Duration,
     /// The orders' expiration window.
     pub expiration_window: Duration,
+    /// `BENCH_OTHER_AUTH`: in a side-by-side run, the other tree's auth binary, run beside
+    /// this stack's own ([`crate::scenarios::paired`]).
+    pub other_auth: Option<PathBuf>,
 }
 
 impl Stack {
@@ -99,6 +102,7 @@ impl Stack {
                 "BENCH_EXPIRATION_WINDOW_SECONDS",
                 900,
             )?),
+            other_auth: std::env::var_os("BENCH_OTHER_AUTH").map(PathBuf::from),
         })
     }
 

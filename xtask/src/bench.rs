@@ -45,7 +45,7 @@ const BENCH_PACKAGE: &str = "ticketing-bench";
 
 /// The parts of the suite, in run order, each measured on a fresh stack so that what one writes
 /// does not slow the next (`ticketing-bench <part>`; see its `report::parts`).
-const PARTS: [&str; 4] = ["stack", "catalogue", "purchases", "expiration"];
+const PARTS: [&str; 5] = ["stack", "catalogue", "purchases", "work", "expiration"];
 
 /// The part measured last, for this tree only, on a stack whose NATS is a cluster of
 /// [`up::CLUSTER_NODES`]: the bus's figures beside the single server's.
@@ -129,16 +129,17 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
         wrk: &wrk,
         dir: &dir,
         seconds: options.seconds,
+        other_auth: against.as_ref().map(|other| other.auth.as_path()),
     };
     let ours = Tree {
         name: "ours",
         workspace: &workspace,
     };
     let mut trees = vec![ours];
-    if let Some((_, workspace)) = &against {
+    if let Some(other) = &against {
         trees.push(Tree {
             name: "theirs",
-            workspace,
+            workspace: &other.workspace,
         });
     }
     let chosen = |part: &str| options.only.as_deref().is_none_or(|only| only == part);
@@ -183,7 +184,7 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
             "--total-seconds={:.1}",
             started.elapsed().as_secs_f64()
         ));
-    if let Some((commit, _)) = &against {
+    if let Some(OtherTree { commit, .. }) = &against {
         report
             .arg(format!("--against={commit}"))
             .arg("--against-parts")
@@ -224,6 +225,7 @@ fn report_commands(services: &[&str], options: &Options) -> Vec<String> {
         "# each on a fresh stack, services with RUST_LOG=warn: ticketing-bench stack, \
          ticketing-bench catalogue, ticketing-bench purchases"
             .to_owned(),
+        "# and with MONGO_COMMAND_METRICS=true: ticketing-bench work".to_owned(),
         format!(
             "# and with EXPIRATION_WINDOW_SECONDS={EXPIRATION_WINDOW_SECONDS}: ticketing-bench expiration --orders {EXPIRING_ORDERS}"
         ),
@@ -250,15 +252,23 @@ struct Tree<'a> {
     workspace: &'a Workspace,
 }
 
+/// The other tree of a side-by-side run.
+struct OtherTree {
+    /// Its commit's short id.
+    commit: String,
+    workspace: Workspace,
+    /// Its auth binary, which the stack part also runs beside this tree's in one stack.
+    auth: PathBuf,
+}
+
 /// Extracts the commit `rev` names (unless an earlier run did) under `target/bench-against/`
-/// and builds its services in release mode there; returns the commit's short id and its
-/// workspace.
+/// and builds its services in release mode there.
 fn other_tree(
     workspace: &Workspace,
     target: &Path,
     rev: &str,
     stop: &Stop,
-) -> anyhow::Result<(String, Workspace)> {
+) -> anyhow::Result<OtherTree> {
     let commit = git(
         &workspace.root,
         &[
@@ -320,8 +330,14 @@ fn other_tree(
         "building {rev} ({short}): {} (release)",
         packages.join(", ")
     ));
-    cargo::build(&theirs.root, &packages, true, stop)?;
-    Ok((short, theirs))
+    let auth = cargo::build(&theirs.root, &packages, true, stop)?
+        .remove("auth")
+        .context("building the other tree produced no auth binary")?;
+    Ok(OtherTree {
+        commit: short,
+        workspace: theirs,
+        auth,
+    })
 }
 
 /// `git args` in `dir`: its standard output, trimmed.
@@ -349,6 +365,8 @@ struct Common<'a> {
     wrk: &'a Path,
     dir: &'a Path,
     seconds: u64,
+    /// The other tree's auth binary, in a side-by-side run.
+    other_auth: Option<&'a Path>,
 }
 
 impl Common<'_> {
@@ -377,6 +395,11 @@ impl Common<'_> {
             out.to_string_lossy().into_owned(),
         ];
         let mut service_env = vec![("RUST_LOG", "warn".to_owned())];
+        if part == "work" {
+            // Counting commands costs the services (`common::mongo::Commands`): only the part
+            // that reports the count pays it.
+            service_env.push(("MONGO_COMMAND_METRICS", "true".to_owned()));
+        }
         if part == "expiration" {
             service_env.push((
                 "EXPIRATION_WINDOW_SECONDS",
@@ -462,6 +485,10 @@ impl Common<'_> {
         console::step(format_args!("ticketing-bench {part}"));
         let mut command = Command::new(self.bench);
         command.args(&args).envs(env);
+        // This tree's stack part also runs the other tree's auth beside its own.
+        if let (Some(auth), "stack", "ours") = (self.other_auth, part, tree.name) {
+            command.env("BENCH_OTHER_AUTH", auth);
+        }
         let status = run_child(command, self.stop)?;
         drop(stack);
         if !status.success() {

@@ -34,6 +34,22 @@ pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
             met: share >= 0.5,
         });
     }
+    if let Some(logging) = &stack.logging {
+        checks.push(Check {
+            what: format!(
+                "currentuser at info (a line per request) vs at warn (c={}, median of {} rounds)",
+                logging.connections, logging.rounds
+            ),
+            target: "≥ 90%".to_owned(),
+            measured: format!(
+                "{:.0}% ({:.0}/s vs {:.0}/s)",
+                logging.ratio * 100.0,
+                logging.info_per_second,
+                logging.warn_per_second
+            ),
+            met: logging.ratio >= 0.9,
+        });
+    }
     if let Some(share) = stack.signin.median_share() {
         checks.push(Check {
             what: "signin vs scrypt ceiling (storm, direct)".to_owned(),
@@ -155,6 +171,12 @@ mod tests {
         assert!(check("expiration lateness").met);
         assert!(!check("idle RSS").met);
         assert!(check("start to ready").met);
-        assert_eq!(report.checks.len(), 7);
+        // 17,000 of 20,000 at info: 85%.
+        assert!(!check("currentuser at info").met);
+        assert_eq!(
+            check("currentuser at info").measured,
+            "85% (17000/s vs 20000/s)"
+        );
+        assert_eq!(report.checks.len(), 8);
     }
 }

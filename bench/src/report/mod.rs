@@ -39,6 +39,14 @@ pub struct StackResults {
     pub catalogue: Vec<CataloguePage>,
     /// The bare axum handler at each level.
     pub hello: Vec<HttpResult>,
+    /// `currentuser` with a log line per request and without (none in reports from before it
+    /// was measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<crate::scenarios::logging::Logging>,
+    /// In a side-by-side run, `currentuser` on this tree's auth and the other's in one stack
+    /// (none otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paired: Vec<crate::scenarios::paired::Paired>,
     /// Sign-in storms between scrypt ceilings, `currentuser` meanwhile.
     pub signin: Signin,
     /// Event propagation at light and heavy load.

@@ -10,6 +10,9 @@
 //!   and delete would disturb what follows it);
 //! - [`Part::Purchases`]: the purchase pipeline, then `POST /api/orders`, on databases that
 //!   hold only what they create;
+//! - [`Part::Work`]: the database work of one purchase, counted by services that count their
+//!   commands (`MONGO_COMMAND_METRICS=true`, which costs: so on a stack of its own, and the
+//!   pipeline's figures are those of the services as they are deployed);
 //! - [`Part::Expiration`]: lateness, with a short expiration window;
 //! - [`Part::Cluster`]: publish latency and propagation again, on a three-node NATS cluster
 //!   whose streams keep a copy on every node, beside the main stack's single server (this
@@ -27,9 +30,12 @@ use serde::{Deserialize, Serialize};
 use super::StackResults;
 use crate::scenarios::catalogue::CataloguePage;
 use crate::scenarios::ceilings::Signin;
+use crate::scenarios::db_work::DbWork;
 use crate::scenarios::expiration::Expiration;
 use crate::scenarios::footprint::{self, Footprint, Loaded};
 use crate::scenarios::http::HttpResult;
+use crate::scenarios::logging::Logging;
+use crate::scenarios::paired::Paired;
 use crate::scenarios::pipeline::Pipeline;
 use crate::scenarios::propagation::Propagation;
 use crate::scenarios::publish::Publish;
@@ -43,6 +49,8 @@ pub enum Part {
     Catalogue,
     /// The pipeline and `POST /api/orders`.
     Purchases,
+    /// The database work of a purchase.
+    Work,
     /// Expiration lateness.
     Expiration,
     /// The bus figures on a three-node cluster.
@@ -56,6 +64,7 @@ impl Part {
             Part::Stack => "stack",
             Part::Catalogue => "catalogue",
             Part::Purchases => "purchases",
+            Part::Work => "work",
             Part::Expiration => "expiration",
             Part::Cluster => "cluster",
         }
@@ -74,6 +83,12 @@ pub struct StackPart {
     pub http: Vec<HttpResult>,
     /// The bare axum handler at each level.
     pub hello: Vec<HttpResult>,
+    /// `currentuser` with a log line per request and without.
+    #[serde(default)]
+    pub logging: Option<Logging>,
+    /// In a side-by-side run, `currentuser` on this tree's auth and the other's in one stack.
+    #[serde(default)]
+    pub paired: Vec<Paired>,
     /// Sign-in storms between scrypt ceilings.
     pub signin: Signin,
     /// Event propagation at light and heavy load.
@@ -109,7 +124,9 @@ pub struct ClusterPart {
 pub fn read(dir: &Path) -> anyhow::Result<(StackResults, Expiration)> {
     let stack: StackPart = read_json(&Part::Stack.file(dir))?;
     let catalogue: Vec<CataloguePage> = read_json(&Part::Catalogue.file(dir))?;
-    let purchases: PurchasesPart = read_json(&Part::Purchases.file(dir))?;
+    let mut purchases: PurchasesPart = read_json(&Part::Purchases.file(dir))?;
+    let work: Option<DbWork> = read_json(&Part::Work.file(dir))?;
+    purchases.pipeline.db_work = work;
     let expiration: Expiration = read_json(&Part::Expiration.file(dir))?;
     let cluster_file = Part::Cluster.file(dir);
     let cluster: Option<ClusterPart> = if cluster_file.exists() {
@@ -135,6 +152,8 @@ fn join(
         http,
         catalogue,
         hello: stack.hello,
+        logging: stack.logging,
+        paired: stack.paired,
         signin: stack.signin,
         propagation: stack.propagation,
         publish: Some(stack.publish),
@@ -202,6 +221,8 @@ mod tests {
         let stack = StackPart {
             http: others,
             hello: whole.hello.clone(),
+            logging: whole.logging.clone(),
+            paired: whole.paired.clone(),
             signin: whole.signin.clone(),
             propagation: whole.propagation.clone(),
             publish: whole.publish.clone().unwrap(),
@@ -209,12 +230,17 @@ mod tests {
         };
         write_json(&Part::Stack.file(&dir), &stack).unwrap();
         write_json(&Part::Catalogue.file(&dir), &whole.catalogue).unwrap();
+        // The database work comes from its own part.
         let purchases = PurchasesPart {
-            pipeline: whole.pipeline.clone(),
+            pipeline: Pipeline {
+                db_work: None,
+                ..whole.pipeline.clone()
+            },
             orders,
             loaded,
         };
         write_json(&Part::Purchases.file(&dir), &purchases).unwrap();
+        write_json(&Part::Work.file(&dir), &whole.pipeline.db_work).unwrap();
         write_json(&Part::Expiration.file(&dir), &report().expiration).unwrap();
         write_json(&Part::Cluster.file(&dir), whole.cluster.as_ref().unwrap()).unwrap();
 

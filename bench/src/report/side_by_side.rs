@@ -56,6 +56,14 @@ fn figures(stack: &StackResults, expiration: &Expiration) -> Vec<Figure> {
             page.http.per_second,
         );
     }
+    if let Some(logging) = &stack.logging {
+        add(
+            format!("currentuser at info vs at warn, c={}", logging.connections),
+            "%",
+            Better::Higher,
+            logging.ratio * 100.0,
+        );
+    }
     if let Some(share) = stack.signin.median_share() {
         add(
             "sign-in vs the scrypt ceiling (median storm)".to_owned(),
@@ -172,6 +180,31 @@ pub(super) fn section(
             verdict(ratio, ours.better),
         );
     }
+    if !stack.paired.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n**In one stack** (`scenarios/paired.rs`): this tree's auth and {}'s, started side \
+             by side with the same settings, `GET /api/users/currentuser` against each in turn. \
+             The ratio is the geometric mean of the rounds' ratios, with its 95% confidence \
+             interval: the figure to quote for a difference of a few percent.\n\n\
+             | connections | rounds | this tree, req/s | {}, req/s | ratio | 95% CI |\n\
+             |---:|---:|---:|---:|---:|---|",
+            against.rev, against.rev,
+        );
+        for pair in &stack.paired {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.0} | {:.0} | {:.3} | {:.3}–{:.3} |",
+                pair.connections,
+                pair.rounds,
+                pair.ours_per_second,
+                pair.theirs_per_second,
+                pair.ratio,
+                pair.ratio_low,
+                pair.ratio_high
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -229,5 +262,12 @@ mod tests {
         );
         // Through the ingress is the same work with nginx in front: not a headline.
         assert!(!md.contains("currentuser, ingress"));
+        // The in-one-stack figure, with its interval.
+        let row = "| 16 | 3 | 29000 | 30000 | 0.970 | 0.960–0.980 |";
+        assert!(md.contains(row), "{row} not in {md}");
+        assert!(
+            md.contains("| currentuser at info vs at warn, c=16 | % | 85.0 | 85.0 | 1.00 | ≈ |"),
+            "{md}"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The database work of one purchase: purchases made one after another (create a ticket, order
 //! it, pay, wait until the order is complete, so every event it caused has been handled), the
-//! MongoDB commands each service sent meanwhile (`mongodb_commands_total` on its metrics port)
-//! and the database server's CPU, per purchase. What the services do on their own meanwhile
+//! MongoDB commands each service sent meanwhile (`mongodb_commands_total` on its metrics port,
+//! which a service counts when started with `MONGO_COMMAND_METRICS=true`) and the database
+//! server's CPU, per purchase. What the services do on their own meanwhile
 //! (relays, reconciler) is measured idle first and taken off. Counts, not timings, so a change
 //! to the write path shows at once.
 
@@ -45,8 +46,8 @@ pub struct Commands {
     pub per_purchase: f64,
 }
 
-/// Measures [`PURCHASES`] purchases as `seller` and `buyer`; `None` when the services serve no
-/// metrics (a tree from before they did).
+/// Measures [`PURCHASES`] purchases as `seller` and `buyer`; `None` when the services count no
+/// commands (a tree from before they did).
 pub async fn run(
     stack: &Stack,
     api: &Api,
@@ -86,6 +87,9 @@ pub async fn run(
     let elapsed = started.elapsed();
     let cpu = meter.stop();
     let during = delta(&counts(&http, &services).await?, &before);
+    if during.is_empty() {
+        return Ok(None);
+    }
 
     let idle_share = elapsed.as_secs_f64() / IDLE.as_secs_f64();
     let purchases = PURCHASES as f64;

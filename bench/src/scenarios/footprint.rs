@@ -1,24 +1,19 @@
 //! Each service's footprint: binary size, resident memory when idle, and how long a fresh
 //! process takes from start to answering 200 on `/readyz`.
 //!
-//! The fresh process is the same program with the same environment as the running one (read
-//! from `/proc`), on another port. It runs while the stack is idle, before any load, so the
-//! queue consumers it joins have nothing in flight; it is stopped with SIGTERM.
+//! The fresh process is a [`Copy`] of the running one. It runs while the stack is idle, before
+//! any load, so the queue consumers it joins have nothing in flight; it is stopped with SIGTERM.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::procfs;
-use crate::scenarios::{free_port, progress};
+use crate::scenarios::copy::Copy;
+use crate::scenarios::progress;
 use crate::target::{Service, Stack};
 
 /// Starts per service; the median is reported.
 const STARTS: usize = 3;
-/// How long a fresh process may take to get ready.
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One service's footprint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,61 +112,8 @@ pub fn add_loaded(footprints: &mut [Footprint], loaded: &[Loaded]) {
 
 /// Starts a second copy of `service` and times it to `/readyz` 200, in milliseconds.
 async fn start_to_ready(service: &Service) -> anyhow::Result<f64> {
-    let program = procfs::executable(service.pid)?;
-    let environment = procfs::environment(service.pid)?;
-    let port = free_port()?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .context("could not build the HTTP client")?;
-    let url = format!("http://127.0.0.1:{port}/readyz");
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(&program)
-        .env_clear()
-        .envs(environment)
-        .env("PORT", port.to_string())
-        // The running copy holds its metrics port: this one takes any free one.
-        .env("METRICS_PORT", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("could not start {}", program.display()))?;
-    let ready = loop {
-        if let Ok(response) = client.get(&url).send().await
-            && response.status().is_success()
-        {
-            break started.elapsed();
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!("a second {} exited while starting ({status})", service.name);
-        }
-        if started.elapsed() > READY_TIMEOUT {
-            bail!(
-                "a second {} was not ready within {READY_TIMEOUT:?}",
-                service.name
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    };
-    stop(&mut child).await;
+    let copy = Copy::start(service, None, &[], None).await?;
+    let ready = copy.start_to_ready;
+    copy.stop().await;
     Ok(ready.as_secs_f64() * 1000.0)
-}
-
-/// SIGTERM (with `kill`, no unsafe code here), then SIGKILL after a few seconds.
-async fn stop(child: &mut tokio::process::Child) {
-    if let Some(pid) = child.id() {
-        let _ = tokio::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await;
-        if tokio::time::timeout(Duration::from_secs(10), child.wait())
-            .await
-            .is_ok()
-        {
-            return;
-        }
-    }
-    let _ = child.kill().await;
 }

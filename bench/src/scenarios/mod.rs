@@ -2,10 +2,13 @@
 
 pub mod catalogue;
 pub mod ceilings;
+pub mod copy;
 pub mod db_work;
 pub mod expiration;
 pub mod footprint;
 pub mod http;
+pub mod logging;
+pub mod paired;
 pub mod pipeline;
 pub mod propagation;
 pub mod publish;
