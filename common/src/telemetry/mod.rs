@@ -47,17 +47,19 @@ const SPANS: &str =
 /// The lines' filter when `RUST_LOG` is not set.
 const DEFAULT_LINES: &str = "info";
 
-/// What decides which spans get trace ids: [`SPANS`] while exporting, whatever `RUST_LOG`
-/// says, so that a trace goes on however quiet the logs; otherwise the lines' own filter, the
-/// ids being only for the lines (and the next hop). A span no layer wants is never built: at
-/// `warn`, without an exporter, a request costs no span at all.
-fn spans_filter(exporting: bool, lines: Option<&str>) -> EnvFilter {
-    match (exporting, lines) {
-        (true, _) => EnvFilter::new(SPANS),
-        (false, Some(lines)) => {
-            EnvFilter::try_new(lines).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LINES))
+/// Which spans are OpenTelemetry spans, getting trace ids: [`SPANS`] while exporting, whatever
+/// `RUST_LOG` says, so that a trace goes on however quiet the logs; otherwise, for JSON lines,
+/// the lines' own filter, the ids being only for the lines (and the next hop); for text lines,
+/// none, since no line shows an id. A span no layer wants is never built: at `warn`, without an
+/// exporter, a request costs no span at all.
+fn spans_filter(exporting: bool, json: bool, lines: Option<&str>) -> Option<EnvFilter> {
+    match (exporting, json, lines) {
+        (true, _, _) => Some(EnvFilter::new(SPANS)),
+        (false, false, _) => None,
+        (false, true, Some(lines)) => {
+            Some(EnvFilter::try_new(lines).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LINES)))
         }
-        (false, None) => EnvFilter::new(DEFAULT_LINES),
+        (false, true, None) => Some(EnvFilter::new(DEFAULT_LINES)),
     }
 }
 
@@ -107,7 +109,9 @@ pub fn init() -> Logging {
         .with_location(false)
         .with_threads(false);
     let installed = tracing_subscriber::registry()
-        .with(spans.with_filter(spans_filter(exporting, rust_log.as_deref())))
+        .with(
+            spans_filter(exporting, json, rust_log.as_deref()).map(|only| spans.with_filter(only)),
+        )
         .with(lines_layer(writer, json).with_filter(filter))
         .try_init();
     if installed.is_ok() && exporting {
@@ -248,21 +252,28 @@ mod tests {
     }
 
     #[test]
-    fn spans_follow_the_lines_filter_unless_exported() {
-        // Whether an `info` span of this crate is built under `filter` alone.
-        let built = |filter: EnvFilter| {
-            let subscriber = tracing_subscriber::registry()
-                .with(tracing_subscriber::layer::Identity::new().with_filter(filter));
-            tracing::subscriber::with_default(subscriber, || {
-                !tracing::info_span!("request").is_disabled()
-            })
+    fn spans_follow_the_json_lines_filter_unless_exported() {
+        let chosen = |exporting, json, lines| {
+            spans_filter(exporting, json, lines).map(|filter: EnvFilter| filter.to_string())
         };
-        assert!(built(spans_filter(true, Some("warn"))));
-        assert!(!built(spans_filter(false, Some("warn"))));
-        assert!(built(spans_filter(false, Some("warn,common=info"))));
-        assert!(built(spans_filter(false, None)));
+        let fleet = Some(EnvFilter::new(SPANS).to_string());
+        assert_eq!(chosen(true, false, Some("warn")), fleet);
+        assert_eq!(chosen(true, true, Some("warn")), fleet);
+        assert_eq!(chosen(false, true, Some("warn")).as_deref(), Some("warn"));
+        assert_eq!(chosen(false, true, None).as_deref(), Some("info"));
         // Unreadable, as for the lines: `info`.
-        assert!(built(spans_filter(false, Some("common=loudest"))));
+        assert_eq!(
+            chosen(false, true, Some("common=loudest")).as_deref(),
+            Some("info")
+        );
+        // Text lines show no ids: without an exporter, no span is an OpenTelemetry span.
+        assert_eq!(chosen(false, false, Some("info")), None);
+        // And a span the filter does not want is not built at all.
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::layer::Identity::new().with_filter(EnvFilter::new("warn")));
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(tracing::info_span!("request").is_disabled());
+        });
     }
 
     #[test]
