@@ -19,6 +19,7 @@
 //! - [`server`]: the HTTP stack every service runs (404 fallback, body limit, request logs);
 //! - [`health`]: `/healthz` and `/readyz`;
 //! - [`telemetry`] and [`shutdown`]: logging set-up and the stop signal;
+//! - `locks`: taking a lock whose holder panicked;
 //! - `testing` (feature `testing`): the real-server test harness.
 
 pub mod background;
@@ -32,6 +33,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod json;
+mod locks;
 pub mod metrics;
 pub mod mongo;
 pub mod openapi;

@@ -45,6 +45,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::locks::lock;
+
 /// The path the metrics are served at, on the metrics port.
 pub const PATH: &str = "/metrics";
 
@@ -96,12 +98,6 @@ impl Drop for Collected {
     fn drop(&mut self) {
         lock(collectors()).remove(&self.0);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The process's metrics in Prometheus' text format, the collectors run first. Each runs in a

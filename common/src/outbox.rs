@@ -33,6 +33,7 @@ use tracing::Instrument as _;
 use crate::backoff::Backoff;
 use crate::bus::Bus;
 use crate::events::{Event, Subject};
+use crate::locks::lock;
 use crate::telemetry::propagation;
 
 /// How often the relay looks for records nobody woke it for.
@@ -267,12 +268,6 @@ impl Outbox {
             None => Ok(stored.len()),
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Waits until `until` (or `shutdown`) after a failure, dropping what is handed over

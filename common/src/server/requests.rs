@@ -17,6 +17,8 @@ use axum::http::Method;
 use axum::response::Response;
 use metrics::{Counter, Gauge, Histogram};
 
+use crate::locks::{read, write};
+
 /// The methods with series of their own; any other is counted as `other`, so a client cannot
 /// make series by inventing methods.
 const METHODS: [Method; 7] = [
@@ -141,16 +143,6 @@ impl Series {
             counter
         })
     }
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
