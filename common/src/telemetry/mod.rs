@@ -7,19 +7,19 @@
 //! line. At most `LOG_BUFFER_LINES` (default [`DEFAULT_BUFFER_LINES`]) wait for that thread;
 //! past that, logging waits for room rather than dropping a line.
 //!
-//! **Traces**: every `tracing` span is an OpenTelemetry span too. A request's span continues
-//! the W3C `traceparent` it came with (from the ingress or the caller), or starts a trace; an
-//! event recorded in the outbox keeps its span's context and the relay sends it in the NATS
-//! message's `traceparent` header, which the listener's span continues ([`propagation`]). So one
-//! purchase is one trace across the fleet. Each JSON line carries the `trace_id` and `span_id`
+//! **Traces**: `tracing` spans are OpenTelemetry spans too (which ones: below). A request's
+//! span continues the W3C `traceparent` it came with (from the ingress or the caller), or
+//! starts a trace; an event recorded in the outbox keeps its span's context and the relay sends
+//! it in the NATS message's `traceparent` header, which the listener's span continues
+//! ([`propagation`]). So one purchase is one trace across the fleet. Each JSON line carries the `trace_id` and `span_id`
 //! of the span it was logged in, so its lines can be joined without a collector.
 //!
 //! Spans are exported over OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, in batches from a thread of their own, named
 //! by `OTEL_SERVICE_NAME` (default: the program's name); then the fleet's own spans are traced
-//! at `info` whatever `RUST_LOG` says. Otherwise no span is recorded: the spans `RUST_LOG`
-//! lets through only get their ids, for the lines and for the next hop, and at `warn` a request
-//! builds no span at all.
+//! at `info` whatever `RUST_LOG` says. Otherwise no span is recorded: with JSON lines the spans
+//! `RUST_LOG` lets through only get their ids, for the lines and for the next hop (at `warn` a
+//! request builds no span at all); text lines show no id, so they get no OpenTelemetry span.
 
 pub mod propagation;
 
@@ -52,15 +52,22 @@ const DEFAULT_LINES: &str = "info";
 /// the lines' own filter, the ids being only for the lines (and the next hop); for text lines,
 /// none, since no line shows an id. A span no layer wants is never built: at `warn`, without an
 /// exporter, a request costs no span at all.
-fn spans_filter(exporting: bool, json: bool, lines: Option<&str>) -> Option<EnvFilter> {
-    match (exporting, json, lines) {
-        (true, _, _) => Some(EnvFilter::new(SPANS)),
-        (false, false, _) => None,
-        (false, true, Some(lines)) => {
-            Some(EnvFilter::try_new(lines).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LINES)))
-        }
-        (false, true, None) => Some(EnvFilter::new(DEFAULT_LINES)),
+fn spans_filter(exporting: bool, json: bool, rust_log: Option<&str>) -> Option<EnvFilter> {
+    if exporting {
+        Some(EnvFilter::new(SPANS))
+    } else if json {
+        Some(lines_filter(rust_log))
+    } else {
+        None
     }
+}
+
+/// The lines' filter: `rust_log` (the value of `RUST_LOG`), or [`DEFAULT_LINES`] when it is
+/// unset or unreadable.
+fn lines_filter(rust_log: Option<&str>) -> EnvFilter {
+    rust_log
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT_LINES))
 }
 
 /// Lines that may wait for the writing thread, by default.
@@ -87,8 +94,7 @@ impl Drop for Logging {
 /// Installs the global subscriber once; later calls do nothing (and keep no writer).
 pub fn init() -> Logging {
     let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LINES));
+    let filter = lines_filter(rust_log.as_deref());
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let lines = std::env::var("LOG_BUFFER_LINES")
         .ok()
@@ -268,12 +274,18 @@ mod tests {
         );
         // Text lines show no ids: without an exporter, no span is an OpenTelemetry span.
         assert_eq!(chosen(false, false, Some("info")), None);
-        // And a span the filter does not want is not built at all.
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_subscriber::layer::Identity::new().with_filter(EnvFilter::new("warn")));
-        tracing::subscriber::with_default(subscriber, || {
-            assert!(tracing::info_span!("request").is_disabled());
+        // And a span the filter does not want is not built at all. Asked of the subscriber
+        // itself: a callsite's cached interest is shared with the other tests' subscribers.
+        let request = tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            tracing::info_span!("request")
         });
+        let request = request
+            .metadata()
+            .expect("a span of a subscriber that takes all");
+        let at_warn = tracing_subscriber::registry().with(EnvFilter::new("warn"));
+        assert!(!tracing::Subscriber::enabled(&at_warn, request));
+        let at_info = tracing_subscriber::registry().with(lines_filter(None));
+        assert!(tracing::Subscriber::enabled(&at_info, request));
     }
 
     #[test]
