@@ -50,43 +50,36 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Vec<Paired>> {
         .await?;
     let ours = Copy::start(auth, None, &[], None).await?;
     let theirs = Copy::start(auth, Some(other), &[], None).await?;
-    let mut paired = Vec::new();
-    let mut failure = None;
-    for connections in CONNECTIONS {
-        match currentuser_in_turn(
-            stack,
-            "paired",
-            [&ours, &theirs],
-            &user.cookie,
-            ROUNDS,
-            connections,
-        )
-        .await
-        {
-            Ok(rates) => {
-                let pair = summarise(connections, &rates);
-                progress(format_args!(
-                    "currentuser c={connections}, in one stack: ours {:.0}/s, theirs {:.0}/s, ratio {:.3} (95% CI {:.3}–{:.3})",
-                    pair.ours_per_second,
-                    pair.theirs_per_second,
-                    pair.ratio,
-                    pair.ratio_low,
-                    pair.ratio_high
-                ));
-                paired.push(pair);
-            }
-            Err(error) => {
-                failure = Some(error);
-                break;
-            }
+    let measured = async {
+        let mut paired = Vec::new();
+        for connections in CONNECTIONS {
+            let rates = currentuser_in_turn(
+                stack,
+                "paired",
+                [&ours, &theirs],
+                &user.cookie,
+                ROUNDS,
+                connections,
+            )
+            .await?;
+            let pair = summarise(connections, &rates);
+            progress(format_args!(
+                "currentuser c={connections}, in one stack: ours {:.0}/s, theirs {:.0}/s, ratio {:.3} (95% CI {:.3}–{:.3})",
+                pair.ours_per_second,
+                pair.theirs_per_second,
+                pair.ratio,
+                pair.ratio_low,
+                pair.ratio_high
+            ));
+            paired.push(pair);
         }
+        anyhow::Ok(paired)
     }
+    .await;
+    // Stopped whether or not the measuring failed, as in the logging scenario.
     ours.stop().await;
     theirs.stop().await;
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(paired),
-    }
+    measured
 }
 
 /// The figures of `rates` (each round's ours and theirs).
