@@ -52,6 +52,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// In a side-by-side run: this tree's stack (`BENCH_*`) and the other's (`BENCH_OTHER_*`),
+    /// both running, measured in turn.
+    Paired {
+        /// Where to write the results (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Publish latency and propagation against a stack whose NATS is a three-node cluster.
     Cluster {
         /// Where to write the results (JSON).
@@ -112,6 +119,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Work { out } => {
             let stack = prepared_stack()?;
             write_json(&out, &measure_work(&stack).await?)
+        }
+        Command::Paired { out } => {
+            let (ours, theirs) = (prepared_stack()?, Stack::other_from_env()?);
+            progress("both trees in turn, a stack of each running");
+            write_json(&out, &paired::run(&ours, &theirs).await?)
         }
         Command::Cluster { out } => {
             let stack = prepared_stack()?;
@@ -221,14 +233,12 @@ async fn measure_stack(stack: &Stack) -> anyhow::Result<StackPart> {
     http.extend(http::run(stack, &rest, &http).await?);
     progress("currentuser with a log line per request (info) and without (warn)");
     let logging = Some(logging::run(stack).await?);
-    let paired = paired::run(stack).await?;
     progress("sign-in storms between scrypt ceilings");
     let signin = ceilings::signin(stack).await?;
     Ok(StackPart {
         http,
         hello,
         logging,
-        paired,
         signin,
         propagation,
         publish,
@@ -280,7 +290,7 @@ async fn measure_work(stack: &Stack) -> anyhow::Result<Option<DbWork>> {
 async fn measure_purchases(stack: &Stack) -> anyhow::Result<PurchasesPart> {
     progress("purchase pipeline");
     quiet_machine("the pipeline").await?;
-    let pipeline = pipeline::run(stack).await?;
+    let pipeline = pipeline::run(stack, pipeline::DURATION).await?;
     let loaded = footprint::loaded(stack, &pipeline.loaded_rss_kib);
     progress("HTTP throughput and latency: POST /api/orders");
     let orders = http::run(stack, &[Endpoint::CreateOrder], &[]).await?;

@@ -10,6 +10,9 @@
 //! - `BENCH_WRK`: the wrk program; `BENCH_WORK_DIR`: where scripts and id lists go;
 //! - `BENCH_SECONDS`: how long each wrk run lasts (default 2);
 //! - `BENCH_EXPIRATION_WINDOW_SECONDS`: the orders' expiration window on this stack (default 900).
+//!
+//! The paired part of a side-by-side run has a second stack, the other tree's, in the same
+//! variables named `BENCH_OTHER_*`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -70,18 +73,29 @@ pub struct Stack {
     pub run_time: Duration,
     /// The orders' expiration window.
     pub expiration_window: Duration,
-    /// `BENCH_OTHER_AUTH`: in a side-by-side run, the other tree's auth binary, run beside
-    /// this stack's own ([`crate::scenarios::paired`]).
-    pub other_auth: Option<PathBuf>,
 }
 
 impl Stack {
     /// Reads the stack from the `BENCH_*` variables.
     pub fn from_env() -> anyhow::Result<Stack> {
-        let var =
-            |name: &str| std::env::var(name).with_context(|| format!("{name} must be defined"));
+        Stack::from_vars("BENCH_")
+    }
+
+    /// Reads the other tree's stack of a paired run from the `BENCH_OTHER_*` variables.
+    pub fn other_from_env() -> anyhow::Result<Stack> {
+        Stack::from_vars("BENCH_OTHER_")
+    }
+
+    /// Reads a stack from the variables `prefix` starts.
+    fn from_vars(prefix: &str) -> anyhow::Result<Stack> {
+        let named = |name: &str| format!("{prefix}{name}");
+        let var = |name: &str| {
+            let name = named(name);
+            std::env::var(&name).with_context(|| format!("{name} must be defined"))
+        };
         let seconds = |name: &str, default: u64| -> anyhow::Result<u64> {
-            match std::env::var(name) {
+            let name = named(name);
+            match std::env::var(&name) {
                 Ok(value) => value
                     .parse()
                     .with_context(|| format!("{name} must be a number of seconds")),
@@ -89,20 +103,16 @@ impl Stack {
             }
         };
         Ok(Stack {
-            ingress: var("BENCH_INGRESS_URL")?.trim_end_matches('/').to_owned(),
-            services: parse_services(&var("BENCH_SERVICES")?)?,
-            servers: parse_servers(&var("BENCH_SERVERS")?)?,
-            nats_url: var("BENCH_NATS_URL")?,
-            nats_operator_password: var("BENCH_NATS_OPERATOR_PASSWORD")?,
-            tickets_mongo_uri: var("BENCH_TICKETS_MONGO_URI")?,
-            wrk: var("BENCH_WRK")?.into(),
-            work_dir: var("BENCH_WORK_DIR")?.into(),
-            run_time: Duration::from_secs(seconds("BENCH_SECONDS", 2)?),
-            expiration_window: Duration::from_secs(seconds(
-                "BENCH_EXPIRATION_WINDOW_SECONDS",
-                900,
-            )?),
-            other_auth: std::env::var_os("BENCH_OTHER_AUTH").map(PathBuf::from),
+            ingress: var("INGRESS_URL")?.trim_end_matches('/').to_owned(),
+            services: parse_services(&var("SERVICES")?)?,
+            servers: parse_servers(&var("SERVERS")?)?,
+            nats_url: var("NATS_URL")?,
+            nats_operator_password: var("NATS_OPERATOR_PASSWORD")?,
+            tickets_mongo_uri: var("TICKETS_MONGO_URI")?,
+            wrk: var("WRK")?.into(),
+            work_dir: var("WORK_DIR")?.into(),
+            run_time: Duration::from_secs(seconds("SECONDS", 2)?),
+            expiration_window: Duration::from_secs(seconds("EXPIRATION_WINDOW_SECONDS", 900)?),
         })
     }
 

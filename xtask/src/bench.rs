@@ -9,7 +9,9 @@
 //! With `--against <rev>`, the commit `rev` names is extracted under `target/bench-against/`
 //! (kept for the next run), built in release mode into its own target directory, and each part
 //! runs for both trees in turn, on fresh stacks, the first tree alternating from part to part:
-//! the report gives each headline figure of both and their ratio, from one run.
+//! the report gives each headline figure of both and their ratio, from one run. Then a stack of
+//! each tree runs at once and the `paired` part measures them round by round in turn, for the
+//! ratios of a few percent.
 //!
 //! The services log at `warn` during the bench: at tens of thousands of requests a second, one
 //! line per request would measure the log pipe to xtask rather than the services.
@@ -47,6 +49,11 @@ const BENCH_PACKAGE: &str = "ticketing-bench";
 /// does not slow the next (`ticketing-bench <part>`; see its `report::parts`).
 const PARTS: [&str; 5] = ["stack", "catalogue", "purchases", "work", "expiration"];
 
+/// The part of a side-by-side run that measures both trees at once, each on a stack of its own,
+/// alternating between them round by round: the ratios of a few percent that the parts, minutes
+/// apart, cannot tell from the machine's drift (`ticketing-bench paired`).
+const PAIRED_PART: &str = "paired";
+
 /// The part measured last, for this tree only, on a stack whose NATS is a cluster of
 /// [`up::CLUSTER_NODES`]: the bus's figures beside the single server's.
 const CLUSTER_PART: &str = "cluster";
@@ -64,7 +71,7 @@ pub(crate) struct Options {
     /// Run this part alone (to measure one figure again) and write its results under
     /// `target/bench/parts/` instead of a report.
     #[arg(long, value_name = "PART",
-          value_parser = clap::builder::PossibleValuesParser::new(PARTS.into_iter().chain([CLUSTER_PART])))]
+          value_parser = clap::builder::PossibleValuesParser::new(PARTS.into_iter().chain([PAIRED_PART, CLUSTER_PART])))]
     only: Option<String>,
 }
 
@@ -80,6 +87,9 @@ pub(crate) fn run(options: &Options) -> anyhow::Result<ExitCode> {
 }
 
 fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow::Result<()> {
+    if options.only.as_deref() == Some(PAIRED_PART) && options.against.is_none() {
+        bail!("--only {PAIRED_PART} measures two trees: it needs --against <rev>");
+    }
     let workspace = Workspace::load()?;
     let wrk = locate_or_install_wrk()?;
     let tools = tools::locate_or_install(Purpose::Up)?;
@@ -129,7 +139,6 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
         wrk: &wrk,
         dir: &dir,
         seconds: options.seconds,
-        other_auth: against.as_ref().map(|other| other.auth.as_path()),
     };
     let ours = Tree {
         name: "ours",
@@ -160,6 +169,11 @@ fn run_until_stopped(options: &Options, stop: &Stop, started: Instant) -> anyhow
             };
             common.against_stack(tree, &name, part, 1)?;
         }
+    }
+    if let [ours, theirs] = trees.as_slice()
+        && chosen(PAIRED_PART)
+    {
+        common.paired(ours, theirs)?;
     }
     if chosen(CLUSTER_PART) {
         common.against_stack(&trees[0], CLUSTER_PART, CLUSTER_PART, up::CLUSTER_NODES)?;
@@ -241,6 +255,9 @@ fn report_commands(services: &[&str], options: &Options) -> Vec<String> {
              under target/bench-against/"
                 .to_owned(),
         );
+        commands.push(format!(
+            "# then a stack of each tree at once, measured in turn: ticketing-bench {PAIRED_PART}"
+        ));
     }
     commands
 }
@@ -257,8 +274,6 @@ struct OtherTree {
     /// Its commit's short id.
     commit: String,
     workspace: Workspace,
-    /// Its auth binary, which the stack part also runs beside this tree's in one stack.
-    auth: PathBuf,
 }
 
 /// Extracts the commit `rev` names (unless an earlier run did) under `target/bench-against/`
@@ -330,13 +345,10 @@ fn other_tree(
         "building {rev} ({short}): {} (release)",
         packages.join(", ")
     ));
-    let auth = cargo::build(&theirs.root, &packages, true, stop)?
-        .remove("auth")
-        .context("building the other tree produced no auth binary")?;
+    cargo::build(&theirs.root, &packages, true, stop)?;
     Ok(OtherTree {
         commit: short,
         workspace: theirs,
-        auth,
     })
 }
 
@@ -365,8 +377,6 @@ struct Common<'a> {
     wrk: &'a Path,
     dir: &'a Path,
     seconds: u64,
-    /// The other tree's auth binary, in a side-by-side run.
-    other_auth: Option<&'a Path>,
 }
 
 impl Common<'_> {
@@ -385,15 +395,39 @@ impl Common<'_> {
         part: &str,
         nats_nodes: usize,
     ) -> anyhow::Result<()> {
-        let parts = self.parts_of(tree.name);
-        std::fs::create_dir_all(&parts)
-            .with_context(|| format!("could not create {}", parts.display()))?;
-        let out = parts.join(format!("{part}.json"));
-        let mut args = vec![
-            part.to_owned(),
-            "--out".to_owned(),
-            out.to_string_lossy().into_owned(),
-        ];
+        let started = self.start(tree, name, part, nats_nodes)?;
+        let mut args = Vec::new();
+        if part == "expiration" {
+            args.push(format!("--orders={EXPIRING_ORDERS}"));
+        }
+        self.run_bench(tree, part, &args, &started.env, &started.log)
+    }
+
+    /// Starts a stack of each tree at once, and runs `ticketing-bench paired` against both:
+    /// this tree's in `BENCH_*`, the other's in `BENCH_OTHER_*`.
+    fn paired(&self, ours: &Tree<'_>, theirs: &Tree<'_>) -> anyhow::Result<()> {
+        let first = self.start(ours, "paired-ours", PAIRED_PART, 1)?;
+        let second = self.start(theirs, "paired-theirs", PAIRED_PART, 1)?;
+        let mut env = first.env.clone();
+        env.extend(
+            second
+                .env
+                .iter()
+                .map(|(key, value)| (key.replacen("BENCH_", "BENCH_OTHER_", 1), value.clone())),
+        );
+        self.run_bench(ours, PAIRED_PART, &[], &env, &first.log)
+            .with_context(|| format!("the other stack's output is in {}", second.log.display()))
+    }
+
+    /// Starts a fresh stack called `name` of `tree`'s services with `nats_nodes` NATS servers,
+    /// set for `part`: running until the answer is dropped.
+    fn start(
+        &self,
+        tree: &Tree<'_>,
+        name: &str,
+        part: &str,
+        nats_nodes: usize,
+    ) -> anyhow::Result<Started> {
         let mut service_env = vec![("RUST_LOG", "warn".to_owned())];
         if part == "work" {
             // Counting commands costs the services (`common::mongo::Commands`): only the part
@@ -405,7 +439,6 @@ impl Common<'_> {
                 "EXPIRATION_WINDOW_SECONDS",
                 EXPIRATION_WINDOW_SECONDS.to_string(),
             ));
-            args.push(format!("--orders={EXPIRING_ORDERS}"));
         }
         // Rate limits raised far above the bench's load (its sign-in storms repeat one email
         // from 127.0.0.1, its pipeline pays as one user), but kept on, so the figures include
@@ -482,15 +515,38 @@ impl Common<'_> {
             ("BENCH_SECONDS", self.seconds.to_string()),
             ("BENCH_EXPIRATION_WINDOW_SECONDS", window),
         ]);
+        Ok(Started {
+            _stack: stack,
+            env: env
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value))
+                .collect(),
+            log,
+        })
+    }
+
+    /// Runs `ticketing-bench <part> --out <parts of the tree>/<part>.json args` with `env`;
+    /// `log` is where its stack's output went.
+    fn run_bench(
+        &self,
+        tree: &Tree<'_>,
+        part: &str,
+        args: &[String],
+        env: &BTreeMap<String, String>,
+        log: &Path,
+    ) -> anyhow::Result<()> {
+        let parts = self.parts_of(tree.name);
+        std::fs::create_dir_all(&parts)
+            .with_context(|| format!("could not create {}", parts.display()))?;
         console::step(format_args!("ticketing-bench {part}"));
         let mut command = Command::new(self.bench);
-        command.args(&args).envs(env);
-        // This tree's stack part also runs the other tree's auth beside its own.
-        if let (Some(auth), "stack", "ours") = (self.other_auth, part, tree.name) {
-            command.env("BENCH_OTHER_AUTH", auth);
-        }
+        command
+            .arg(part)
+            .arg("--out")
+            .arg(parts.join(format!("{part}.json")))
+            .args(args)
+            .envs(env);
         let status = run_child(command, self.stop)?;
-        drop(stack);
         if !status.success() {
             bail!(
                 "ticketing-bench {part} failed ({status}); the stack's output is in {}",
@@ -499,6 +555,15 @@ impl Common<'_> {
         }
         Ok(())
     }
+}
+
+/// A stack started for a part, stopped when dropped.
+struct Started {
+    _stack: up::Stack,
+    /// The `BENCH_*` variables that describe it to `ticketing-bench`.
+    env: BTreeMap<String, String>,
+    /// Where its output goes.
+    log: PathBuf,
 }
 
 /// Runs `command` with our stdout and stderr; a stop request interrupts it.

@@ -43,8 +43,8 @@ pub struct StackResults {
     /// was measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logging: Option<crate::scenarios::logging::Logging>,
-    /// In a side-by-side run, `currentuser` on this tree's auth and the other's in one stack
-    /// (none otherwise).
+    /// In a side-by-side run, both trees measured in turn, a stack of each running (none
+    /// otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paired: Vec<crate::scenarios::paired::Paired>,
     /// Sign-in storms between scrypt ceilings, `currentuser` meanwhile.

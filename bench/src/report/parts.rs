@@ -14,6 +14,8 @@
 //!   commands (`MONGO_COMMAND_METRICS=true`, which costs: so on a stack of its own, and the
 //!   pipeline's figures are those of the services as they are deployed);
 //! - [`Part::Expiration`]: lateness, with a short expiration window;
+//! - [`Part::Paired`]: in a side-by-side run, a stack of each tree at once, measured in turn
+//!   (`scenarios::paired`), written with this tree's parts;
 //! - [`Part::Cluster`]: publish latency and propagation again, on a three-node NATS cluster
 //!   whose streams keep a copy on every node, beside the main stack's single server (this
 //!   tree's only: a side-by-side run does not measure it for the other).
@@ -53,6 +55,8 @@ pub enum Part {
     Work,
     /// Expiration lateness.
     Expiration,
+    /// Both trees in turn, a stack of each running.
+    Paired,
     /// The bus figures on a three-node cluster.
     Cluster,
 }
@@ -66,6 +70,7 @@ impl Part {
             Part::Purchases => "purchases",
             Part::Work => "work",
             Part::Expiration => "expiration",
+            Part::Paired => "paired",
             Part::Cluster => "cluster",
         }
     }
@@ -86,9 +91,6 @@ pub struct StackPart {
     /// `currentuser` with a log line per request and without.
     #[serde(default)]
     pub logging: Option<Logging>,
-    /// In a side-by-side run, `currentuser` on this tree's auth and the other's in one stack.
-    #[serde(default)]
-    pub paired: Vec<Paired>,
     /// Sign-in storms between scrypt ceilings.
     pub signin: Signin,
     /// Event propagation at light and heavy load.
@@ -119,8 +121,8 @@ pub struct ClusterPart {
     pub propagation: Vec<Propagation>,
 }
 
-/// The figures of one tree: the parts in `dir` joined (the cluster's if it was measured), and
-/// its expiration part.
+/// The figures of one tree: the parts in `dir` joined (the paired and cluster parts if they
+/// were measured), and its expiration part.
 pub fn read(dir: &Path) -> anyhow::Result<(StackResults, Expiration)> {
     let stack: StackPart = read_json(&Part::Stack.file(dir))?;
     let catalogue: Vec<CataloguePage> = read_json(&Part::Catalogue.file(dir))?;
@@ -128,13 +130,21 @@ pub fn read(dir: &Path) -> anyhow::Result<(StackResults, Expiration)> {
     let work: Option<DbWork> = read_json(&Part::Work.file(dir))?;
     purchases.pipeline.db_work = work;
     let expiration: Expiration = read_json(&Part::Expiration.file(dir))?;
-    let cluster_file = Part::Cluster.file(dir);
-    let cluster: Option<ClusterPart> = if cluster_file.exists() {
-        Some(read_json(&cluster_file)?)
+    let cluster: Option<ClusterPart> = read_if_measured(Part::Cluster, dir)?;
+    let paired: Option<Vec<Paired>> = read_if_measured(Part::Paired, dir)?;
+    let mut joined = join(stack, catalogue, purchases, cluster);
+    joined.paired = paired.unwrap_or_default();
+    Ok((joined, expiration))
+}
+
+/// `part`'s figures in `dir`, if it was measured.
+fn read_if_measured<T: DeserializeOwned>(part: Part, dir: &Path) -> anyhow::Result<Option<T>> {
+    let file = part.file(dir);
+    if file.exists() {
+        read_json(&file).map(Some)
     } else {
-        None
-    };
-    Ok((join(stack, catalogue, purchases, cluster), expiration))
+        Ok(None)
+    }
 }
 
 /// The results of one tree, from its parts.
@@ -153,7 +163,7 @@ fn join(
         catalogue,
         hello: stack.hello,
         logging: stack.logging,
-        paired: stack.paired,
+        paired: Vec::new(),
         signin: stack.signin,
         propagation: stack.propagation,
         publish: Some(stack.publish),
@@ -222,7 +232,6 @@ mod tests {
             http: others,
             hello: whole.hello.clone(),
             logging: whole.logging.clone(),
-            paired: whole.paired.clone(),
             signin: whole.signin.clone(),
             propagation: whole.propagation.clone(),
             publish: whole.publish.clone().unwrap(),
@@ -243,6 +252,7 @@ mod tests {
         write_json(&Part::Work.file(&dir), &whole.pipeline.db_work).unwrap();
         write_json(&Part::Expiration.file(&dir), &report().expiration).unwrap();
         write_json(&Part::Cluster.file(&dir), whole.cluster.as_ref().unwrap()).unwrap();
+        write_json(&Part::Paired.file(&dir), &whole.paired).unwrap();
 
         let (joined, expiration) = read(&dir).unwrap();
         let _ = std::fs::remove_dir_all(&dir);

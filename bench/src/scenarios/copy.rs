@@ -1,6 +1,6 @@
 //! A second copy of a running service: the same program (or another build of it) with the same
 //! environment (read from `/proc`), on another port, with settings of its own on top. Footprint
-//! times its start; logging runs it at another log level; paired runs the other tree's build.
+//! times its start; logging runs it at another log level.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use crate::procfs;
-use crate::scenarios::{free_port, quiet_machine};
-use crate::target::{Service, Stack};
-use crate::wrk::{self, Body, Run};
+use crate::scenarios::free_port;
+use crate::target::Service;
 
 /// How long a copy may take to get ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -112,42 +111,4 @@ impl Copy {
         }
         let _ = self.child.kill().await;
     }
-}
-
-/// `GET /api/users/currentuser` signed in as `cookie`, against each of `copies` in turn,
-/// `rounds` times at `connections`, which goes first alternating so the machine's drift falls
-/// on all alike: each round's requests per second, in the order of `copies`. `name` names the
-/// wrk scripts.
-pub async fn currentuser_in_turn<const N: usize>(
-    stack: &Stack,
-    name: &str,
-    copies: [&Copy; N],
-    cookie: &str,
-    rounds: usize,
-    connections: u32,
-) -> anyhow::Result<Vec<[f64; N]>> {
-    let mut rates = Vec::with_capacity(rounds);
-    for round in 0..rounds {
-        let mut order: Vec<usize> = (0..N).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        let mut rate = [0.0; N];
-        for index in order {
-            quiet_machine(&format!("currentuser, {name} {index}")).await?;
-            let run = Run {
-                url: format!("{}/api/users/currentuser", copies[index].url()),
-                connections,
-                duration: stack.run_time,
-                cookie: Some(cookie),
-                body: Body::Get,
-            };
-            let script = format!("currentuser-{name}-{index}-c{connections}");
-            rate[index] = wrk::run(&stack.wrk, &stack.work_dir, &script, &run)
-                .await?
-                .ok_per_second();
-        }
-        rates.push(rate);
-    }
-    Ok(rates)
 }

@@ -6,8 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenarios::copy::{Copy, currentuser_in_turn};
+use crate::scenarios::copy::Copy;
 use crate::scenarios::progress;
+use crate::scenarios::turns::get_in_turn;
 use crate::stats::median;
 use crate::target::Stack;
 
@@ -42,11 +43,14 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Logging> {
     let lines = stack.work_dir.join("auth-info.log");
     let warn = Copy::start(auth, None, &[("RUST_LOG", "warn")], None).await?;
     let info = Copy::start(auth, None, &[("RUST_LOG", "info")], Some(&lines)).await?;
-    let rates = currentuser_in_turn(
+    let urls = [&warn, &info].map(|copy| format!("{}/api/users/currentuser", copy.url()));
+    let rates = get_in_turn(
         stack,
-        "log-level",
-        [&warn, &info],
-        &user.cookie,
+        "currentuser-log-level",
+        [
+            (urls[0].as_str(), user.cookie.as_str()),
+            (urls[1].as_str(), user.cookie.as_str()),
+        ],
         ROUNDS,
         CONNECTIONS,
     )

@@ -12,6 +12,7 @@ pub mod paired;
 pub mod pipeline;
 pub mod propagation;
 pub mod publish;
+pub mod turns;
 
 use std::future::Future;
 

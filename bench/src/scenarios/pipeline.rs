@@ -18,9 +18,9 @@ use crate::scenarios::progress;
 use crate::target::Stack;
 
 /// Concurrent purchases.
-const WORKERS: usize = 16;
-/// How long the pipeline runs.
-const DURATION: Duration = Duration::from_secs(15);
+pub const WORKERS: usize = 16;
+/// How long the purchases part runs the pipeline.
+pub const DURATION: Duration = Duration::from_secs(15);
 
 /// The pipeline's figures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,8 +52,8 @@ impl Pipeline {
     }
 }
 
-/// Runs the pipeline for [`DURATION`] with [`WORKERS`] workers.
-pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
+/// Runs the pipeline for `duration` with [`WORKERS`] workers.
+pub async fn run(stack: &Stack, duration: Duration) -> anyhow::Result<Pipeline> {
     let api = Api::new(&stack.ingress)?;
     let seller = api.sign_up("pipeline-seller").await?;
     let buyer = api.sign_up("pipeline-buyer").await?;
@@ -84,7 +84,7 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Pipeline> {
             }
         }));
     }
-    tokio::time::sleep(DURATION).await;
+    tokio::time::sleep(duration).await;
     stop.store(true, Ordering::Relaxed);
     let cpu = meter.stop();
     let seconds = started.elapsed().as_secs_f64();
