@@ -2,22 +2,22 @@
 //! ids would make a series each), method and status, and timed (`http_requests_total`,
 //! `http_request_duration_seconds`, `http_requests_in_flight`; see [`crate::metrics`]).
 //!
-//! Each route's and method's series are looked up in the recorder once and kept: a request
-//! then costs a read lock and three atomic updates, not three label sets built, hashed and
-//! looked up. The counting is done by the middleware that already runs each handler
-//! (`super::stack`), not by a layer of its own, which would cost every request a boxed
-//! service and a boxed future.
+//! Each thread keeps its own handles to each route's and method's series, looked up in the
+//! recorder the first time (the recorder keeps one series per label set, whichever thread
+//! asks): a request then costs two lookups in its thread's own map and four atomic updates, with
+//! no lock and no reference count shared between threads. The counting is done by the
+//! middleware that already runs each handler (`super::stack`), not by a layer of its own, which
+//! would cost every request a boxed service and a boxed future.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::response::Response;
 use metrics::{Counter, Gauge, Histogram};
-
-use crate::locks::{read, write};
 
 /// The methods with series of their own; any other is counted as `other`, so a client cannot
 /// make series by inventing methods.
@@ -31,7 +31,7 @@ const METHODS: [Method; 7] = [
     Method::OPTIONS,
 ];
 
-/// The `method` label of `method`.
+/// The `method` label of `method`, and its slot.
 fn method_label(method: &Method) -> (usize, &'static str) {
     METHODS
         .iter()
@@ -55,7 +55,8 @@ impl Counted {
             .extensions()
             .get::<MatchedPath>()
             .map_or("", MatchedPath::as_str);
-        let series = Series::of(route, request.method());
+        let (slot, method) = method_label(request.method());
+        let series = with_series(route, slot, method, |series| series.series.clone());
         series.in_flight.increment(1.0);
         Counted {
             series,
@@ -67,7 +68,11 @@ impl Counted {
     pub(super) fn answered(self, response: &Response) {
         let series = &self.series;
         series.duration.record(self.started.elapsed().as_secs_f64());
-        series.answered(response.status().as_u16()).increment(1);
+        let status = response.status().as_u16();
+        // The answering thread's own handles: the request may have started on another.
+        with_series(&series.route, series.slot, series.method, |series| {
+            series.answered(status).increment(1);
+        });
     }
 }
 
@@ -77,72 +82,78 @@ impl Drop for Counted {
     }
 }
 
-/// One route's and method's series.
+/// One route's and method's series, as a request in flight holds them.
 struct Series {
     route: String,
+    slot: usize,
     method: &'static str,
     in_flight: Gauge,
     duration: Histogram,
-    /// By status, as answered so far: a route answers a handful.
-    answered: RwLock<Vec<(u16, Counter)>>,
 }
 
-/// Each route's series, one slot per method of [`METHODS`] and one for `other`.
-type Routes = HashMap<String, [Option<Arc<Series>>; METHODS.len() + 1]>;
+/// A thread's handles to one route's and method's series.
+struct Handles {
+    series: Arc<Series>,
+    /// By status, as answered so far: a route answers a handful.
+    answered: Vec<(u16, Counter)>,
+}
 
-impl Series {
-    /// The series of `route` and `method`, registered the first time.
-    fn of(route: &str, method: &Method) -> Arc<Series> {
-        static ROUTES: OnceLock<RwLock<Routes>> = OnceLock::new();
-        let routes = ROUTES.get_or_init(RwLock::default);
-        let (slot, method) = method_label(method);
-        if let Some(series) = read(routes)
-            .get(route)
-            .and_then(|slots| slots[slot].clone())
-        {
-            return series;
-        }
-        let mut routes = write(routes);
-        let slots = routes.entry(route.to_owned()).or_default();
-        slots[slot]
-            .get_or_insert_with(|| {
-                let route = route.to_owned();
-                Arc::new(Series {
-                    in_flight: metrics::gauge!("http_requests_in_flight", "route" => route.clone()),
-                    duration: metrics::histogram!(
-                        "http_request_duration_seconds",
-                        "route" => route.clone(),
-                        "method" => method
-                    ),
-                    answered: RwLock::default(),
-                    route,
-                    method,
-                })
-            })
-            .clone()
-    }
-
-    /// The counter of the requests answered `status`.
-    fn answered(&self, status: u16) -> Counter {
-        let known = read(&self.answered)
-            .iter()
-            .find(|(answered, _)| *answered == status)
-            .map(|(_, counter)| counter.clone());
-        known.unwrap_or_else(|| {
-            let mut answered = write(&self.answered);
-            if let Some((_, counter)) = answered.iter().find(|(known, _)| *known == status) {
-                return counter.clone();
+impl Handles {
+    /// The counter of the requests answered `status`, registered the first time.
+    fn answered(&mut self, status: u16) -> &Counter {
+        let index = match self.answered.iter().position(|(known, _)| *known == status) {
+            Some(index) => index,
+            None => {
+                let series = &self.series;
+                let counter = metrics::counter!(
+                    "http_requests_total",
+                    "route" => series.route.clone(),
+                    "method" => series.method,
+                    "status" => status.to_string()
+                );
+                self.answered.push((status, counter));
+                self.answered.len() - 1
             }
-            let counter = metrics::counter!(
-                "http_requests_total",
-                "route" => self.route.clone(),
-                "method" => self.method,
-                "status" => status.to_string()
-            );
-            answered.push((status, counter.clone()));
-            counter
-        })
+        };
+        &self.answered[index].1
     }
+}
+
+thread_local! {
+    /// This thread's handles, by route and then by method slot ([`METHODS`], then `other`).
+    static HANDLES: RefCell<HashMap<Box<str>, [Option<Handles>; METHODS.len() + 1]>> =
+        RefCell::default();
+}
+
+/// Runs `use_them` on this thread's handles to the series of `route` and `method` (in `slot`),
+/// registered the first time.
+fn with_series<R>(
+    route: &str,
+    slot: usize,
+    method: &'static str,
+    use_them: impl FnOnce(&mut Handles) -> R,
+) -> R {
+    HANDLES.with_borrow_mut(|routes| {
+        if let Some(handles) = routes.get_mut(route).and_then(|slots| slots[slot].as_mut()) {
+            return use_them(handles);
+        }
+        let series = Series {
+            in_flight: metrics::gauge!("http_requests_in_flight", "route" => route.to_owned()),
+            duration: metrics::histogram!(
+                "http_request_duration_seconds",
+                "route" => route.to_owned(),
+                "method" => method
+            ),
+            route: route.to_owned(),
+            slot,
+            method,
+        };
+        let slots = routes.entry(route.into()).or_default();
+        use_them(slots[slot].insert(Handles {
+            series: Arc::new(series),
+            answered: Vec::new(),
+        }))
+    })
 }
 
 #[cfg(test)]
@@ -159,15 +170,29 @@ mod tests {
     }
 
     #[test]
-    fn a_route_and_method_keep_their_series() {
-        let first = Series::of("/api/kept/{id}", &Method::GET);
-        let again = Series::of("/api/kept/{id}", &Method::GET);
-        assert!(Arc::ptr_eq(&first, &again));
-        let posted = Series::of("/api/kept/{id}", &Method::POST);
+    fn a_thread_keeps_its_handles_to_a_route_and_methods_series() {
+        let series = |method: &Method| {
+            let (slot, label) = method_label(method);
+            with_series("/api/kept/{id}", slot, label, |handles| {
+                handles.series.clone()
+            })
+        };
+        let first = series(&Method::GET);
+        assert!(Arc::ptr_eq(&first, &series(&Method::GET)));
+        let posted = series(&Method::POST);
         assert!(!Arc::ptr_eq(&first, &posted));
         assert_eq!(
-            (posted.route.as_str(), posted.method),
-            ("/api/kept/{id}", "POST")
+            (posted.route.as_str(), posted.method, posted.slot),
+            ("/api/kept/{id}", "POST", 1)
         );
+        // Each status's counter is registered once.
+        let (slot, label) = method_label(&Method::GET);
+        let counters = with_series("/api/kept/{id}", slot, label, |handles| {
+            handles.answered(200);
+            handles.answered(404);
+            handles.answered(200);
+            handles.answered.len()
+        });
+        assert_eq!(counters, 2);
     }
 }
