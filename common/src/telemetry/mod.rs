@@ -2,10 +2,11 @@
 //!
 //! **Logs**: `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` for one JSON object per line
 //! (for a log collector), human-readable lines otherwise. Lines are formatted where they are
-//! logged and written to standard output by a thread of their own, in batches: a request's
-//! thread never waits on the write, and a burst of lines costs one write rather than one per
-//! line. At most `LOG_BUFFER_LINES` (default [`DEFAULT_BUFFER_LINES`]) wait for that thread;
-//! past that, logging waits for room rather than dropping a line.
+//! logged and written to standard output by a thread of their own, in batches at most
+//! [`writer::INTERVAL`] apart ([`writer`]): a request's thread never waits on the write, and the
+//! lines of a batch cost one write rather than one each. At most `LOG_BUFFER_LINES` (default
+//! [`DEFAULT_BUFFER_LINES`]) wait for that thread; past that, logging waits for room rather
+//! than dropping a line.
 //!
 //! **Traces**: `tracing` spans are OpenTelemetry spans too (which ones: below). A request's
 //! span continues the W3C `traceparent` it came with (from the ingress or the caller), or
@@ -22,8 +23,8 @@
 //! request builds no span at all); text lines show no id, so they get no OpenTelemetry span.
 
 pub mod propagation;
+pub mod writer;
 
-use std::io::BufWriter;
 use std::sync::{Arc, OnceLock};
 
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
@@ -31,7 +32,6 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::dispatcher::WeakDispatch;
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::fmt::MakeWriter;
@@ -77,7 +77,7 @@ pub const DEFAULT_BUFFER_LINES: usize = 8192;
 /// line and exports every span still waiting. Hold it for the whole of `main`.
 #[must_use = "dropping it stops the log writer and the span exporter"]
 pub struct Logging {
-    _writer: Option<WorkerGuard>,
+    _writer: Option<writer::Flusher>,
     traces: Option<SdkTracerProvider>,
 }
 
@@ -101,11 +101,13 @@ pub fn init() -> Logging {
         .and_then(|value| value.trim().parse().ok())
         .filter(|lines: &usize| *lines > 0)
         .unwrap_or(DEFAULT_BUFFER_LINES);
-    let (writer, guard) = NonBlockingBuilder::default()
-        .buffered_lines_limit(lines)
-        .lossy(false)
-        .thread_name("log-writer")
-        .finish(BufWriter::new(std::io::stdout()));
+    let (lines, flusher) = match writer::start(std::io::stdout(), lines) {
+        Ok((writer, flusher)) => (lines_layer(writer, json), Some(flusher)),
+        Err(error) => {
+            eprintln!("no thread to write the log lines ({error}): written where logged");
+            (lines_layer(std::io::stdout, json), None)
+        }
+    };
     let (traces, exporting) = tracer_provider();
     let spans = tracing_opentelemetry::layer()
         .with_tracer(traces.tracer("ticketing"))
@@ -118,13 +120,13 @@ pub fn init() -> Logging {
         .with(
             spans_filter(exporting, json, rust_log.as_deref()).map(|only| spans.with_filter(only)),
         )
-        .with(lines_layer(writer, json).with_filter(filter))
+        .with(lines.with_filter(filter))
         .try_init();
     if installed.is_ok() && exporting {
         tracing::info!("exporting traces over OTLP");
     }
     Logging {
-        _writer: installed.is_ok().then_some(guard),
+        _writer: flusher.filter(|_| installed.is_ok()),
         traces: (installed.is_ok() && exporting).then_some(traces),
     }
 }
