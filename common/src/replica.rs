@@ -4,10 +4,10 @@
 //! there, which counts as done. Every later event carries the version it brings the document
 //! to, and is applied only when it is the next one (the rule is
 //! [`Outcome::for_versions`]): already applied is a duplicate, a gap waits for the events before
-//! it, redelivered. The write is conditional on the version the copy was read at, so two
-//! deliveries racing cannot both apply, and neither is lost: the loser reads again and decides
-//! again ([`LostRaces`]). What a service adds to its copies of its own (orders' `reservedBy`, payments'
-//! `payment`) is never touched here.
+//! it, redelivered. The write is conditional on the version before the event's, so two
+//! deliveries racing cannot both apply, and neither is lost: the loser reads the copy and
+//! decides again ([`LostRaces`]). What a service adds to its copies of its own (orders'
+//! `reservedBy`, payments' `payment`) is never touched here.
 
 use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
@@ -83,6 +83,9 @@ where
 
     /// Applies the event that brings copy `id` to `version` by setting `fields` (and the
     /// version), if it is the next one; see the module's doc.
+    ///
+    /// The next event, the usual case, is one write conditional on the version before it; only
+    /// when that matches nothing is the copy read, to tell a duplicate from a gap.
     pub async fn apply(
         &self,
         id: ObjectId,
@@ -93,27 +96,29 @@ where
         set.insert("version", version);
         let mut races = LostRaces::default();
         loop {
+            if let Some(previous) = version.checked_sub(1) {
+                let applied = self
+                    .collection
+                    .find_one_and_update(
+                        doc! { "_id": id, "version": previous },
+                        doc! { "$set": set.clone() },
+                    )
+                    .return_document(ReturnDocument::After)
+                    .await?;
+                if let Some(copy) = applied {
+                    return Ok(Applied::Current(copy));
+                }
+            }
             let Some(copy) = self.collection.find_one(doc! { "_id": id }).await? else {
                 return Ok(Applied::NotYet);
             };
             match Outcome::for_versions(copy.version(), version) {
                 Some(Outcome::Done) => return Ok(Applied::Current(copy)),
                 Some(Outcome::NotYet) => return Ok(Applied::NotYet),
-                None => {}
+                // Another delivery brought the copy to the version before this one since the
+                // write: write again.
+                None => races.lost()?,
             }
-            let applied = self
-                .collection
-                .find_one_and_update(
-                    doc! { "_id": id, "version": copy.version() },
-                    doc! { "$set": set.clone() },
-                )
-                .return_document(ReturnDocument::After)
-                .await?;
-            if let Some(copy) = applied {
-                return Ok(Applied::Current(copy));
-            }
-            // Another delivery moved the copy on since it was read: decide again.
-            races.lost()?;
         }
     }
 }

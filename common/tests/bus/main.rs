@@ -6,6 +6,7 @@ mod helpers;
 mod listener;
 mod mongo_users;
 mod outbox;
+mod replica;
 mod revocations;
 mod streams;
 mod traces;

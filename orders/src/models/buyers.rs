@@ -23,7 +23,8 @@ impl Buyers {
     }
 
     /// Makes sure `user` has a document, outside any transaction: an insert inside two racing
-    /// transactions would be a duplicate key for one of them, not a retried conflict.
+    /// transactions would be a duplicate key for one of them, not a retried conflict. Called
+    /// when [`Buyers::touch`] found none: once per buyer.
     pub async fn ensure(&self, user: &str) -> mongodb::error::Result<()> {
         let inserted = self
             .collection
@@ -39,16 +40,18 @@ impl Buyers {
         }
     }
 
-    /// Writes `user`'s document in `session`'s transaction (see the module's doc).
+    /// Writes `user`'s document in `session`'s transaction (see the module's doc); whether it
+    /// has one to write ([`Buyers::ensure`] makes it).
     pub async fn touch(
         &self,
         session: &mut ClientSession,
         user: &str,
-    ) -> mongodb::error::Result<()> {
-        self.collection
+    ) -> mongodb::error::Result<bool> {
+        let touched = self
+            .collection
             .update_one(doc! { "_id": user }, doc! { "$inc": { "orders": 1_i64 } })
             .session(session)
             .await?;
-        Ok(())
+        Ok(touched.matched_count == 1)
     }
 }

@@ -18,6 +18,7 @@ use common::outbox::Outbox;
 use common::paging::{Listed, Page};
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
+use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 
 use crate::models::buyers::Buyers;
@@ -127,44 +128,41 @@ impl Orders {
     /// Marks the order paid (`payment:created`): version + 1, no event (as the original).
     /// Already complete is a duplicate; a cancelled order stays cancelled ([`StatusChange::Refused`]).
     /// The ticket stays reserved by the order: it is sold.
+    ///
+    /// One write, conditional on the order being unpaid: a cancellation racing it either
+    /// comes first (the write matches nothing) or finds the version moved on and reads again.
+    /// Only when the write matches nothing is the order read, to say why.
     pub async fn complete(&self, id: ObjectId) -> mongodb::error::Result<StatusChange> {
         let mut races = LostRaces::default();
         loop {
+            let completed = self
+                .collection
+                .find_one_and_update(
+                    doc! {
+                        "_id": id,
+                        "status": { "$in": [OrderStatus::Created, OrderStatus::AwaitingPayment] },
+                    },
+                    doc! {
+                        "$set": { "status": OrderStatus::Complete },
+                        "$inc": { "version": 1_i64 },
+                    },
+                )
+                .return_document(ReturnDocument::After)
+                .await?;
+            if let Some(order) = completed {
+                return Ok(StatusChange::Changed(order));
+            }
             let Some(order) = self.find(id).await? else {
                 return Ok(StatusChange::NotFound);
             };
             match order.status {
                 OrderStatus::Complete => return Ok(StatusChange::Unchanged(order)),
                 OrderStatus::Cancelled => return Ok(StatusChange::Refused(order)),
-                OrderStatus::Created | OrderStatus::AwaitingPayment => {}
+                // Unpaid though the write matched nothing: the order was stored between the
+                // two (no status goes back to unpaid). Write again, within bounds.
+                OrderStatus::Created | OrderStatus::AwaitingPayment => races.lost()?,
             }
-            let completed = OrderDocument {
-                status: OrderStatus::Complete,
-                version: order.version + 1,
-                ..order.clone()
-            };
-            if self.save_status(&order, &completed).await? {
-                return Ok(StatusChange::Changed(completed));
-            }
-            races.lost()?;
         }
-    }
-
-    /// Writes `changed`'s status and version if the stored order is still at `current`'s
-    /// version; whether it was.
-    async fn save_status(
-        &self,
-        current: &OrderDocument,
-        changed: &OrderDocument,
-    ) -> mongodb::error::Result<bool> {
-        let updated = self
-            .collection
-            .update_one(
-                doc! { "_id": current.id, "version": current.version },
-                status_update(changed),
-            )
-            .await?;
-        Ok(updated.matched_count == 1)
     }
 }
 

@@ -50,6 +50,8 @@ enum Claim {
     Reserved,
     /// The buyer holds the most unpaid orders allowed.
     TooManyUnpaid,
+    /// The buyer has no document in `buyers` yet: nothing was written.
+    NewBuyer,
 }
 
 /// What one run of the cancel transaction found.
@@ -78,7 +80,36 @@ impl Orders {
             return Err(CreateOrderError::OwnTicket);
         }
         let order = OrderDocument::new(user_id.to_owned(), ticket_id, self.expiry()?);
-        self.buyers.ensure(user_id).await?;
+        // A buyer's first order makes their document and runs the transaction again.
+        let mut ensured = false;
+        let claimed = loop {
+            let claimed = self.claim(&order).await?;
+            match claimed {
+                Claim::NewBuyer if !ensured => {
+                    self.buyers.ensure(user_id).await?;
+                    ensured = true;
+                }
+                claimed => break claimed,
+            }
+        };
+        let ticket = match claimed {
+            Claim::Claimed(ticket) => ticket,
+            Claim::Reserved => return Err(CreateOrderError::AlreadyReserved),
+            Claim::TooManyUnpaid => return Err(CreateOrderError::TooManyUnpaid),
+            Claim::NewBuyer => {
+                return Err(CreateOrderError::Database(mongodb::error::Error::custom(
+                    format!("the buyer {user_id} has no document though one was just made"),
+                )));
+            }
+        };
+        Ok(OrderTicket {
+            order,
+            ticket: Some(ticket),
+        })
+    }
+
+    /// One run of the create transaction for `order` (see [`Orders::create`]).
+    async fn claim(&self, order: &OrderDocument) -> mongodb::error::Result<Claim> {
         let context = (
             self.collection.clone(),
             self.tickets.collection().clone(),
@@ -86,14 +117,15 @@ impl Orders {
             order.clone(),
             self.max_unpaid,
         );
-        let claimed = self
-            .outbox
+        self.outbox
             .transaction(
                 context,
                 async |transaction, (orders, tickets, buyers, order, max_unpaid)| {
                     // One such transaction per buyer at a time: two conflict on the buyer's
                     // document, and the one retried counts the other's order.
-                    buyers.touch(transaction.session(), &order.user_id).await?;
+                    if !buyers.touch(transaction.session(), &order.user_id).await? {
+                        return Ok(Claim::NewBuyer);
+                    }
                     let unpaid = orders
                         .count_documents(doc! {
                             "userId": &order.user_id,
@@ -125,16 +157,7 @@ impl Orders {
                     Ok(Claim::Claimed(ticket))
                 },
             )
-            .await?;
-        let ticket = match claimed {
-            Claim::Claimed(ticket) => ticket,
-            Claim::Reserved => return Err(CreateOrderError::AlreadyReserved),
-            Claim::TooManyUnpaid => return Err(CreateOrderError::TooManyUnpaid),
-        };
-        Ok(OrderTicket {
-            order,
-            ticket: Some(ticket),
-        })
+            .await
     }
 
     /// When an order placed now expires: one window from now.
