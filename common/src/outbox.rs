@@ -1,29 +1,34 @@
 //! The transactional outbox: no event is lost between a database write and its publish.
 //!
 //! A service writes its state change and the event it implies in one MongoDB transaction
-//! ([`Outbox::transaction`]): the event goes into the `outbox` collection. A relay
-//! ([`run_relay`]) publishes pending records oldest first, each with the record's id as
-//! `Nats-Msg-Id`, and deletes a record only after JetStream acknowledged it. So:
+//! ([`Outbox::transaction`]): the event goes into the `outbox` collection. A change to one
+//! document needs no transaction: its event's record goes into that document's own [`FIELD`]
+//! array, in the same single-document write ([`Outbox::record`], [`Outbox::written`]), in the
+//! collections the service named ([`Outbox::keep_events_in`]). A relay ([`run_relay`])
+//! publishes pending records oldest first, each with the record's id as `Nats-Msg-Id`, and
+//! removes a record (deletes it, or pulls it from its document) only after JetStream
+//! acknowledged it. So:
 //! - a crash after the commit and before the publish leaves the record, which the relay (of
 //!   this replica after a restart, or of another) publishes later;
 //! - a crash after the publish and before the delete publishes the record again, and the
 //!   stream drops it as a duplicate of the same message id;
 //! - while NATS is down, records wait and the relay retries with backoff.
 //!
-//! A transaction that commits hands its records to the relay in memory, and the relay publishes
-//! them and deletes them with one command, without reading them back. The relay also polls the
-//! collection every [`POLL_INTERVAL`] (and right away after a failure, or when woken with
+//! A transaction that commits, or a document's write, hands its records to the relay in memory,
+//! and the relay publishes them and removes them with one command per collection, without
+//! reading them back. The relay also polls the collections every [`POLL_INTERVAL`] (and right away after a failure, or when woken with
 //! [`Outbox::wake`]), so records written by another replica or before a restart, or whose
 //! publish failed, are not forgotten. A record handed over and read by a poll at once is
 //! published twice under one message id, and the stream keeps one.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{DateTime, doc};
+use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -48,6 +53,10 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// finds the rest in the collection.
 const HANDED_LIMIT: usize = 1000;
 
+/// The field of a document that holds the records of its own changes' events, in the
+/// collections named with [`Outbox::keep_events_in`].
+pub const FIELD: &str = "outbox";
+
 /// An event waiting to be published.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutboxRecord {
@@ -66,13 +75,31 @@ pub struct OutboxRecord {
     pub traceparent: Option<String>,
 }
 
+/// Where a record waits until it is published.
+#[derive(Debug, Clone, PartialEq)]
+enum Home {
+    /// The `outbox` collection.
+    Outbox,
+    /// The [`FIELD`] array of the document `id` of `collection`, whose change it records.
+    Document { collection: String, id: Bson },
+}
+
+/// A record, and where it waits.
+#[derive(Debug, Clone)]
+struct Pending {
+    record: OutboxRecord,
+    home: Home,
+}
+
 /// A service's outbox. Cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
     records: Collection<OutboxRecord>,
+    /// The collections whose documents keep their own events ([`Outbox::keep_events_in`]).
+    documents: Arc<Mutex<Vec<String>>>,
     wake: Arc<Notify>,
     /// Records committed in this process, for the relay to publish without reading them.
-    handed: Arc<Mutex<Vec<OutboxRecord>>>,
+    handed: Arc<Mutex<Vec<Pending>>>,
     /// Whether the relay should read the collection before it waits again.
     poll: Arc<AtomicBool>,
     /// Counts the records waiting at each scrape (`outbox_records_pending{database}`) while a
@@ -84,11 +111,12 @@ impl Outbox {
     /// The `outbox` collection of `database`.
     pub fn new(database: &Database) -> Outbox {
         let records: Collection<OutboxRecord> = database.collection("outbox");
-        let counted = records.clone();
+        let documents: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (counted, named) = (records.clone(), documents.clone());
         let pending = crate::metrics::collect_at_scrape(Arc::new(move || {
-            let records = counted.clone();
+            let (records, named) = (counted.clone(), lock(&named).clone());
             Box::pin(async move {
-                if let Ok(pending) = records.count_documents(doc! {}).await {
+                if let Ok(pending) = count_pending(&records, &named).await {
                     let database = records.namespace().db;
                     metrics::gauge!("outbox_records_pending", "database" => database)
                         .set(pending as f64);
@@ -97,6 +125,7 @@ impl Outbox {
         }));
         Outbox {
             records,
+            documents,
             wake: Arc::new(Notify::new()),
             handed: Arc::default(),
             poll: Arc::default(),
@@ -112,18 +141,72 @@ impl Outbox {
         session: &mut ClientSession,
         event: &E,
     ) -> mongodb::error::Result<OutboxRecord> {
+        let record = self.record(event)?;
+        self.records.insert_one(&record).session(session).await?;
+        Ok(record)
+    }
+
+    /// Lets the documents of `collection` keep the records of their own changes' events, in
+    /// their [`FIELD`] array: the relay polls it from now on. Named once, when the service
+    /// builds what writes the collection, before the relay starts.
+    pub fn keep_events_in(&self, collection: &str) {
+        let mut documents = lock(&self.documents);
+        if !documents.iter().any(|name| name == collection) {
+            documents.push(collection.to_owned());
+        }
+    }
+
+    /// Creates the index through which the relay finds the documents with pending records
+    /// (idempotent), in each collection named with [`Outbox::keep_events_in`].
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let pending = crate::mongo::index("pending_events", doc! { format!("{FIELD}._id"): 1 });
+        for collection in self.document_collections() {
+            collection.create_index(pending.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// The record of `event`, with the current span's trace context: for a change to one
+    /// document to push into its [`FIELD`] array in the same write, then hand over with
+    /// [`Outbox::written`].
+    pub fn record<E: Event>(&self, event: &E) -> mongodb::error::Result<OutboxRecord> {
         let payload = serde_json::to_string(event).map_err(|error| {
             mongodb::error::Error::custom(format!("serializing an event: {error}"))
         })?;
-        let record = OutboxRecord {
+        Ok(OutboxRecord {
             id: ObjectId::new(),
             subject: E::SUBJECT,
             payload,
             created_at: DateTime::now(),
             traceparent: propagation::traceparent(&tracing::Span::current()),
+        })
+    }
+
+    /// Gives the relay `records`, written into the [`FIELD`] array of the document `id` of
+    /// `collection`, to publish.
+    pub fn written(&self, collection: &str, id: impl Into<Bson>, records: Vec<OutboxRecord>) {
+        let home = Home::Document {
+            collection: collection.to_owned(),
+            id: id.into(),
         };
-        self.records.insert_one(&record).session(session).await?;
-        Ok(record)
+        self.hand_over(
+            records
+                .into_iter()
+                .map(|record| Pending {
+                    record,
+                    home: home.clone(),
+                })
+                .collect(),
+        );
+    }
+
+    /// The collections named with [`Outbox::keep_events_in`].
+    fn document_collections(&self) -> Vec<Collection<Document>> {
+        let database = self.records.client().database(&self.records.namespace().db);
+        lock(&self.documents)
+            .iter()
+            .map(|name| database.collection(name))
+            .collect()
     }
 
     /// Tells the relay to read the collection: records were committed that it was not handed.
@@ -133,7 +216,7 @@ impl Outbox {
     }
 
     /// Gives the relay `records`, committed, to publish.
-    fn hand_over(&self, records: Vec<OutboxRecord>) {
+    fn hand_over(&self, records: Vec<Pending>) {
         if records.is_empty() {
             return;
         }
@@ -149,7 +232,7 @@ impl Outbox {
     }
 
     /// The records handed over since the last call.
-    fn take_handed(&self) -> Vec<OutboxRecord> {
+    fn take_handed(&self) -> Vec<Pending> {
         std::mem::take(&mut *lock(&self.handed))
     }
 
@@ -188,60 +271,88 @@ impl Outbox {
             })
             .instrument(span)
             .await?;
-        self.hand_over(recorded);
+        self.hand_over(
+            recorded
+                .into_iter()
+                .map(|record| Pending {
+                    record,
+                    home: Home::Outbox,
+                })
+                .collect(),
+        );
         Ok(value)
     }
 
-    /// How many records wait to be published.
+    /// How many records wait to be published, in the `outbox` collection and the documents.
     pub async fn pending(&self) -> anyhow::Result<u64> {
-        Ok(self.records.count_documents(doc! {}).await?)
+        let named = lock(&self.documents).clone();
+        count_pending(&self.records, &named).await
     }
 
-    /// Publishes every pending record, oldest first, in batches of [`BATCH`] (see
-    /// [`Outbox::publish`]); returns how many. A batch smaller than that was the last.
+    /// Publishes every pending record, in batches of [`BATCH`] (see [`Outbox::publish`]), the
+    /// `outbox` collection's first and then each collection's whose documents keep their own,
+    /// oldest first within each; returns how many. A batch smaller than that was the last.
     pub async fn relay_pending(&self, bus: &Bus) -> anyhow::Result<usize> {
         let mut published = 0;
+        let mut oldest = None;
         loop {
-            let batch: Vec<OutboxRecord> = self
+            let batch: Vec<Pending> = self
                 .records
                 .find(doc! {})
                 .sort(doc! { "_id": 1 })
                 .limit(BATCH)
                 .await?
+                .map_ok(|record| Pending {
+                    record,
+                    home: Home::Outbox,
+                })
                 .try_collect()
                 .await?;
-            let oldest = batch.first().map_or(0.0, |record| {
-                let age = DateTime::now().timestamp_millis() - record.created_at.timestamp_millis();
-                age.max(0) as f64 / 1000.0
-            });
-            metrics::gauge!("outbox_oldest_record_seconds").set(oldest);
+            oldest = oldest.or_else(|| oldest_of(&batch));
             let last = batch.len() < BATCH as usize;
             published += self.publish(bus, batch).await?;
             if last {
-                return Ok(published);
+                break;
             }
         }
+        for collection in self.document_collections() {
+            loop {
+                let (batch, documents) = pending_in(&collection).await?;
+                oldest = [oldest, oldest_of(&batch)].into_iter().flatten().min();
+                published += self.publish(bus, batch).await?;
+                if documents < BATCH as usize {
+                    break;
+                }
+            }
+        }
+        let age = oldest.map_or(0.0, |created: DateTime| {
+            let age = DateTime::now().timestamp_millis() - created.timestamp_millis();
+            age.max(0) as f64 / 1000.0
+        });
+        metrics::gauge!("outbox_oldest_record_seconds").set(age);
+        Ok(published)
     }
 
-    /// Publishes `batch` and deletes what the stream acknowledged; returns how many.
+    /// Publishes `batch` and removes what the stream acknowledged; returns how many.
     ///
     /// The batch is sent in order, then its acknowledgements are awaited, then the acknowledged
-    /// records are deleted at once: two round trips per batch rather than per record. When an
-    /// acknowledgement fails, only the records before it are deleted; the rest are sent again
-    /// later, and the stream drops any it already stored as duplicates.
-    async fn publish(&self, bus: &Bus, batch: Vec<OutboxRecord>) -> anyhow::Result<usize> {
+    /// records are removed, one command per collection they wait in: two round trips per
+    /// batch rather than per record. When an acknowledgement fails, only the records before it
+    /// are removed; the rest are sent again later, and the stream drops any it already stored
+    /// as duplicates.
+    async fn publish(&self, bus: &Bus, batch: Vec<Pending>) -> anyhow::Result<usize> {
         if batch.is_empty() {
             return Ok(0);
         }
         let started = Instant::now();
         let mut sent = Vec::with_capacity(batch.len());
         let mut failure = None;
-        for record in batch {
+        for Pending { record, home } in batch {
             let subject = bus.namespace().subject(record.subject);
             let payload = record.payload.into_bytes().into();
             let (id, trace) = (record.id.to_hex(), record.traceparent.as_deref());
             match bus.send_raw(&subject, payload, &id, trace).await {
-                Ok(ack) => sent.push((record.id, ack)),
+                Ok(ack) => sent.push(((record.id, home), ack)),
                 Err(error) => {
                     failure = Some(error);
                     break;
@@ -249,25 +360,147 @@ impl Outbox {
             }
         }
         let mut stored = Vec::with_capacity(sent.len());
-        for (id, ack) in sent {
+        for (record, ack) in sent {
             if let Err(error) = ack.await {
                 failure = Some(error);
                 break;
             }
-            stored.push(id);
+            stored.push(record);
         }
         metrics::histogram!("outbox_publish_seconds").record(started.elapsed().as_secs_f64());
-        if !stored.is_empty() {
-            self.records
-                .delete_many(doc! { "_id": { "$in": &stored } })
-                .await?;
-            metrics::counter!("outbox_events_published_total").increment(stored.len() as u64);
-        }
+        let published = stored.len();
+        self.remove(stored).await?;
+        metrics::counter!("outbox_events_published_total").increment(published as u64);
         match failure {
             Some(error) => Err(error),
-            None => Ok(stored.len()),
+            None => Ok(published),
         }
     }
+
+    /// Removes the published records `stored`: deletes those of the `outbox` collection, and
+    /// pulls the others from their documents, one command per collection.
+    async fn remove(&self, stored: Vec<(ObjectId, Home)>) -> mongodb::error::Result<()> {
+        let mut outbox = Vec::new();
+        let mut documents: BTreeMap<String, (Vec<Bson>, Vec<ObjectId>)> = BTreeMap::new();
+        for (record, home) in stored {
+            match home {
+                Home::Outbox => outbox.push(record),
+                Home::Document { collection, id } => {
+                    let (ids, records) = documents.entry(collection).or_default();
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                    records.push(record);
+                }
+            }
+        }
+        if !outbox.is_empty() {
+            self.records
+                .delete_many(doc! { "_id": { "$in": &outbox } })
+                .await?;
+        }
+        let database = self.records.client().database(&self.records.namespace().db);
+        for (collection, (ids, records)) in documents {
+            database
+                .collection::<Document>(&collection)
+                .update_many(
+                    doc! { "_id": { "$in": ids } },
+                    doc! { "$pull": { FIELD: { "_id": { "$in": records } } } },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The oldest record's time in `batch`.
+fn oldest_of(batch: &[Pending]) -> Option<DateTime> {
+    batch.iter().map(|pending| pending.record.created_at).min()
+}
+
+/// Matches the documents with a record in their [`FIELD`] array, through its index: every
+/// record id is an ObjectId, above the lowest.
+fn with_pending() -> Document {
+    doc! { format!("{FIELD}._id"): { "$gt": ObjectId::from_bytes([0; 12]) } }
+}
+
+/// The records pending in up to [`BATCH`] documents of `collection`, oldest first, and how many
+/// documents held them. A record that cannot be read is left where it is, and said.
+async fn pending_in(
+    collection: &Collection<Document>,
+) -> mongodb::error::Result<(Vec<Pending>, usize)> {
+    let documents: Vec<Document> = collection
+        .find(with_pending())
+        .projection(doc! { FIELD: 1 })
+        .limit(BATCH)
+        .await?
+        .try_collect()
+        .await?;
+    let mut batch = Vec::new();
+    for document in &documents {
+        let Some(id) = document.get("_id") else {
+            continue;
+        };
+        let records = document
+            .get_array(FIELD)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for record in records {
+            match mongodb::bson::from_bson::<OutboxRecord>(record.clone()) {
+                Ok(record) => batch.push(Pending {
+                    record,
+                    home: Home::Document {
+                        collection: collection.name().to_owned(),
+                        id: id.clone(),
+                    },
+                }),
+                Err(error) => tracing::warn!(
+                    collection = collection.name(),
+                    %error,
+                    "an outbox record in a document cannot be read; left there"
+                ),
+            }
+        }
+    }
+    batch.sort_by_key(|pending| pending.record.id);
+    Ok((batch, documents.len()))
+}
+
+/// The records waiting in `records` (the `outbox` collection) and in the documents of the
+/// collections `documents` of the same database.
+async fn count_pending(
+    records: &Collection<OutboxRecord>,
+    documents: &[String],
+) -> anyhow::Result<u64> {
+    let mut pending = records.count_documents(doc! {}).await?;
+    let database = records.client().database(&records.namespace().db);
+    for name in documents {
+        let found: Vec<Document> = database
+            .collection::<Document>(name)
+            .find(with_pending())
+            .projection(doc! { FIELD: 1 })
+            .await?
+            .try_collect()
+            .await?;
+        pending += found
+            .iter()
+            .map(|document| document.get_array(FIELD).map_or(0, Vec::len) as u64)
+            .sum::<u64>();
+    }
+    Ok(pending)
+}
+
+/// The records waiting to be published anywhere in `database`: the `outbox` collection and
+/// the documents of every other collection. For tests and checks that do not know which
+/// collections a service's documents keep their events in.
+pub async fn pending_anywhere(database: &Database) -> anyhow::Result<u64> {
+    let names: Vec<String> = database
+        .list_collection_names()
+        .await?
+        .into_iter()
+        .filter(|name| name != "outbox")
+        .collect();
+    count_pending(&database.collection("outbox"), &names).await
 }
 
 /// Waits until `until` (or `shutdown`) after a failure, dropping what is handed over

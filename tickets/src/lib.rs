@@ -3,9 +3,9 @@
 //! `POST /api/tickets`, `GET /api/tickets`, `GET /api/tickets/:id` and `PUT /api/tickets/:id`
 //! (as the original, with docs/decisions.md #6). Tickets live in the `tickets` collection of the tickets database,
 //! versioned: every change bumps `version` by one through a write conditional on the previous
-//! version, so a stale write fails instead of overwriting. Every change is written in one
-//! transaction with the `ticket:created` / `ticket:updated` event it implies (the outbox), which
-//! a relay then publishes. Listening to `order:created` and `order:cancelled` (queue group
+//! version, so a stale write fails instead of overwriting. Every change is one write of one
+//! ticket, which also records the `ticket:created` / `ticket:updated` event it implies in the
+//! ticket's own outbox array; a relay then publishes it ([`common::outbox`]). Listening to `order:created` and `order:cancelled` (queue group
 //! `tickets-service`), it reserves and releases tickets.
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),

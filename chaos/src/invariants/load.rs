@@ -87,10 +87,7 @@ impl Snapshot {
             ("orders", &orders_db),
             ("payments", &payments_db),
         ] {
-            let count = database
-                .collection::<Document>("outbox")
-                .count_documents(doc! {})
-                .await?;
+            let count = common::outbox::pending_anywhere(database).await?;
             outbox.insert(name.to_owned(), count);
         }
         let (consumers, parked) = bus_state(fleet.nats_operator().await?).await?;

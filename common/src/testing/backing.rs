@@ -8,7 +8,7 @@ use crate::bus::access::BusUser;
 use crate::bus::{Bus, BusSettings};
 use crate::config::{Listen, ServiceSettings};
 use crate::events::Event;
-use crate::outbox::Outbox;
+use crate::outbox;
 
 /// The servers behind one test's replicas of `service`. Every replica started from it shares
 /// its database and namespace; each service's test helpers wrap it with their models.
@@ -105,7 +105,7 @@ impl Backing {
 
     /// How many outbox records wait to be published.
     pub async fn outbox_pending(&self) -> u64 {
-        match Outbox::new(self.database()).pending().await {
+        match outbox::pending_anywhere(self.database()).await {
             Ok(pending) => pending,
             Err(error) => panic!("reading the outbox: {error:#}"),
         }

@@ -285,3 +285,87 @@ async fn a_committed_event_is_published_without_reading_the_outbox_back() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn records_kept_in_their_documents_are_published_and_pulled_from_them() {
+    use common::outbox::{FIELD, pending_anywhere};
+    use common::testing::events::published;
+    use futures_util::TryStreamExt as _;
+    use mongodb::bson::{Document, to_bson};
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    outbox.keep_events_in("things");
+    outbox.ensure_indexes().await.unwrap();
+    let things = database.collection::<Document>("things");
+    let event = |n: usize| ExpirationComplete {
+        order_id: format!("o{n}"),
+    };
+    let records: Vec<Document> = (0..3)
+        .map(|n| {
+            let record = outbox.record(&event(n)).unwrap();
+            mongodb::bson::to_document(&record).unwrap()
+        })
+        .collect();
+    // Written with their records, and the service "crashed" before handing them over.
+    let written = [
+        doc! { "_id": 1, "name": "a", FIELD: [records[0].clone(), records[1].clone()] },
+        doc! { "_id": 2, "name": "b", FIELD: [records[2].clone()] },
+        doc! { "_id": 3, "name": "c" },
+    ];
+    things.insert_many(&written).await.unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 3);
+    assert_eq!(pending_anywhere(&database).await.unwrap(), 3);
+    // An outbox that was not told of the collection does not see them.
+    assert_eq!(Outbox::new(&database).pending().await.unwrap(), 0);
+
+    // A restarted relay polls them, publishes them oldest first and pulls them from their
+    // documents, which keep the rest of what they hold.
+    let restarted = Outbox::new(&database);
+    restarted.keep_events_in("things");
+    assert_eq!(restarted.relay_pending(&bus).await.unwrap(), 3);
+    assert_eq!(
+        published::<ExpirationComplete>(&bus).await,
+        (0..3).map(event).collect::<Vec<_>>()
+    );
+    assert_eq!(pending_anywhere(&database).await.unwrap(), 0);
+    let names: Vec<String> = things
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .await
+        .unwrap()
+        .try_collect::<Vec<Document>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|thing| thing.get_str("name").unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["a", "b", "c"]);
+
+    // Handed over after its write, a record is published by a running relay without a poll
+    // reading it, and pulled; a record written later into the same document stays until its
+    // own publish.
+    tokio::spawn(run_relay(
+        restarted.clone(),
+        bus.clone(),
+        CancellationToken::new(),
+    ));
+    let record = restarted.record(&event(3)).unwrap();
+    things
+        .update_one(
+            doc! { "_id": 1 },
+            doc! { "$push": { FIELD: to_bson(&record).unwrap() } },
+        )
+        .await
+        .unwrap();
+    restarted.written("things", 1, vec![record]);
+    wait_for_messages(&bus, 4).await;
+    common::testing::events::eventually("the record is pulled", || async {
+        restarted.pending().await.unwrap() == 0
+    })
+    .await;
+    assert_eq!(
+        stream_messages(&bus, &bus.namespace().stream()).await,
+        4,
+        "each once"
+    );
+}

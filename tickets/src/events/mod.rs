@@ -1,7 +1,7 @@
 //! What the tickets service hears on the bus: orders reserving and releasing tickets.
 //!
 //! What it says (`ticket:created`, `ticket:updated`) is recorded by [`crate::models::Tickets`]
-//! in the outbox, in the same transaction as the change, and published by the relay.
+//! in the ticket it changes, in the same write, and published by the relay.
 
 mod order_cancelled;
 mod order_created;

@@ -1,5 +1,6 @@
-//! The `tickets` collection: reading tickets, and writing them versioned, each write in one
-//! transaction with the event it implies.
+//! The `tickets` collection: reading tickets, and writing them versioned, each write with the
+//! event it implies: a change touches one ticket, so its event's record goes into the ticket's
+//! own outbox array in the same write, without a transaction ([`common::outbox::FIELD`]).
 //!
 //! Versioning is the original's mongoose-update-if-current: a new ticket is
 //! saved at version 0, and every save replaces the document only if it still has the version
@@ -8,13 +9,13 @@
 //! wraps this in a re-read-and-retry loop for callers that should win eventually (the owner's
 //! edit, the listeners), re-deciding from the fresh state each time.
 
-use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Document, doc};
 use mongodb::{Collection, Database};
 
 use common::contention::{Contended, LostRaces, MAX_ATTEMPTS};
 use common::mongo::index;
-use common::outbox::Outbox;
+use common::outbox::{FIELD, Outbox};
 use common::paging::{Listed, Page};
 
 use crate::models::ticket::TicketDocument;
@@ -90,11 +91,15 @@ pub struct Tickets {
     outbox: Outbox,
 }
 
+/// The collection's name.
+const COLLECTION: &str = "tickets";
+
 impl Tickets {
-    /// The `tickets` collection of `database`, recording events in `outbox`.
+    /// The `tickets` collection of `database`, whose tickets keep their events for `outbox`.
     pub fn new(database: &Database, outbox: Outbox) -> Tickets {
+        outbox.keep_events_in(COLLECTION);
         Tickets {
-            collection: database.collection("tickets"),
+            collection: database.collection(COLLECTION),
             outbox,
         }
     }
@@ -127,10 +132,10 @@ impl Tickets {
         let search = index("search", doc! { "words": 1, "_id": -1 });
         self.collection.create_index(catalogue).await?;
         self.collection.create_index(search).await?;
-        Ok(())
+        self.outbox.ensure_indexes().await
     }
 
-    /// Stores a new ticket at version 0 and records `ticket:created`, in one transaction.
+    /// Stores a new ticket at version 0 with `ticket:created` recorded in it, in one write.
     pub async fn create(
         &self,
         title: String,
@@ -138,21 +143,19 @@ impl Tickets {
         user_id: String,
     ) -> mongodb::error::Result<TicketDocument> {
         let ticket = TicketDocument::new(title, price, user_id);
-        let context = (self.collection.clone(), ticket.clone());
-        self.outbox
-            .transaction(context, async |transaction, (collection, ticket)| {
-                collection
-                    .insert_one(&ticket)
-                    .session(transaction.session())
-                    .await?;
-                transaction.add(&ticket.created_event()).await
-            })
+        let record = self.outbox.record(&ticket.created_event())?;
+        let mut stored = mongodb::bson::to_document(&ticket)?;
+        stored.insert(FIELD, vec![mongodb::bson::to_bson(&record)?]);
+        self.collection
+            .clone_with_type::<Document>()
+            .insert_one(stored)
             .await?;
+        self.outbox.written(COLLECTION, ticket.id, vec![record]);
         Ok(ticket)
     }
 
-    /// Saves `ticket` as version + 1 if the stored one is still as it was read, and records
-    /// `ticket:updated`, in one transaction. Returns the saved ticket.
+    /// Saves `ticket` as version + 1 if the stored one is still as it was read, with
+    /// `ticket:updated` recorded in it, in one write. Returns the saved ticket.
     pub async fn save(&self, ticket: &TicketDocument) -> Result<TicketDocument, SaveError> {
         self.save_where(ticket, unchanged_since_read(ticket)).await
     }
@@ -169,28 +172,15 @@ impl Tickets {
             words: crate::models::ticket::words_of(&ticket.title),
             ..ticket.clone()
         };
-        let context = (self.collection.clone(), current, saved.clone());
-        let applied = self
-            .outbox
-            .transaction(
-                context,
-                async |transaction, (collection, current, saved)| {
-                    let replaced = collection
-                        .replace_one(current, &saved)
-                        .session(transaction.session())
-                        .await?;
-                    if replaced.matched_count == 0 {
-                        // Nothing written: committing the empty transaction is harmless.
-                        return Ok(false);
-                    }
-                    transaction.add(&saved.updated_event()).await?;
-                    Ok(true)
-                },
-            )
-            .await?;
-        if !applied {
+        let record = self.outbox.record(&saved.updated_event())?;
+        let mut update = fields_of(&saved)?;
+        let pushed = mongodb::bson::to_bson(&record).map_err(mongodb::error::Error::from)?;
+        update.insert("$push", doc! { FIELD: pushed });
+        let updated = self.collection.update_one(current, update).await?;
+        if updated.matched_count == 0 {
             return Err(SaveError::Stale);
         }
+        self.outbox.written(COLLECTION, saved.id, vec![record]);
         Ok(saved)
     }
 
@@ -201,8 +191,11 @@ impl Tickets {
         ticket: &TicketDocument,
         current: mongodb::bson::Document,
     ) -> Result<(), SaveError> {
-        let replaced = self.collection.replace_one(current, ticket).await?;
-        if replaced.matched_count == 0 {
+        let updated = self
+            .collection
+            .update_one(current, fields_of(ticket)?)
+            .await?;
+        if updated.matched_count == 0 {
             return Err(SaveError::Stale);
         }
         Ok(())
@@ -236,6 +229,19 @@ impl Tickets {
             }
         }
     }
+}
+
+/// The update that writes every field of `ticket` (but its id) and leaves the events it keeps
+/// alone: a write replacing the whole document could bring back a record the relay removed
+/// since the ticket was read.
+fn fields_of(ticket: &TicketDocument) -> mongodb::error::Result<Document> {
+    let mut fields = mongodb::bson::to_document(ticket)?;
+    fields.remove("_id");
+    let mut update = doc! { "$set": fields };
+    if ticket.order_id.is_none() {
+        update.insert("$unset", doc! { "orderId": "" });
+    }
+    Ok(update)
 }
 
 /// Matches the stored ticket only if nothing was written to it since `read` was read: the same
