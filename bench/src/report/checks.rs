@@ -50,6 +50,20 @@ pub fn checks(stack: &StackResults, expiration: &Expiration) -> Vec<Check> {
             met: logging.ratio >= 0.9,
         });
     }
+    let create_ticket = stack.http.iter().find(|result| {
+        result.endpoint == "POST /api/tickets"
+            && result.via == Via::Direct
+            && result.connections == 16
+    });
+    if let Some(database_us) = create_ticket.and_then(|result| result.database_cpu_us) {
+        checks.push(Check {
+            what: "database CPU per POST /api/tickets (direct, c=16, its event published)"
+                .to_owned(),
+            target: "≤ 200 µs".to_owned(),
+            measured: format!("{database_us:.0} µs"),
+            met: database_us <= 200.0,
+        });
+    }
     if let Some(share) = stack.signin.median_share() {
         checks.push(Check {
             what: "signin vs scrypt ceiling (storm, direct)".to_owned(),
@@ -171,12 +185,18 @@ mod tests {
         assert!(check("expiration lateness").met);
         assert!(!check("idle RSS").met);
         assert!(check("start to ready").met);
+        // The write's database CPU, 250 µs, against at most 200.
+        assert!(!check("database CPU per POST /api/tickets").met);
+        assert_eq!(
+            check("database CPU per POST /api/tickets").measured,
+            "250 µs"
+        );
         // 17,000 of 20,000 at info: 85%.
         assert!(!check("currentuser at info").met);
         assert_eq!(
             check("currentuser at info").measured,
             "85% (17000/s vs 20000/s)"
         );
-        assert_eq!(report.checks.len(), 8);
+        assert_eq!(report.checks.len(), 9);
     }
 }

@@ -79,8 +79,10 @@ fn wrk_commands(report: &Report) -> Vec<String> {
 
 fn http_table(md: &mut String, report: &Report) {
     md.push_str(
-        "\n## HTTP (wrk, successful responses per second; latency p50 / p99 in ms)\n\n\
-         | endpoint | via | connections | req/s | p50 | p99 | errors |\n|---|---|---:|---:|---:|---:|---:|\n",
+        "\n## HTTP (wrk, successful responses per second; latency p50 / p99 in ms; the database \
+         server's CPU per response in µs, over the run and the half second after it)\n\n\
+         | endpoint | via | connections | req/s | p50 | p99 | database µs | errors |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     let stack = &report.stack;
     for result in stack.http.iter().chain(&stack.hello) {
@@ -90,7 +92,7 @@ fn http_table(md: &mut String, report: &Report) {
         }
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} |",
             result.endpoint,
             match result.via {
                 Via::Direct => "direct",
@@ -100,6 +102,9 @@ fn http_table(md: &mut String, report: &Report) {
             result.per_second,
             result.wrk.p50_us as f64 / 1000.0,
             result.wrk.p99_us as f64 / 1000.0,
+            result
+                .database_cpu_us
+                .map_or_else(|| "–".to_owned(), |us| format!("{us:.0}")),
             errors,
         );
     }
@@ -524,9 +529,9 @@ mod tests {
         let md = markdown(&report());
         assert!(md.starts_with("# Benchmark 2026-11-24\n"));
         assert!(md.contains("Machine: 2 cores, 23.4 GiB memory, Test CPU, Linux 6.1."));
-        assert!(
-            md.contains("| GET /api/users/currentuser | ingress | 16 | 8000 | 2.00 | 4.00 | 0 |")
-        );
+        assert!(md.contains(
+            "| GET /api/users/currentuser | ingress | 16 | 8000 | 2.00 | 4.00 | – | 0 |"
+        ));
         assert!(
             md.contains("| 2 | 44.0 | 50.0 / 60.0 | 80% | 45.0 / 54.0 | 750 | 6.00 / 12.00 | 0 |")
         );

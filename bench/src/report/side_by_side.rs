@@ -48,6 +48,20 @@ fn figures(stack: &StackResults, expiration: &Expiration) -> Vec<Figure> {
             result.per_second,
         );
     }
+    for result in stack.http.iter().filter(|result| {
+        result.via == Via::Direct
+            && result.endpoint.starts_with("POST ")
+            && result.connections == 16
+    }) {
+        if let Some(database_us) = result.database_cpu_us {
+            add(
+                format!("{}, direct, c=16: database CPU", result.endpoint),
+                "µs/req",
+                Better::Lower,
+                database_us,
+            );
+        }
+    }
     for page in &stack.catalogue {
         add(
             format!("{} at {} tickets", page.http.endpoint, page.catalogue),

@@ -170,6 +170,7 @@ async fn measure(
             per_second: output.ok_per_second(),
             wrk: output,
             command: wrk::display_command(&run, &format!("{name}.lua")),
+            database_cpu_us: None,
         },
     })
 }

@@ -164,6 +164,7 @@ pub async fn hello(stack: &Stack) -> anyhow::Result<Vec<HttpResult>> {
             per_second: output.ok_per_second(),
             wrk: output,
             command: wrk::display_command(&run, &format!("{name}.lua")),
+            database_cpu_us: None,
         });
     }
     child
@@ -329,6 +330,7 @@ async fn storm(stack: &Stack, user: &User) -> anyhow::Result<Storm> {
         per_second: output.ok_per_second(),
         wrk: output,
         command,
+        database_cpu_us: None,
     };
     let paced = format!(
         "{}  # each connection pausing {STORM_READ_DELAY_MS} ms between requests",

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::{Api, User};
+use crate::cpu::Meter;
 use crate::scenarios::{create_tickets, progress, quiet_machine, wait_for_replica};
 use crate::target::Stack;
 use crate::wrk::{self, Body, Output, Run};
@@ -113,7 +114,17 @@ pub struct HttpResult {
     pub wrk: Output,
     /// The command, as shown in the report.
     pub command: String,
+    /// The database server's CPU per successful response, in microseconds: over the run and
+    /// [`TAIL`] after it, so the work a request leaves behind (its event's publish, the other
+    /// services' replicas of it, all on the stack's one server) is counted too. None in reports
+    /// from before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_cpu_us: Option<f64>,
 }
+
+/// How long the database server's CPU is still counted after a run: the relays and listeners
+/// finish the work its requests left within it.
+pub const TAIL: Duration = Duration::from_millis(500);
 
 /// What every run needs: the user, the ids, the clients.
 struct Fixture {
@@ -169,13 +180,14 @@ pub async fn run(
                 quiet_machine(&format!("{} {via:?} c={connections}", endpoint.label())).await?;
                 let result = measure(stack, endpoint, via, connections, &fixture, body).await?;
                 progress(format_args!(
-                    "{:<28} {:<7} c={:<3} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms{}",
+                    "{:<28} {:<7} c={:<3} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  database {:>5.0} µs a request{}",
                     endpoint.label(),
                     format!("{via:?}").to_lowercase(),
                     connections,
                     result.per_second,
                     result.wrk.p50_us as f64 / 1000.0,
                     result.wrk.p99_us as f64 / 1000.0,
+                    result.database_cpu_us.unwrap_or_default(),
                     error_note(&result.wrk),
                 ));
                 results.push(result);
@@ -274,9 +286,21 @@ async fn measure(
         endpoint.slug(),
         format!("{via:?}").to_lowercase()
     );
+    let meter = Meter::start(stack, &[], None);
+    let started = std::time::Instant::now();
     let output = wrk::run(&stack.wrk, &stack.work_dir, &name, &run)
         .await
-        .with_context(|| format!("wrk {} ({via:?}, c={connections})", endpoint.label()))?;
+        .with_context(|| format!("wrk {} ({via:?}, c={connections})", endpoint.label()));
+    tokio::time::sleep(TAIL).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = meter.stop();
+    let output = output?;
+    let answered = output.ok_per_second() * run.duration.as_secs_f64();
+    let database_cpu_us = cpu
+        .iter()
+        .find(|process| process.name == "mongo")
+        .filter(|_| answered >= 1.0)
+        .map(|mongo| mongo.percent / 100.0 * seconds * 1e6 / answered);
     Ok(HttpResult {
         endpoint: endpoint.label().to_owned(),
         via,
@@ -284,6 +308,7 @@ async fn measure(
         per_second: output.ok_per_second(),
         wrk: output,
         command: wrk::display_command(&run, &format!("{name}.lua")),
+        database_cpu_us,
     })
 }
 
@@ -376,6 +401,7 @@ mod tests {
             per_second,
             wrk: Output::default(),
             command: String::new(),
+            database_cpu_us: None,
         }
     }
 
