@@ -136,7 +136,7 @@ async fn without_a_stripe_key_no_page_refers_to_another_site() {
 
 #[tokio::test]
 async fn an_unreachable_api_is_a_friendly_500_page() {
-    let address = crate::helpers::spawn_client_without_api().await;
+    let (address, _closed) = crate::helpers::spawn_client_without_api().await;
     let http = browser();
     // Without the API no page shows a form; the token is the one its cookie holds.
     let first = http.get(format!("{address}/")).send().await.unwrap();

@@ -139,15 +139,19 @@ pub(crate) async fn spawn_platform_with(options: Options) -> Platform {
 }
 
 /// A client pointed at an API that is not there (nothing listens on its port).
-pub(crate) async fn spawn_client_without_api() -> String {
-    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = unused.local_addr().unwrap().port();
-    drop(unused);
-    spawn_client_of(
+///
+/// The API's port stays bound to a socket that never listens, for as long as the test runs:
+/// connecting to it is refused, and no server another test starts meanwhile can take it.
+pub(crate) async fn spawn_client_without_api() -> (String, tokio::net::TcpSocket) {
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = closed.local_addr().unwrap().port();
+    let address = spawn_client_of(
         &format!("http://127.0.0.1:{port}"),
         DEFAULT_MAX_ANSWER_BYTES,
     )
-    .await
+    .await;
+    (address, closed)
 }
 
 /// A client of the API at `api`, reading answers of at most `max_answer_bytes`.
