@@ -16,10 +16,11 @@
 //!
 //! A transaction that commits, or a document's write, hands its records to the relay in memory,
 //! and the relay publishes them and removes them with one command per collection, without
-//! reading them back. The relay also polls the collections every [`POLL_INTERVAL`] (and right away after a failure, or when woken with
-//! [`Outbox::wake`]), so records written by another replica or before a restart, or whose
-//! publish failed, are not forgotten. A record handed over and read by a poll at once is
-//! published twice under one message id, and the stream keeps one.
+//! reading them back. The relay also polls the collections every [`POLL_INTERVAL`] (and right
+//! away after a failure, or when woken with [`Outbox::wake`]), so records written by another
+//! replica or before a restart, or whose publish failed, are not forgotten. A record handed
+//! over and read by a poll at once is published twice under one message id, and the stream
+//! keeps one.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -5,8 +5,9 @@
 //! versioned: every change bumps `version` by one through a write conditional on the previous
 //! version, so a stale write fails instead of overwriting. Every change is one write of one
 //! ticket, which also records the `ticket:created` / `ticket:updated` event it implies in the
-//! ticket's own outbox array; a relay then publishes it ([`common::outbox`]). Listening to `order:created` and `order:cancelled` (queue group
-//! `tickets-service`), it reserves and releases tickets.
+//! ticket's own outbox array; a relay then publishes it ([`common::outbox`]). Listening to
+//! `order:created` and `order:cancelled` (queue group `tickets-service`), it reserves and
+//! releases tickets.
 //!
 //! Layout: [`config`] (environment), [`startup`] (the application and its background work),
 //! [`state`] (what the handlers reach), [`routes`] (one file per endpoint), [`models`] (tickets and
