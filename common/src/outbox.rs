@@ -44,8 +44,8 @@ use crate::telemetry::propagation;
 
 /// How often the relay looks for records nobody woke it for.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// Records published per database read.
-const BATCH: i64 = 100;
+/// Records (or documents holding records) read and published at once.
+pub const BATCH: i64 = 100;
 /// The longest wait between retries while NATS or the database is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long the relay keeps trying to flush at shutdown.
@@ -53,6 +53,9 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most records handed to the relay and not yet published; past it, the relay's next poll
 /// finds the rest in the collection.
 const HANDED_LIMIT: usize = 1000;
+/// The most documents holding unreadable records one poll of a collection steps over; past
+/// it, the poll ends there (and says so).
+const UNREADABLE_LIMIT: usize = 1000;
 
 /// The field of a document that holds the records of its own changes' events, in the
 /// collections named with [`Outbox::keep_events_in`].
@@ -92,6 +95,27 @@ struct Pending {
     home: Home,
 }
 
+impl Pending {
+    /// `record`, waiting in the `outbox` collection.
+    fn in_outbox(record: OutboxRecord) -> Pending {
+        Pending {
+            record,
+            home: Home::Outbox,
+        }
+    }
+
+    /// `record`, waiting in the [`FIELD`] array of the document `id` of `collection`.
+    fn in_document(record: OutboxRecord, collection: &str, id: Bson) -> Pending {
+        Pending {
+            record,
+            home: Home::Document {
+                collection: collection.to_owned(),
+                id,
+            },
+        }
+    }
+}
+
 /// A service's outbox. Cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
@@ -113,13 +137,13 @@ impl Outbox {
     pub fn new(database: &Database) -> Outbox {
         let records: Collection<OutboxRecord> = database.collection("outbox");
         let documents: Arc<Mutex<Vec<String>>> = Arc::default();
-        let (counted, named) = (records.clone(), documents.clone());
+        let (counted, named) = (database.clone(), documents.clone());
         let pending = crate::metrics::collect_at_scrape(Arc::new(move || {
-            let (records, named) = (counted.clone(), lock(&named).clone());
+            let (database, named) = (counted.clone(), lock(&named).clone());
             Box::pin(async move {
-                if let Ok(pending) = count_pending(&records, &named).await {
-                    let database = records.namespace().db;
-                    metrics::gauge!("outbox_records_pending", "database" => database)
+                if let Ok(pending) = count_pending(&database, &named).await {
+                    let name = database.name().to_owned();
+                    metrics::gauge!("outbox_records_pending", "database" => name)
                         .set(pending as f64);
                 }
             })
@@ -151,9 +175,8 @@ impl Outbox {
     /// their [`FIELD`] array: the relay polls it from now on. Named once, when the service
     /// builds what writes the collection, before the relay starts.
     pub fn keep_events_in(&self, collection: &str) {
-        let mut documents = lock(&self.documents);
-        if !documents.iter().any(|name| name == collection) {
-            documents.push(collection.to_owned());
+        if !self.keeps_events_in(collection) {
+            lock(&self.documents).push(collection.to_owned());
         }
     }
 
@@ -186,28 +209,32 @@ impl Outbox {
     /// Gives the relay `records`, written into the [`FIELD`] array of the document `id` of
     /// `collection`, to publish.
     pub fn written(&self, collection: &str, id: impl Into<Bson>, records: Vec<OutboxRecord>) {
-        let home = Home::Document {
-            collection: collection.to_owned(),
-            id: id.into(),
-        };
+        let id = id.into();
         self.hand_over(
             records
                 .into_iter()
-                .map(|record| Pending {
-                    record,
-                    home: home.clone(),
-                })
+                .map(|record| Pending::in_document(record, collection, id.clone()))
                 .collect(),
         );
     }
 
+    /// The service's database, which holds the `outbox` collection.
+    fn database(&self) -> Database {
+        self.records.client().database(&self.records.namespace().db)
+    }
+
     /// The collections named with [`Outbox::keep_events_in`].
     fn document_collections(&self) -> Vec<Collection<Document>> {
-        let database = self.records.client().database(&self.records.namespace().db);
+        let database = self.database();
         lock(&self.documents)
             .iter()
             .map(|name| database.collection(name))
             .collect()
+    }
+
+    /// Whether the documents of `collection` keep their own events.
+    fn keeps_events_in(&self, collection: &str) -> bool {
+        lock(&self.documents).iter().any(|name| name == collection)
     }
 
     /// Tells the relay to read the collection: records were committed that it was not handed.
@@ -272,22 +299,14 @@ impl Outbox {
             })
             .instrument(span)
             .await?;
-        self.hand_over(
-            recorded
-                .into_iter()
-                .map(|record| Pending {
-                    record,
-                    home: Home::Outbox,
-                })
-                .collect(),
-        );
+        self.hand_over(recorded);
         Ok(value)
     }
 
     /// How many records wait to be published, in the `outbox` collection and the documents.
     pub async fn pending(&self) -> anyhow::Result<u64> {
         let named = lock(&self.documents).clone();
-        count_pending(&self.records, &named).await
+        count_pending(&self.database(), &named).await
     }
 
     /// Publishes every pending record, in batches of [`BATCH`] (see [`Outbox::publish`]), the
@@ -303,10 +322,7 @@ impl Outbox {
                 .sort(doc! { "_id": 1 })
                 .limit(BATCH)
                 .await?
-                .map_ok(|record| Pending {
-                    record,
-                    home: Home::Outbox,
-                })
+                .map_ok(Pending::in_outbox)
                 .try_collect()
                 .await?;
             oldest = oldest.or_else(|| oldest_of(&batch));
@@ -317,11 +333,24 @@ impl Outbox {
             }
         }
         for collection in self.document_collections() {
+            // Documents holding a record that cannot be read are left out of the later
+            // batches, so each full batch publishes something or sets documents aside.
+            let mut unreadable = Vec::new();
             loop {
-                let (batch, documents) = pending_in(&collection).await?;
-                oldest = [oldest, oldest_of(&batch)].into_iter().flatten().min();
-                published += self.publish(bus, batch).await?;
-                if documents < BATCH as usize {
+                let read = pending_in(&collection, &unreadable).await?;
+                oldest = [oldest, oldest_of(&read.batch)].into_iter().flatten().min();
+                published += self.publish(bus, read.batch).await?;
+                unreadable.extend(read.unreadable);
+                if read.documents < BATCH as usize {
+                    break;
+                }
+                if unreadable.len() >= UNREADABLE_LIMIT {
+                    tracing::warn!(
+                        collection = collection.name(),
+                        documents = unreadable.len(),
+                        "too many documents hold outbox records that cannot be read; \
+                         this poll stops short of the rest"
+                    );
                     break;
                 }
             }
@@ -400,7 +429,7 @@ impl Outbox {
                 .delete_many(doc! { "_id": { "$in": &outbox } })
                 .await?;
         }
-        let database = self.records.client().database(&self.records.namespace().db);
+        let database = self.database();
         for (collection, (ids, records)) in documents {
             database
                 .collection::<Document>(&collection)
@@ -425,19 +454,34 @@ fn with_pending() -> Document {
     doc! { format!("{FIELD}._id"): { "$gt": ObjectId::from_bytes([0; 12]) } }
 }
 
-/// The records pending in up to [`BATCH`] documents of `collection`, oldest first, and how many
-/// documents held them. A record that cannot be read is left where it is, and said.
+/// What one read of a collection's documents found.
+struct Read {
+    /// Their readable records, oldest first.
+    batch: Vec<Pending>,
+    /// How many documents were read.
+    documents: usize,
+    /// The ids of those holding a record that cannot be read.
+    unreadable: Vec<Bson>,
+}
+
+/// The records pending in up to [`BATCH`] documents of `collection`, but those of the documents
+/// `skipped`. A record that cannot be read is left where it is, and said.
 async fn pending_in(
     collection: &Collection<Document>,
-) -> mongodb::error::Result<(Vec<Pending>, usize)> {
+    skipped: &[Bson],
+) -> mongodb::error::Result<Read> {
+    let mut filter = with_pending();
+    if !skipped.is_empty() {
+        filter.insert("_id", doc! { "$nin": skipped });
+    }
     let documents: Vec<Document> = collection
-        .find(with_pending())
+        .find(filter)
         .projection(doc! { FIELD: 1 })
         .limit(BATCH)
         .await?
         .try_collect()
         .await?;
-    let mut batch = Vec::new();
+    let (mut batch, mut unreadable) = (Vec::new(), Vec::new());
     for document in &documents {
         let Some(id) = document.get("_id") else {
             continue;
@@ -448,33 +492,38 @@ async fn pending_in(
             .unwrap_or_default();
         for record in records {
             match mongodb::bson::from_bson::<OutboxRecord>(record.clone()) {
-                Ok(record) => batch.push(Pending {
-                    record,
-                    home: Home::Document {
-                        collection: collection.name().to_owned(),
-                        id: id.clone(),
-                    },
-                }),
-                Err(error) => tracing::warn!(
-                    collection = collection.name(),
-                    %error,
-                    "an outbox record in a document cannot be read; left there"
-                ),
+                Ok(record) => {
+                    batch.push(Pending::in_document(record, collection.name(), id.clone()))
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        collection = collection.name(),
+                        document = %id,
+                        %error,
+                        "an outbox record in a document cannot be read; left there"
+                    );
+                    if unreadable.last() != Some(id) {
+                        unreadable.push(id.clone());
+                    }
+                }
             }
         }
     }
     batch.sort_by_key(|pending| pending.record.id);
-    Ok((batch, documents.len()))
+    Ok(Read {
+        batch,
+        documents: documents.len(),
+        unreadable,
+    })
 }
 
-/// The records waiting in `records` (the `outbox` collection) and in the documents of the
-/// collections `documents` of the same database.
-async fn count_pending(
-    records: &Collection<OutboxRecord>,
-    documents: &[String],
-) -> anyhow::Result<u64> {
-    let mut pending = records.count_documents(doc! {}).await?;
-    let database = records.client().database(&records.namespace().db);
+/// The records waiting in the `outbox` collection of `database` and in the documents of its
+/// collections `documents`.
+async fn count_pending(database: &Database, documents: &[String]) -> anyhow::Result<u64> {
+    let mut pending = database
+        .collection::<OutboxRecord>("outbox")
+        .count_documents(doc! {})
+        .await?;
     for name in documents {
         let found: Vec<Document> = database
             .collection::<Document>(name)
@@ -501,7 +550,7 @@ pub async fn pending_anywhere(database: &Database) -> anyhow::Result<u64> {
         .into_iter()
         .filter(|name| name != "outbox")
         .collect();
-    count_pending(&database.collection("outbox"), &names).await
+    count_pending(database, &names).await
 }
 
 /// Waits until `until` (or `shutdown`) after a failure, dropping what is handed over
@@ -521,7 +570,7 @@ async fn wait_failing(outbox: &Outbox, shutdown: &CancellationToken, until: Inst
 pub struct Transaction<'a> {
     session: &'a mut ClientSession,
     outbox: &'a Outbox,
-    recorded: Vec<OutboxRecord>,
+    recorded: Vec<Pending>,
 }
 
 impl Transaction<'_> {
@@ -530,11 +579,35 @@ impl Transaction<'_> {
         self.session
     }
 
-    /// Records `event`, to be published once the transaction commits.
+    /// Records `event` in the `outbox` collection, to be published once the transaction
+    /// commits: for a change whose event belongs to no one document it writes.
     pub async fn add<E: Event>(&mut self, event: &E) -> mongodb::error::Result<()> {
         let record = self.outbox.add(self.session, event).await?;
-        self.recorded.push(record);
+        self.recorded.push(Pending::in_outbox(record));
         Ok(())
+    }
+
+    /// Records `event` as kept by the document `id` of `collection` (named with
+    /// [`Outbox::keep_events_in`]), to be published once the transaction commits. Returns the
+    /// record, which the body writes into that document's [`FIELD`] array in this transaction
+    /// (a field of its insert, or a `$push`): one write fewer than [`Transaction::add`].
+    pub fn keep<E: Event>(
+        &mut self,
+        collection: &str,
+        id: impl Into<Bson>,
+        event: &E,
+    ) -> mongodb::error::Result<Bson> {
+        if !self.outbox.keeps_events_in(collection) {
+            return Err(mongodb::error::Error::custom(format!(
+                "the documents of {collection} do not keep their events: name the collection \
+                 with Outbox::keep_events_in first, or the relay never polls them"
+            )));
+        }
+        let record = self.outbox.record(event)?;
+        let kept = mongodb::bson::to_bson(&record)?;
+        self.recorded
+            .push(Pending::in_document(record, collection, id.into()));
+        Ok(kept)
     }
 }
 

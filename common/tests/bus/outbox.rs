@@ -369,3 +369,45 @@ async fn records_kept_in_their_documents_are_published_and_pulled_from_them() {
         "each once"
     );
 }
+
+#[tokio::test]
+async fn documents_with_unreadable_records_do_not_stall_the_relay() {
+    use common::outbox::{BATCH, FIELD};
+    use mongodb::bson::oid::ObjectId;
+    let (bus, database) = (test_bus().await, test_database().await);
+    let outbox = Outbox::new(&database);
+    outbox.keep_events_in("things");
+    outbox.ensure_indexes().await.unwrap();
+    let things = database.collection::<mongodb::bson::Document>("things");
+    // More documents than one read returns, each with a record no relay can read (it has no
+    // payload), and after them one readable record.
+    let unreadable: Vec<_> = (0..BATCH + 10)
+        .map(|n| {
+            let record = doc! { "_id": ObjectId::new(), "subject": "expiration:complete" };
+            doc! { "_id": n, FIELD: [record] }
+        })
+        .collect();
+    things.insert_many(&unreadable).await.unwrap();
+    let event = ExpirationComplete {
+        order_id: "o1".to_owned(),
+    };
+    let record = mongodb::bson::to_bson(&outbox.record(&event).unwrap()).unwrap();
+    things
+        .insert_one(doc! { "_id": "readable", FIELD: [record] })
+        .await
+        .unwrap();
+
+    let relayed = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        outbox.relay_pending(&bus),
+    )
+    .await
+    .expect("the relay reads past the unreadable documents and returns");
+    assert_eq!(relayed.unwrap(), 1);
+    assert_eq!(
+        common::testing::events::published::<ExpirationComplete>(&bus).await,
+        [event]
+    );
+    // The unreadable records stay where they are, for an operator to look at.
+    assert_eq!(outbox.pending().await.unwrap(), (BATCH + 10) as u64);
+}
