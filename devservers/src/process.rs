@@ -153,6 +153,13 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         die_with_parent(&mut command);
+        // An error a Rust server exits with stays its last words: with `RUST_BACKTRACE=1` in
+        // the environment, anyhow would follow it with a backtrace longer than the lines kept,
+        // hiding why it stopped (and an "address already in use" from the retry that would
+        // follow it). Panics still print theirs.
+        if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+            command.env("RUST_LIB_BACKTRACE", "0");
+        }
         let program = command.get_program().to_string_lossy().into_owned();
         let mut child = command
             .spawn()
