@@ -1,16 +1,19 @@
 //! The transactional outbox: no event is lost between a database write and its publish.
 //!
-//! A service writes its state change and the event it implies in one MongoDB transaction
-//! ([`Outbox::transaction`]): the event goes into the `outbox` collection. A change to one
-//! document needs no transaction: its event's record goes into that document's own [`FIELD`]
-//! array, in the same single-document write ([`Outbox::record`], [`Outbox::written`]), in the
-//! collections the service named ([`Outbox::keep_events_in`]). A relay ([`run_relay`])
-//! publishes pending records oldest first, each with the record's id as `Nats-Msg-Id`, and
+//! An event's record is written in the same write, or the same transaction, as the change it
+//! records, and mostly into the changed document itself: its [`FIELD`] array, in the
+//! collections the service named ([`Outbox::keep_events_in`]). A change to one document is then
+//! one write, without a transaction ([`Outbox::record`], [`Outbox::written`]); a change to
+//! several is one MongoDB transaction ([`Outbox::transaction`]) whose body puts the record into
+//! the document it belongs to ([`Transaction::keep`]). An event of a transaction that belongs
+//! to no one document goes into the `outbox` collection ([`Transaction::add`]).
+//!
+//! A relay ([`run_relay`]) publishes pending records oldest first, each with the record's id as `Nats-Msg-Id`, and
 //! removes a record (deletes it, or pulls it from its document) only after JetStream
 //! acknowledged it. So:
-//! - a crash after the commit and before the publish leaves the record, which the relay (of
+//! - a crash after the write and before the publish leaves the record, which the relay (of
 //!   this replica after a restart, or of another) publishes later;
-//! - a crash after the publish and before the delete publishes the record again, and the
+//! - a crash after the publish and before the removal publishes the record again, and the
 //!   stream drops it as a duplicate of the same message id;
 //! - while NATS is down, records wait and the relay retries with backoff.
 //!

@@ -48,6 +48,9 @@ pub struct OrderRules {
     pub max_unpaid: u64,
 }
 
+/// The collection of orders, whose documents keep the events of their changes until published.
+pub(crate) const COLLECTION: &str = "orders";
+
 /// The orders collection, with the ticket replica and the outbox its changes involve.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -66,8 +69,9 @@ impl Orders {
     /// The `orders` collection of `database`; new orders wait `rules.expiration_window` for
     /// payment, and a buyer holds at most `rules.max_unpaid` unpaid ones.
     pub fn new(database: &Database, tickets: Tickets, outbox: Outbox, rules: OrderRules) -> Orders {
+        outbox.keep_events_in(COLLECTION);
         Orders {
-            collection: database.collection("orders"),
+            collection: database.collection(COLLECTION),
             tickets,
             outbox,
             expiration_window: rules.expiration_window,
@@ -76,11 +80,12 @@ impl Orders {
         }
     }
 
-    /// Creates the index listing a user's orders uses (idempotent).
+    /// Creates the index listing a user's orders uses, and the one through which the relay
+    /// finds the orders' pending events (idempotent).
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
         let by_user = index("user_orders", doc! { "userId": 1, "_id": 1 });
         self.collection.create_index(by_user).await?;
-        Ok(())
+        self.outbox.ensure_indexes().await
     }
 
     /// The order with this id.

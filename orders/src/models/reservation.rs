@@ -1,26 +1,28 @@
 //! Creating and cancelling orders: the two changes that move a ticket's reservation.
 //!
 //! At most one active order holds a ticket (docs/decisions.md #1), a buyer holds at most
-//! `MAX_UNPAID_ORDERS` unpaid orders at once, and nobody orders their own ticket. The replica's `reservedBy` is
-//! claimed with a write conditional on it being empty, in the same transaction as the order's
-//! insert and its `order:created` outbox record: of N racing buyers, one transaction claims the
-//! ticket; the others conflict with it, are retried by the driver, and then find it taken.
-//! Cancelling releases the claim (only if this order holds it), in the same transaction as the
-//! status change and its `order:cancelled` record. The unpaid orders are counted inside the
-//! create transaction after a write to the buyer's document in `buyers`, so two orders of one
-//! buyer cannot both count the same total: they conflict on that write, and the retried one
-//! counts the other's order. The expiry listener cancels through the
-//! same [`Orders::cancel`] as `DELETE /api/orders/:id`.
+//! `MAX_UNPAID_ORDERS` unpaid orders at once, and nobody orders their own ticket. The replica's
+//! `reservedBy` is claimed with a write conditional on it being empty, in the same transaction
+//! as the order's insert, which carries its `order:created` outbox record
+//! ([`common::outbox::FIELD`]): of N racing buyers, one transaction claims the ticket; the
+//! others conflict with it, are retried by the driver, and then find it taken. Cancelling
+//! releases the claim (only if this order holds it), in the same transaction as the status
+//! change, which pushes its `order:cancelled` record into the order. The unpaid orders are
+//! counted inside the create transaction after a write to the buyer's document in `buyers`, so
+//! two orders of one buyer cannot both count the same total: they conflict on that write, and
+//! the retried one counts the other's order. The expiry listener cancels through the same
+//! [`Orders::cancel`] as `DELETE /api/orders/:id`.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::contention::LostRaces;
 use common::events::OrderStatus;
-use mongodb::bson::doc;
+use common::outbox::FIELD;
 use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Document, doc};
 use mongodb::options::ReturnDocument;
 
 use crate::models::order::{OrderDocument, OrderTicket};
-use crate::models::orders::{Orders, StatusChange, status_update};
+use crate::models::orders::{COLLECTION, Orders, StatusChange, status_update};
 
 /// Why an order could not be created.
 #[derive(Debug, thiserror::Error)]
@@ -149,11 +151,15 @@ impl Orders {
                         // Only the buyer's touch was written: committing it is harmless.
                         return Ok(Claim::Reserved);
                     };
+                    let event = order.created_event(ticket.price);
+                    let kept = transaction.keep(COLLECTION, order.id, &event)?;
+                    let mut stored = mongodb::bson::to_document(&order)?;
+                    stored.insert(FIELD, vec![kept]);
                     orders
-                        .insert_one(&order)
+                        .clone_with_type::<Document>()
+                        .insert_one(stored)
                         .session(transaction.session())
                         .await?;
-                    transaction.add(&order.created_event(ticket.price)).await?;
                     Ok(Claim::Claimed(ticket))
                 },
             )
@@ -206,11 +212,11 @@ impl Orders {
                         version: order.version + 1,
                         ..order.clone()
                     };
+                    let kept = transaction.keep(COLLECTION, id, &cancelled.cancelled_event())?;
+                    let mut update = status_update(&cancelled);
+                    update.insert("$push", doc! { FIELD: kept });
                     let updated = orders
-                        .update_one(
-                            doc! { "_id": id, "version": order.version },
-                            status_update(&cancelled),
-                        )
+                        .update_one(doc! { "_id": id, "version": order.version }, update)
                         .session(transaction.session())
                         .await?;
                     if updated.matched_count == 0 {
@@ -223,7 +229,6 @@ impl Orders {
                         )
                         .session(transaction.session())
                         .await?;
-                    transaction.add(&cancelled.cancelled_event()).await?;
                     Ok(CancelAttempt::Decided(StatusChange::Changed(cancelled)))
                 })
                 .await?;

@@ -1,10 +1,19 @@
 //! A crash between the database write and the publish loses no event (docs/decisions.md #14).
 
 use common::events::{OrderCancelled, OrderCreated, TicketCreated};
+use common::outbox::FIELD;
 use common::testing::events::{published, wait_for};
 use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Document, doc};
 
 use crate::helpers::Backing;
+
+/// How many records wait in the order `id`.
+async fn kept(backing: &Backing, id: ObjectId) -> usize {
+    let orders = backing.database().collection::<Document>("orders");
+    let order = orders.find_one(doc! { "_id": id }).await.unwrap().unwrap();
+    order.get_array(FIELD).map_or(0, Vec::len)
+}
 
 #[tokio::test]
 async fn an_order_committed_before_a_crash_is_published_once_the_service_runs_again() {
@@ -28,6 +37,17 @@ async fn an_order_committed_before_a_crash_is_published_once_the_service_runs_ag
     backing.orders.cancel(first.order.id).await.unwrap();
     let second = backing.orders.create("u2", ticket_id).await.unwrap();
     assert_eq!(backing.outbox_pending().await, 3);
+    // Each record waits in the order it is about, written with it: the first order holds its
+    // creation and its cancellation, and no outbox collection holds anything.
+    assert_eq!(
+        (
+            kept(&backing, first.order.id).await,
+            kept(&backing, second.order.id).await
+        ),
+        (2, 1)
+    );
+    let outbox = backing.database().collection::<Document>("outbox");
+    assert_eq!(outbox.count_documents(doc! {}).await.unwrap(), 0);
     assert!(published::<OrderCreated>(&backing.bus).await.is_empty());
 
     // Restarted on the same database and namespace, it publishes what was recorded.
@@ -49,4 +69,11 @@ async fn an_order_committed_before_a_crash_is_published_once_the_service_runs_ag
     backing.settled().await;
     assert_eq!(published::<OrderCreated>(&backing.bus).await.len(), 2);
     assert_eq!(published::<OrderCancelled>(&backing.bus).await.len(), 1);
+    assert_eq!(
+        (
+            kept(&backing, first.order.id).await,
+            kept(&backing, second.order.id).await
+        ),
+        (0, 0)
+    );
 }

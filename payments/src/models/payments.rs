@@ -5,18 +5,18 @@
 //! A charge (or a paid intent) becomes the order's payment in one transaction
 //! ([`Payments::record`]): the order replica is claimed with a write conditional on it being
 //! uncancelled, unpaid and unexpired; then the payment is inserted (unique per order, and per
-//! charge or intent), `payment:created` goes to the outbox and the attempt or intent is marked
-//! recorded. A cancellation is a write on the same replica document, so of a claim and a
-//! cancellation racing, exactly one comes first: either the claim sees the order cancelled (and
-//! the charge is refunded by whoever holds it), or the cancellation finds the payment on the
-//! order (and the listener refunds it).
+//! charge or intent) with its `payment:created` record in it ([`common::outbox::FIELD`]), and
+//! the attempt or intent is marked recorded. A cancellation is a write on the same replica
+//! document, so of a claim and a cancellation racing, exactly one comes first: either the claim
+//! sees the order cancelled (and the charge is refunded by whoever holds it), or the
+//! cancellation finds the payment on the order (and the listener refunds it).
 
 use common::events::OrderStatus;
 use common::mongo::unique_index;
-use common::outbox::Outbox;
+use common::outbox::{FIELD, Outbox};
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{DateTime, doc};
+use mongodb::bson::{DateTime, Document, doc};
 use mongodb::{Collection, Database};
 
 use crate::models::attempt::{AttemptState, ChargeAttempt, settle_update};
@@ -24,6 +24,9 @@ use crate::models::intent::{self, IntentDocument, IntentState};
 use crate::models::order::OrderDocument;
 use crate::models::orders::Orders;
 use crate::models::payment::PaymentDocument;
+
+/// The collection of payments, whose documents keep their `payment:created` until published.
+const COLLECTION: &str = "payments";
 
 /// What claiming an order for a charge found.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,9 +82,10 @@ impl Payments {
     /// The `payments`, `charge_attempts`, `payment_intents` and `webhook_events` collections of
     /// `database`, with the replica and the outbox their changes involve.
     pub fn new(database: &Database, orders: Orders, outbox: Outbox) -> Payments {
+        outbox.keep_events_in(COLLECTION);
         Payments {
             orders,
-            payments: database.collection("payments"),
+            payments: database.collection(COLLECTION),
             attempts: database.collection("charge_attempts"),
             intents: database.collection("payment_intents"),
             webhook_events: database.collection("webhook_events"),
@@ -89,15 +93,16 @@ impl Payments {
         }
     }
 
-    /// Creates the indexes: one payment per order and one order per payment, and the
-    /// reconciler's lookups (idempotent).
+    /// Creates the indexes: one payment per order and one order per payment, the reconciler's
+    /// lookups, and the relay's to the payments' pending events (idempotent).
     pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
         let one_per_order = unique_index("one_payment_per_order", doc! { "orderId": 1 });
         self.payments.create_index(one_per_order).await?;
         let one_per_charge = unique_index("one_order_per_payment", doc! { "stripeId": 1 });
         self.payments.create_index(one_per_charge).await?;
         self.ensure_attempt_indexes().await?;
-        self.ensure_intent_indexes().await
+        self.ensure_intent_indexes().await?;
+        self.outbox.ensure_indexes().await
     }
 
     /// The payment of the order, if one was recorded.
@@ -187,11 +192,15 @@ impl Payments {
                             .await?;
                         return Ok(why_not(order, &charge_id));
                     }
+                    let kept =
+                        transaction.keep(COLLECTION, payment.id, &payment.created_event())?;
+                    let mut stored = mongodb::bson::to_document(&payment)?;
+                    stored.insert(FIELD, vec![kept]);
                     payments
-                        .insert_one(&payment)
+                        .clone_with_type::<Document>()
+                        .insert_one(stored)
                         .session(transaction.session())
                         .await?;
-                    transaction.add(&payment.created_event()).await?;
                     if let Some(key) = &key {
                         attempts
                             .update_one(

@@ -2,8 +2,10 @@
 
 use chrono::{TimeDelta, Utc};
 use common::events::PaymentCreated;
+use common::outbox::FIELD;
 use common::testing::events::{published, wait_for};
 use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Document, doc};
 use payments::models::{Claim, Settles, charge_key};
 
 use crate::helpers::{Backing, oid, order_created};
@@ -37,6 +39,12 @@ async fn a_payment_committed_before_a_crash_is_published_once_the_service_runs_a
         panic!("the order was payable");
     };
     assert_eq!(backing.outbox_pending().await, 1);
+    // The record waits in the payment, written with it, not in an outbox collection.
+    let payments = backing.database().collection::<Document>("payments");
+    let stored = payments.find_one(doc! { "_id": payment.id }).await.unwrap();
+    assert_eq!(stored.unwrap().get_array(FIELD).map_or(0, Vec::len), 1);
+    let outbox = backing.database().collection::<Document>("outbox");
+    assert_eq!(outbox.count_documents(doc! {}).await.unwrap(), 0);
     assert!(published::<PaymentCreated>(&backing.bus).await.is_empty());
 
     // Restarted on the same database and namespace, it publishes what was recorded.
