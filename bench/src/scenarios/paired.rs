@@ -31,8 +31,9 @@ use crate::target::Stack;
 pub const ROUNDS: usize = 16;
 /// The requests' levels (open connections).
 pub const CONNECTIONS: [u32; 2] = [16, 64];
-/// Rounds of the pipeline.
-pub const PIPELINE_ROUNDS: usize = 8;
+/// Rounds of the pipeline, as many as the requests': its rounds vary more than theirs, and
+/// its interval has to be narrower than the few percent it is asked to tell.
+pub const PIPELINE_ROUNDS: usize = 16;
 /// How long each round runs the pipeline on each stack.
 pub const PIPELINE_RUN: Duration = Duration::from_secs(8);
 
