@@ -2,12 +2,13 @@
 
 use anyhow::Context;
 use common::server::Server;
+use common::server::Shared;
 
 use crate::config::Config;
 use crate::limits::AuthLimits;
 use crate::models::user::Users;
 use crate::password::Passwords;
-use crate::state::AppState;
+use crate::state::Parts;
 
 /// Connects to the database and the bus, reads the revocations bucket, ensures the indexes,
 /// follows the bucket and prunes the rate limits in the background, and binds the port.
@@ -25,7 +26,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .background
         .spawn(move |stop| common::rate_limit::prune_until_stopped(move || pruned.prune(), stop));
 
-    let state = AppState {
+    let state = Shared::new(Parts {
         users,
         sessions: connections.sessions.clone(),
         passwords: Passwords::new()?,
@@ -33,7 +34,7 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         client_addresses: config.client_addresses,
         revocations: connections.revocations.clone(),
         admins: config.admin_emails.into(),
-    };
+    });
     let app = common::server::app_with_instant(
         crate::routes::router().with_state(state.clone()),
         crate::routes::instant_router().with_state(state),

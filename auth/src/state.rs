@@ -2,19 +2,21 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use common::client_address::ClientAddressSettings;
 use common::revocation::RevocationBucket;
+use common::server::Shared;
 use common::session::Sessions;
 
 use crate::limits::AuthLimits;
 use crate::models::user::Users;
 use crate::password::Passwords;
 
-/// The handlers' state; extractors take its parts (the sessions, where the client's address is
-/// read from) through [`FromRef`].
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The handlers' state: [`Parts`], behind one reference count ([`Shared`]).
+pub type AppState = Shared<Parts>;
+
+/// What the handlers reach; the extractors take the sessions and where the client's address is
+/// read from ([`AsRef`]).
+pub struct Parts {
     /// The users collection.
     pub users: Users,
     /// Issues and reads session cookies.
@@ -29,4 +31,16 @@ pub struct AppState {
     pub revocations: RevocationBucket,
     /// The emails of the users who may ban (`ADMIN_EMAILS`).
     pub admins: Arc<[String]>,
+}
+
+impl AsRef<Sessions> for Parts {
+    fn as_ref(&self) -> &Sessions {
+        &self.sessions
+    }
+}
+
+impl AsRef<ClientAddressSettings> for Parts {
+    fn as_ref(&self) -> &ClientAddressSettings {
+        &self.client_addresses
+    }
 }

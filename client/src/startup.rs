@@ -5,22 +5,22 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Response, header};
 use common::health::{self, Readiness};
-use common::server::{BODY_LIMIT_BYTES, Server};
+use common::server::{BODY_LIMIT_BYTES, Server, Shared};
 use reqwest::Url;
 
 use crate::api::Api;
 use crate::config::Config;
-use crate::state::{AppState, StripeCheckout};
+use crate::state::{AppState, Parts, StripeCheckout};
 
 /// Binds the client's port; `run_until_stopped` serves it.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
-    let state = AppState {
+    let state = Shared::new(Parts {
         api: Api::new(config.api_base_url.clone(), config.max_answer_bytes)?,
         stripe: StripeCheckout::new(
             config.stripe_publishable_key.clone(),
             config.stripe_js_url.clone(),
         ),
-    };
+    });
     Ok(Server::bind(&config.listen, app(state)).await?)
 }
 

@@ -1,12 +1,16 @@
 //! What every page handler can reach.
 
+use common::server::Shared;
 use reqwest::Url;
 
 use crate::api::Api;
 
-/// The handlers' state.
-#[derive(Debug, Clone)]
-pub struct AppState {
+/// The handlers' state: [`Parts`], behind one reference count ([`Shared`]).
+pub type AppState = Shared<Parts>;
+
+/// What the page handlers reach.
+#[derive(Debug)]
+pub struct Parts {
     /// The API behind the ingress.
     pub api: Api,
     /// How cards are taken when `STRIPE_PUBLISHABLE_KEY` is set; `None` is the test-card button.

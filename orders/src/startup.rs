@@ -4,6 +4,7 @@
 use anyhow::Context;
 use common::outbox::Outbox;
 use common::server::Server;
+use common::server::Shared;
 
 use crate::config::Config;
 use crate::events::{
@@ -11,7 +12,7 @@ use crate::events::{
     TicketUpdatedListener,
 };
 use crate::models::{OrderRules, Orders, Tickets};
-use crate::state::AppState;
+use crate::state::Parts;
 
 /// Connects to the database and the bus, ensures the indexes, starts the outbox relay and the
 /// four listeners, and binds the port.
@@ -47,10 +48,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         )
         .listen(bus, PaymentCreatedListener::new(orders.clone()), options);
 
-    let state = AppState {
+    let state = Shared::new(Parts {
         orders,
         sessions: connections.sessions.clone(),
-    };
+    });
     let routes = crate::routes::router().with_state(state);
     let app = common::server::app(routes, connections.readiness());
     Ok(connections.bind(app).await?)

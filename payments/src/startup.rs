@@ -4,13 +4,14 @@
 use anyhow::Context;
 use common::outbox::Outbox;
 use common::server::Server;
+use common::server::Shared;
 
 use crate::checkout::Checkout;
 use crate::config::Config;
 use crate::events::{OrderCancelledListener, OrderCreatedListener};
 use crate::models::{Orders, Payments};
 use crate::routes::limits::PaymentLimits;
-use crate::state::AppState;
+use crate::state::Parts;
 use crate::stripe::Stripe;
 
 /// Connects to the database, Stripe and the bus, ensures the indexes, starts the outbox relay,
@@ -42,12 +43,12 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .spawn(move |stop| crate::reconciler::run(reconciled, config.reconciler, stop))
         .spawn(move |stop| common::rate_limit::prune_until_stopped(move || pruned.prune(), stop));
 
-    let state = AppState {
+    let state = Shared::new(Parts {
         checkout,
         sessions: connections.sessions.clone(),
         limits,
         webhook_secret: config.stripe.webhook_secret.clone(),
-    };
+    });
     let routes = crate::routes::router().with_state(state);
     let app = common::server::app(routes, connections.readiness());
     Ok(connections.bind(app).await?)

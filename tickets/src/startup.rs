@@ -4,11 +4,12 @@
 use anyhow::Context;
 use common::outbox::Outbox;
 use common::server::Server;
+use common::server::Shared;
 
 use crate::config::Config;
 use crate::events::{OrderCancelledListener, OrderCreatedListener};
 use crate::models::Tickets;
-use crate::state::AppState;
+use crate::state::Parts;
 
 /// Connects to the database and the bus, ensures the indexes, starts the outbox relay and the
 /// `order:created` / `order:cancelled` listeners, and binds the port.
@@ -28,10 +29,10 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         .listen(bus, OrderCreatedListener::new(tickets.clone()), options)
         .listen(bus, OrderCancelledListener::new(tickets.clone()), options);
 
-    let state = AppState {
+    let state = Shared::new(Parts {
         tickets,
         sessions: connections.sessions.clone(),
-    };
+    });
     let routes = crate::routes::router().with_state(state);
     let app = common::server::app(routes, connections.readiness());
     Ok(connections.bind(app).await?)

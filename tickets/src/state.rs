@@ -1,15 +1,23 @@
 //! What every handler can reach.
 
-use axum::extract::FromRef;
+use common::server::Shared;
 use common::session::Sessions;
 
 use crate::models::Tickets;
 
-/// The handlers' state; the session extractors take [`Sessions`] from it through [`FromRef`].
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The handlers' state: [`Parts`], behind one reference count ([`Shared`]).
+pub type AppState = Shared<Parts>;
+
+/// What the handlers reach; the session extractors take [`Sessions`] from it ([`AsRef`]).
+pub struct Parts {
     /// The tickets collection (and its outbox).
     pub tickets: Tickets,
     /// Reads session cookies.
     pub sessions: Sessions,
+}
+
+impl AsRef<Sessions> for Parts {
+    fn as_ref(&self) -> &Sessions {
+        &self.sessions
+    }
 }

@@ -12,6 +12,7 @@
 //! - `body`: every body read before routing, and refused past [`BODY_LIMIT_BYTES`];
 //! - `client`: the [`Client`] extractor, telling a handler whether anyone still waits for it;
 //! - `requests`: the HTTP metrics of each routed request;
+//! - `state`: [`Shared`], a service's handler state behind one reference count;
 //! - `lifecycle`: [`Server`], a built service bound to its port with its background work, and
 //!   [`run_service`], a service's whole program.
 
@@ -20,6 +21,7 @@ mod client;
 mod lifecycle;
 mod requests;
 mod stack;
+mod state;
 
 #[cfg(test)]
 mod test_stack;
@@ -28,3 +30,4 @@ pub use body::BODY_LIMIT_BYTES;
 pub use client::Client;
 pub use lifecycle::{Server, run_service, serve};
 pub use stack::{app, app_with_instant, with_request_logs};
+pub use state::Shared;
