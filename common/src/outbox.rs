@@ -8,9 +8,9 @@
 //! the document it belongs to ([`Transaction::keep`]). An event of a transaction that belongs
 //! to no one document goes into the `outbox` collection ([`Transaction::add`]).
 //!
-//! A relay ([`run_relay`]) publishes pending records oldest first, each with the record's id as `Nats-Msg-Id`, and
-//! removes a record (deletes it, or pulls it from its document) only after JetStream
-//! acknowledged it. So:
+//! A relay ([`run_relay`]) publishes pending records oldest first, each with the record's id
+//! as `Nats-Msg-Id`, and removes a record (deletes it, or pulls it from its document) only
+//! after JetStream acknowledged it. So:
 //! - a crash after the write and before the publish leaves the record, which the relay (of
 //!   this replica after a restart, or of another) publishes later;
 //! - a crash after the publish and before the removal publishes the record again, and the
