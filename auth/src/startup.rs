@@ -1,8 +1,7 @@
 //! Building and running the auth application.
 
 use anyhow::Context;
-use common::server::Server;
-use common::server::Shared;
+use common::server::{Server, Shared};
 
 use crate::config::Config;
 use crate::limits::AuthLimits;

@@ -64,6 +64,9 @@ const UNREADABLE_LIMIT: usize = 1000;
 /// collections named with [`Outbox::keep_events_in`].
 pub const FIELD: &str = "outbox";
 
+/// The collection of the records that belong to no one document ([`Transaction::add`]).
+const COLLECTION: &str = "outbox";
+
 /// An event waiting to be published.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OutboxRecord {
@@ -138,7 +141,7 @@ pub struct Outbox {
 impl Outbox {
     /// The `outbox` collection of `database`.
     pub fn new(database: &Database) -> Outbox {
-        let records: Collection<OutboxRecord> = database.collection("outbox");
+        let records: Collection<OutboxRecord> = database.collection(COLLECTION);
         let documents: Arc<Mutex<Vec<String>>> = Arc::default();
         let (counted, named) = (database.clone(), documents.clone());
         let pending = crate::metrics::collect_at_scrape(Arc::new(move || {
@@ -194,8 +197,8 @@ impl Outbox {
     }
 
     /// The record of `event`, with the current span's trace context: for a change to one
-    /// document to push into its [`FIELD`] array in the same write, then hand over with
-    /// [`Outbox::written`].
+    /// document to write into its [`FIELD`] array in the same write ([`document_keeping`],
+    /// [`push_kept`]), then hand over with [`Outbox::written`].
     pub fn record<E: Event>(&self, event: &E) -> mongodb::error::Result<OutboxRecord> {
         let payload = serde_json::to_string(event).map_err(|error| {
             mongodb::error::Error::custom(format!("serializing an event: {error}"))
@@ -446,6 +449,33 @@ impl Outbox {
     }
 }
 
+/// `value` as a document whose [`FIELD`] array holds `record`: the insert of a new document
+/// with the event of its creation.
+pub fn document_keeping(
+    value: &impl Serialize,
+    record: &OutboxRecord,
+) -> mongodb::error::Result<Document> {
+    let mut document = mongodb::bson::to_document(value)?;
+    document.insert(FIELD, vec![mongodb::bson::to_bson(record)?]);
+    Ok(document)
+}
+
+/// Adds to `update` the push of `record` into the document's [`FIELD`] array: a change that
+/// records its event in the same write. The update must set fields, never replace the whole
+/// document, which would drop the records the relay has not published yet.
+pub fn push_kept(update: &mut Document, record: &OutboxRecord) -> mongodb::error::Result<()> {
+    let kept = mongodb::bson::to_bson(record)?;
+    match update.get_document_mut("$push") {
+        Ok(pushes) => {
+            pushes.insert(FIELD, kept);
+        }
+        Err(_) => {
+            update.insert("$push", doc! { FIELD: kept });
+        }
+    }
+    Ok(())
+}
+
 /// The oldest record's time in `batch`.
 fn oldest_of(batch: &[Pending]) -> Option<DateTime> {
     batch.iter().map(|pending| pending.record.created_at).min()
@@ -524,7 +554,7 @@ async fn pending_in(
 /// collections `documents`.
 async fn count_pending(database: &Database, documents: &[String]) -> anyhow::Result<u64> {
     let mut pending = database
-        .collection::<OutboxRecord>("outbox")
+        .collection::<OutboxRecord>(COLLECTION)
         .count_documents(doc! {})
         .await?;
     for name in documents {
@@ -551,7 +581,7 @@ pub async fn pending_anywhere(database: &Database) -> anyhow::Result<u64> {
         .list_collection_names()
         .await?
         .into_iter()
-        .filter(|name| name != "outbox")
+        .filter(|name| name != COLLECTION)
         .collect();
     count_pending(database, &names).await
 }
@@ -592,14 +622,15 @@ impl Transaction<'_> {
 
     /// Records `event` as kept by the document `id` of `collection` (named with
     /// [`Outbox::keep_events_in`]), to be published once the transaction commits. Returns the
-    /// record, which the body writes into that document's [`FIELD`] array in this transaction
-    /// (a field of its insert, or a `$push`): one write fewer than [`Transaction::add`].
+    /// record, which the body writes into that document in this transaction
+    /// ([`document_keeping`] for its insert, or [`push_kept`]): one write fewer than
+    /// [`Transaction::add`].
     pub fn keep<E: Event>(
         &mut self,
         collection: &str,
         id: impl Into<Bson>,
         event: &E,
-    ) -> mongodb::error::Result<Bson> {
+    ) -> mongodb::error::Result<OutboxRecord> {
         if !self.outbox.keeps_events_in(collection) {
             return Err(mongodb::error::Error::custom(format!(
                 "the documents of {collection} do not keep their events: name the collection \
@@ -607,10 +638,9 @@ impl Transaction<'_> {
             )));
         }
         let record = self.outbox.record(event)?;
-        let kept = mongodb::bson::to_bson(&record)?;
         self.recorded
-            .push(Pending::in_document(record, collection, id.into()));
-        Ok(kept)
+            .push(Pending::in_document(record.clone(), collection, id.into()));
+        Ok(record)
     }
 }
 
@@ -660,5 +690,47 @@ pub async fn run_relay(outbox: Outbox, bus: Bus, shutdown: CancellationToken) {
         Ok(Err(_)) | Err(_) => {
             tracing::warn!("outbox flush did not finish; pending events stay recorded")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> OutboxRecord {
+        OutboxRecord {
+            id: ObjectId::new(),
+            subject: Subject::ExpirationComplete,
+            payload: r#"{"orderId":"o1"}"#.to_owned(),
+            created_at: DateTime::now(),
+            traceparent: None,
+        }
+    }
+
+    #[test]
+    fn a_new_document_keeps_its_record_beside_its_fields() {
+        let record = record();
+        let document = document_keeping(&doc! { "_id": 1, "name": "a" }, &record).unwrap();
+        assert_eq!(document.get_i32("_id").unwrap(), 1);
+        assert_eq!(document.get_str("name").unwrap(), "a");
+        let kept = document.get_array(FIELD).unwrap();
+        assert_eq!(kept.len(), 1);
+        let read: OutboxRecord = mongodb::bson::from_bson(kept[0].clone()).unwrap();
+        assert_eq!((read.id, read.payload), (record.id, record.payload));
+    }
+
+    #[test]
+    fn a_change_pushes_its_record_beside_the_pushes_it_already_makes() {
+        let record = record();
+        let mut bare = doc! { "$set": { "status": "cancelled" } };
+        push_kept(&mut bare, &record).unwrap();
+        assert!(bare.get_document("$set").is_ok());
+        assert!(bare.get_document("$push").unwrap().contains_key(FIELD));
+
+        let mut pushing = doc! { "$push": { "notes": "n" } };
+        push_kept(&mut pushing, &record).unwrap();
+        let pushes = pushing.get_document("$push").unwrap();
+        assert_eq!(pushes.get_str("notes").unwrap(), "n");
+        assert!(pushes.contains_key(FIELD));
     }
 }

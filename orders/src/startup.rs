@@ -3,8 +3,7 @@
 
 use anyhow::Context;
 use common::outbox::Outbox;
-use common::server::Server;
-use common::server::Shared;
+use common::server::{Server, Shared};
 
 use crate::config::Config;
 use crate::events::{

@@ -38,6 +38,16 @@ async fn write_with_event(database: &mongodb::Database, outbox: &Outbox, id: &st
     }
 }
 
+/// An outbox whose `things` keep their own events (indexed), and that collection.
+async fn keeping_events_in_things(
+    database: &mongodb::Database,
+) -> (Outbox, mongodb::Collection<mongodb::bson::Document>) {
+    let outbox = Outbox::new(database);
+    outbox.keep_events_in("things");
+    outbox.ensure_indexes().await.unwrap();
+    (outbox, database.collection("things"))
+}
+
 async fn wait_for_messages(bus: &common::bus::Bus, count: u64) {
     wait_for_stream(bus, &bus.namespace().stream(), count).await;
 }
@@ -293,10 +303,7 @@ async fn records_kept_in_their_documents_are_published_and_pulled_from_them() {
     use futures_util::TryStreamExt as _;
     use mongodb::bson::{Document, to_bson};
     let (bus, database) = (test_bus().await, test_database().await);
-    let outbox = Outbox::new(&database);
-    outbox.keep_events_in("things");
-    outbox.ensure_indexes().await.unwrap();
-    let things = database.collection::<Document>("things");
+    let (outbox, things) = keeping_events_in_things(&database).await;
     let event = |n: usize| ExpirationComplete {
         order_id: format!("o{n}"),
     };
@@ -375,10 +382,7 @@ async fn documents_with_unreadable_records_do_not_stall_the_relay() {
     use common::outbox::{BATCH, FIELD};
     use mongodb::bson::oid::ObjectId;
     let (bus, database) = (test_bus().await, test_database().await);
-    let outbox = Outbox::new(&database);
-    outbox.keep_events_in("things");
-    outbox.ensure_indexes().await.unwrap();
-    let things = database.collection::<mongodb::bson::Document>("things");
+    let (outbox, things) = keeping_events_in_things(&database).await;
     // More documents than one read returns, each with a record no relay can read (it has no
     // payload), and after them one readable record.
     let unreadable: Vec<_> = (0..BATCH + 10)

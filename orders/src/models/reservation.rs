@@ -16,7 +16,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use common::contention::LostRaces;
 use common::events::OrderStatus;
-use common::outbox::FIELD;
+use common::outbox::{document_keeping, push_kept};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Document, doc};
 use mongodb::options::ReturnDocument;
@@ -153,11 +153,9 @@ impl Orders {
                     };
                     let event = order.created_event(ticket.price);
                     let kept = transaction.keep(COLLECTION, order.id, &event)?;
-                    let mut stored = mongodb::bson::to_document(&order)?;
-                    stored.insert(FIELD, vec![kept]);
                     orders
                         .clone_with_type::<Document>()
-                        .insert_one(stored)
+                        .insert_one(document_keeping(&order, &kept)?)
                         .session(transaction.session())
                         .await?;
                     Ok(Claim::Claimed(ticket))
@@ -214,7 +212,7 @@ impl Orders {
                     };
                     let kept = transaction.keep(COLLECTION, id, &cancelled.cancelled_event())?;
                     let mut update = status_update(&cancelled);
-                    update.insert("$push", doc! { FIELD: kept });
+                    push_kept(&mut update, &kept)?;
                     let updated = orders
                         .update_one(doc! { "_id": id, "version": order.version }, update)
                         .session(transaction.session())

@@ -13,7 +13,7 @@
 
 use common::events::OrderStatus;
 use common::mongo::unique_index;
-use common::outbox::{FIELD, Outbox};
+use common::outbox::{Outbox, document_keeping};
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
@@ -194,11 +194,9 @@ impl Payments {
                     }
                     let kept =
                         transaction.keep(COLLECTION, payment.id, &payment.created_event())?;
-                    let mut stored = mongodb::bson::to_document(&payment)?;
-                    stored.insert(FIELD, vec![kept]);
                     payments
                         .clone_with_type::<Document>()
-                        .insert_one(stored)
+                        .insert_one(document_keeping(&payment, &kept)?)
                         .session(transaction.session())
                         .await?;
                     if let Some(key) = &key {

@@ -15,7 +15,7 @@ use mongodb::{Collection, Database};
 
 use common::contention::{Contended, LostRaces, MAX_ATTEMPTS};
 use common::mongo::index;
-use common::outbox::{FIELD, Outbox};
+use common::outbox::{Outbox, document_keeping, push_kept};
 use common::paging::{Listed, Page};
 
 use crate::models::ticket::TicketDocument;
@@ -144,11 +144,9 @@ impl Tickets {
     ) -> mongodb::error::Result<TicketDocument> {
         let ticket = TicketDocument::new(title, price, user_id);
         let record = self.outbox.record(&ticket.created_event())?;
-        let mut stored = mongodb::bson::to_document(&ticket)?;
-        stored.insert(FIELD, vec![mongodb::bson::to_bson(&record)?]);
         self.collection
             .clone_with_type::<Document>()
-            .insert_one(stored)
+            .insert_one(document_keeping(&ticket, &record)?)
             .await?;
         self.outbox.written(COLLECTION, ticket.id, vec![record]);
         Ok(ticket)
@@ -174,8 +172,7 @@ impl Tickets {
         };
         let record = self.outbox.record(&saved.updated_event())?;
         let mut update = fields_of(&saved)?;
-        let pushed = mongodb::bson::to_bson(&record).map_err(mongodb::error::Error::from)?;
-        update.insert("$push", doc! { FIELD: pushed });
+        push_kept(&mut update, &record)?;
         let updated = self.collection.update_one(current, update).await?;
         if updated.matched_count == 0 {
             return Err(SaveError::Stale);
