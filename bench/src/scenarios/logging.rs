@@ -13,7 +13,7 @@ use crate::stats::median;
 use crate::target::Stack;
 
 /// Rounds of one run at each level.
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 /// Open connections.
 const CONNECTIONS: u32 = 16;
 

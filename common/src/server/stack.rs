@@ -7,23 +7,21 @@
 //! and the server a transaction to abort, and which after a burst of abandoned requests stalled
 //! a service for seconds. The handler learns of the hang-up through its [`Client`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::Response;
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use futures_util::FutureExt as _;
-use tower_http::trace::TraceLayer;
-use tracing::{Instrument as _, Span};
+use tracing::Instrument as _;
 
 use super::body::{BODY_LIMIT_BYTES, read_body_first};
 use super::client::Client;
 use super::requests;
 use crate::error::{ApiError, not_found};
 use crate::health::{self, Readiness};
-use crate::telemetry::propagation;
+use crate::telemetry::{self, propagation};
 
 /// Wraps a service's routes (state already applied) with the shared stack.
 pub fn app(routes: Router, readiness: Readiness) -> Router {
@@ -124,27 +122,33 @@ async fn answer_within(
     }
 }
 
-/// Logs one line per request: method, path, status and latency. Never the query string, headers
-/// or cookies: they may hold secrets. The request's span continues the trace of its
-/// `traceparent` header, or starts one ([`crate::telemetry`]).
+/// Logs one line per request, with its method, path, status and latency: never the query
+/// string, headers or cookies, which may hold secrets. The request's span continues the trace of
+/// its `traceparent` header, or starts one ([`crate::telemetry`]); it is built only where a layer
+/// reads it, for traces or the JSON lines' ids, since the line carries its fields itself.
 pub fn with_request_logs(routes: Router) -> Router {
-    routes.layer(
-        TraceLayer::new_for_http()
-            .make_span_with(|request: &Request| {
-                let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path());
-                let traceparent = request.headers().get(propagation::TRACEPARENT);
-                propagation::continue_trace(&span, traceparent.and_then(|value| value.to_str().ok()));
-                span
-            })
-            .on_request(())
-            .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
-                tracing::info!(
-                    status = response.status().as_u16(),
-                    latency_ms = latency.as_secs_f64() * 1000.0,
-                    "request handled"
-                );
-            }),
-    )
+    routes.layer(middleware::from_fn(log_request))
+}
+
+/// Runs `request` in its span, then logs its line ([`with_request_logs`]).
+async fn log_request(request: Request, next: Next) -> axum::response::Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let path = uri.path();
+    let span = tracing::info_span!(telemetry::REQUEST_SPAN, %method, %path);
+    let traceparent = request.headers().get(propagation::TRACEPARENT);
+    propagation::continue_trace(&span, traceparent.and_then(|value| value.to_str().ok()));
+    let response = next.run(request).instrument(span.clone()).await;
+    let _in_span = span.enter();
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request handled"
+    );
+    response
 }
 
 #[cfg(test)]
