@@ -4,8 +4,9 @@
 //!
 //! Each thread keeps its own handles to each route's and method's series, looked up in the
 //! recorder the first time (the recorder keeps one series per label set, whichever thread
-//! asks): a request then costs two lookups in its thread's own map and four atomic updates, with
-//! no lock and no reference count shared between threads. The counting is done by the
+//! asks): a request then costs two lookups in its thread's own map and four atomic updates (two
+//! for an instant route, which is never in flight: below), with no lock and no reference count
+//! shared between threads. The counting is done by the
 //! middleware that already runs each handler (`super::stack`), not by a layer of its own, which
 //! would cost every request a boxed service and a boxed future.
 
@@ -46,21 +47,34 @@ fn method_label(method: &Method) -> (usize, &'static str) {
 pub(super) struct Counted {
     series: Arc<Series>,
     started: Instant,
+    in_flight: bool,
 }
 
 impl Counted {
     /// `request` is in flight.
     pub(super) fn start(request: &Request) -> Counted {
+        let counted = Counted::begin(request, true);
+        counted.series.in_flight.increment(1.0);
+        counted
+    }
+
+    /// `request`, to an instant route (`super::stack::app_with_instant`), is being answered. It
+    /// is not counted in flight: it is answered within the poll that starts it, in microseconds,
+    /// and counting it would cost each such request two updates of a value every thread shares.
+    pub(super) fn start_instant(request: &Request) -> Counted {
+        Counted::begin(request, false)
+    }
+
+    fn begin(request: &Request, in_flight: bool) -> Counted {
         let route = request
             .extensions()
             .get::<MatchedPath>()
             .map_or("", MatchedPath::as_str);
         let (slot, method) = method_label(request.method());
-        let series = with_series(route, slot, method, |series| series.series.clone());
-        series.in_flight.increment(1.0);
         Counted {
-            series,
+            series: with_series(route, slot, method, |series| series.series.clone()),
             started: Instant::now(),
+            in_flight,
         }
     }
 
@@ -78,7 +92,9 @@ impl Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.series.in_flight.decrement(1.0);
+        if self.in_flight {
+            self.series.in_flight.decrement(1.0);
+        }
     }
 }
 

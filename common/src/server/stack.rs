@@ -77,7 +77,7 @@ async fn run_to_completion(mut request: Request, next: Next) -> axum::response::
 /// Runs an instant route's handler where it is (see [`app_with_instant`]), and counts it; a
 /// panic is a 500.
 async fn run_inline(request: Request, next: Next) -> axum::response::Response {
-    let counted = requests::Counted::start(&request);
+    let counted = requests::Counted::start_instant(&request);
     let response = answer_or_500(next.run(request)).await;
     counted.answered(&response);
     response
@@ -258,6 +258,17 @@ mod tests {
         })
         .await;
         assert_eq!(scraped("http_requests_in_flight", &[route]).await, 0.0);
+    }
+
+    #[tokio::test]
+    async fn a_request_is_in_flight_while_its_handler_runs_unless_its_route_is_instant() {
+        // The recorder, before the first request takes its handles.
+        crate::metrics::handle();
+        assert_eq!(answer(get("/in-flight")).await, (200, "1".to_owned()));
+        assert_eq!(
+            answer(get("/instant/in-flight")).await,
+            (200, "0".to_owned())
+        );
     }
 
     #[tokio::test]

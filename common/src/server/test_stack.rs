@@ -2,6 +2,7 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
+use axum::extract::MatchedPath;
 use axum::routing::{get as route_get, post};
 use tower::ServiceExt as _;
 
@@ -10,8 +11,9 @@ use crate::health::Readiness;
 /// The envelope of a 413.
 pub(super) const TOO_LARGE: &str = r#"{"errors":[{"message":"Request body is too large"}]}"#;
 
-/// A route that ignores its body and one that reads it, one that panics and one that says its
-/// task; the last two also as instant routes.
+/// A route that ignores its body and one that reads it, one that panics, one that says its task
+/// and one that says how many of its requests are in flight; the last three also as instant
+/// routes.
 fn stack() -> Router {
     let routes = Router::new()
         .route("/ignores", route_get(|| async { "ignored" }))
@@ -20,16 +22,26 @@ fn stack() -> Router {
             post(|body: Bytes| async move { body.len().to_string() }),
         )
         .route("/panics", route_get(panics))
-        .route("/task", route_get(task_id));
+        .route("/task", route_get(task_id))
+        .route("/in-flight", route_get(in_flight));
     let instant = Router::new()
         .route("/instant/panics", route_get(panics))
-        .route("/instant/task", route_get(task_id));
+        .route("/instant/task", route_get(task_id))
+        .route("/instant/in-flight", route_get(in_flight));
     super::app_with_instant(routes, instant, Readiness::new())
 }
 
 /// The id of the task the handler runs in.
 async fn task_id() -> String {
     format!("{:?}", tokio::task::try_id())
+}
+
+/// The requests to the handler's route in flight, as a scrape sees them while it runs.
+async fn in_flight(route: MatchedPath) -> String {
+    let route = format!(r#"route="{}""#, route.as_str());
+    crate::testing::scraped("http_requests_in_flight", &[&route])
+        .await
+        .to_string()
 }
 
 async fn panics() -> &'static str {
