@@ -171,6 +171,8 @@ pub(crate) fn report() -> Report {
             warn_per_second: 20_000.0,
             info_per_second: 17_000.0,
             ratio: 0.85,
+            json_info_per_second: 14_000.0,
+            json_ratio: 0.70,
             info_lines_per_request: 1.0,
         }),
         paired: vec![

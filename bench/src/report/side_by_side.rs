@@ -77,6 +77,15 @@ fn figures(stack: &StackResults, expiration: &Expiration) -> Vec<Figure> {
             Better::Higher,
             logging.ratio * 100.0,
         );
+        add(
+            format!(
+                "currentuser at info with JSON lines vs at warn, c={}",
+                logging.connections
+            ),
+            "%",
+            Better::Higher,
+            logging.json_ratio * 100.0,
+        );
     }
     if let Some(share) = stack.signin.median_share() {
         add(

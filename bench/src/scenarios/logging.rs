@@ -1,8 +1,9 @@
-//! What the default log level costs: `GET /api/users/currentuser` against two copies of auth
-//! ([`Copy`]), one at `RUST_LOG=warn` (the level of the bench's stacks: no line per request)
-//! and one at `info` (the default: one line per request), each writing its standard output to a
-//! file as a container's is collected. They run in turn, [`ROUNDS`] times; the ratio is the
-//! median of each round's info ÷ warn.
+//! What the log level costs: `GET /api/users/currentuser` against three copies of auth
+//! ([`Copy`]): one at `RUST_LOG=warn` (the level of the bench's stacks: no line per request), one
+//! at `info` (the default: one line per request) with text lines (a program's default), and one
+//! at `info` with JSON lines (`LOG_FORMAT=json`, what the manifests deploy). Each writes its
+//! standard output to a file, as a container's is collected. They run in turn, [`ROUNDS`]
+//! times; each ratio is the median of the rounds' info ÷ warn.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,7 @@ use crate::stats::median;
 use crate::target::Stack;
 
 /// Rounds of one run at each level.
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 7;
 /// Open connections.
 const CONNECTIONS: u32 = 16;
 
@@ -30,6 +31,13 @@ pub struct Logging {
     pub info_per_second: f64,
     /// The median of the rounds' info ÷ warn.
     pub ratio: f64,
+    /// Requests per second at `info` with JSON lines, the median of the rounds (0 in parts
+    /// measured before it was).
+    #[serde(default)]
+    pub json_info_per_second: f64,
+    /// The median of the rounds' info with JSON lines ÷ warn.
+    #[serde(default)]
+    pub json_ratio: f64,
     /// Lines the `info` copy wrote per request it answered: it did log them.
     pub info_lines_per_request: f64,
 }
@@ -41,49 +49,69 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Logging> {
         .sign_up("logging")
         .await?;
     let lines = stack.work_dir.join("auth-info.log");
-    let warn = Copy::start(auth, None, &[("RUST_LOG", "warn")], None).await?;
-    let info = Copy::start(auth, None, &[("RUST_LOG", "info")], Some(&lines)).await?;
-    let urls = [&warn, &info].map(|copy| format!("{}/api/users/currentuser", copy.url()));
+    let json_lines = stack.work_dir.join("auth-info-json.log");
+    let text = [("LOG_FORMAT", "text")];
+    let warn = Copy::start(auth, None, &[("RUST_LOG", "warn"), text[0]], None).await?;
+    let info = Copy::start(auth, None, &[("RUST_LOG", "info"), text[0]], Some(&lines)).await?;
+    let json = Copy::start(
+        auth,
+        None,
+        &[("RUST_LOG", "info"), ("LOG_FORMAT", "json")],
+        Some(&json_lines),
+    )
+    .await?;
+    let urls = [&warn, &info, &json].map(|copy| format!("{}/api/users/currentuser", copy.url()));
     let rates = get_in_turn(
         stack,
         "currentuser-log-level",
-        [
-            (urls[0].as_str(), user.cookie.as_str()),
-            (urls[1].as_str(), user.cookie.as_str()),
-        ],
+        urls.each_ref()
+            .map(|url| (url.as_str(), user.cookie.as_str())),
         ROUNDS,
         CONNECTIONS,
     )
     .await;
     warn.stop().await;
     info.stop().await;
+    json.stop().await;
     let rates = rates?;
     let written = std::fs::read(&lines).unwrap_or_default();
     let line_count = written.iter().filter(|byte| **byte == b'\n').count();
     let info_requests: f64 = rates
         .iter()
-        .map(|[_, info]| info * stack.run_time.as_secs_f64())
+        .map(|[_, info, _]| info * stack.run_time.as_secs_f64())
         .sum();
     let logging = Logging {
         connections: CONNECTIONS,
         rounds: ROUNDS,
-        warn_per_second: median(rates.iter().map(|[warn, _]| *warn).collect()).unwrap_or_default(),
-        info_per_second: median(rates.iter().map(|[_, info]| *info).collect()).unwrap_or_default(),
+        warn_per_second: median(rates.iter().map(|[warn, ..]| *warn).collect()).unwrap_or_default(),
+        info_per_second: median(rates.iter().map(|[_, info, _]| *info).collect())
+            .unwrap_or_default(),
         ratio: median(
             rates
                 .iter()
-                .map(|[warn, info]| info / warn.max(1.0))
+                .map(|[warn, info, _]| info / warn.max(1.0))
+                .collect(),
+        )
+        .unwrap_or_default(),
+        json_info_per_second: median(rates.iter().map(|[.., json]| *json).collect())
+            .unwrap_or_default(),
+        json_ratio: median(
+            rates
+                .iter()
+                .map(|[warn, _, json]| json / warn.max(1.0))
                 .collect(),
         )
         .unwrap_or_default(),
         info_lines_per_request: line_count as f64 / info_requests.max(1.0),
     };
     progress(format_args!(
-        "currentuser c={CONNECTIONS}: {:.0}/s at warn, {:.0}/s at info ({:.2} of it; {:.2} lines a request)",
+        "currentuser c={CONNECTIONS}: {:.0}/s at warn, {:.0}/s at info ({:.2} of it; {:.2} lines a request), {:.0}/s at info with JSON lines ({:.2} of it)",
         logging.warn_per_second,
         logging.info_per_second,
         logging.ratio,
-        logging.info_lines_per_request
+        logging.info_lines_per_request,
+        logging.json_info_per_second,
+        logging.json_ratio
     ));
     Ok(logging)
 }
