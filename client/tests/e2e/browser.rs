@@ -209,13 +209,26 @@ impl Browser {
         self.find(css).await.text().await.unwrap()
     }
 
-    /// The texts of every element matching `css` now.
+    /// The texts of every element matching `css` now. A page that changes while they are read
+    /// (a click's navigation landing) is read again, for at most [`STEP_TIMEOUT`].
     pub(crate) async fn texts(&self, css: &str) -> Vec<String> {
-        let mut texts = Vec::new();
-        for element in self.find_all(css).await {
-            texts.push(element.text().await.unwrap());
+        let deadline = std::time::Instant::now() + STEP_TIMEOUT;
+        'read: loop {
+            let mut texts = Vec::new();
+            for element in self.find_all(css).await {
+                match element.text().await {
+                    Ok(text) => texts.push(text),
+                    Err(error)
+                        if error.is_stale_element_reference()
+                            && std::time::Instant::now() < deadline =>
+                    {
+                        continue 'read;
+                    }
+                    Err(error) => panic!("reading {css} on {}: {error}", self.url_now().await),
+                }
+            }
+            return texts;
         }
-        texts
     }
 
     /// The current value of the field matching `css`.
