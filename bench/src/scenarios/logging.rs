@@ -50,9 +50,9 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Logging> {
         .await?;
     let lines = stack.work_dir.join("auth-info.log");
     let json_lines = stack.work_dir.join("auth-info-json.log");
-    let text = [("LOG_FORMAT", "text")];
-    let warn = Copy::start(auth, None, &[("RUST_LOG", "warn"), text[0]], None).await?;
-    let info = Copy::start(auth, None, &[("RUST_LOG", "info"), text[0]], Some(&lines)).await?;
+    let text = ("LOG_FORMAT", "text");
+    let warn = Copy::start(auth, None, &[("RUST_LOG", "warn"), text], None).await?;
+    let info = Copy::start(auth, None, &[("RUST_LOG", "info"), text], Some(&lines)).await?;
     let json = Copy::start(
         auth,
         None,
@@ -80,28 +80,18 @@ pub async fn run(stack: &Stack) -> anyhow::Result<Logging> {
         .iter()
         .map(|[_, info, _]| info * stack.run_time.as_secs_f64())
         .sum();
+    // The median over the rounds of `figure`, of one round's rates at warn, info and JSON.
+    let median_of = |figure: fn(&[f64; 3]) -> f64| {
+        median(rates.iter().map(figure).collect()).unwrap_or_default()
+    };
     let logging = Logging {
         connections: CONNECTIONS,
         rounds: ROUNDS,
-        warn_per_second: median(rates.iter().map(|[warn, ..]| *warn).collect()).unwrap_or_default(),
-        info_per_second: median(rates.iter().map(|[_, info, _]| *info).collect())
-            .unwrap_or_default(),
-        ratio: median(
-            rates
-                .iter()
-                .map(|[warn, info, _]| info / warn.max(1.0))
-                .collect(),
-        )
-        .unwrap_or_default(),
-        json_info_per_second: median(rates.iter().map(|[.., json]| *json).collect())
-            .unwrap_or_default(),
-        json_ratio: median(
-            rates
-                .iter()
-                .map(|[warn, _, json]| json / warn.max(1.0))
-                .collect(),
-        )
-        .unwrap_or_default(),
+        warn_per_second: median_of(|[warn, ..]| *warn),
+        info_per_second: median_of(|[_, info, _]| *info),
+        ratio: median_of(|[warn, info, _]| info / warn.max(1.0)),
+        json_info_per_second: median_of(|[.., json]| *json),
+        json_ratio: median_of(|[warn, _, json]| json / warn.max(1.0)),
         info_lines_per_request: line_count as f64 / info_requests.max(1.0),
     };
     progress(format_args!(

@@ -6,9 +6,9 @@
 //! recorder the first time (the recorder keeps one series per label set, whichever thread
 //! asks): a request then costs two lookups in its thread's own map and four atomic updates (two
 //! for an instant route, which is never in flight: below), with no lock and no reference count
-//! shared between threads. The counting is done by the
-//! middleware that already runs each handler (`super::stack`), not by a layer of its own, which
-//! would cost every request a boxed service and a boxed future.
+//! shared between threads. The counting is done by the middleware that already runs each
+//! handler (`super::stack`), not by a layer of its own, which would cost every request a boxed
+//! service and a boxed future.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -261,11 +261,12 @@ impl FormatTime for LineTime {
             static SECOND: RefCell<(i64, String)> = const { RefCell::new((i64::MIN, String::new())) };
         }
         let now = chrono::Utc::now();
+        let this_second = now.timestamp();
         SECOND.with_borrow_mut(|(second, formatted)| {
-            if *second != now.timestamp() {
+            if *second != this_second {
                 formatted.clear();
                 write!(formatted, "{}", now.format("%Y-%m-%dT%H:%M:%S"))?;
-                *second = now.timestamp();
+                *second = this_second;
             }
             write!(out, "{formatted}.{:06}Z", now.timestamp_subsec_micros())
         })
@@ -589,12 +590,13 @@ mod tests {
     #[test]
     fn a_json_line_carries_its_spans_trace_and_span_ids_and_its_fields() {
         let lines = Lines::default();
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(Sampler::AlwaysOff)
-            .build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
-            .with(lines_layer(lines.clone(), true));
+        let provider = provider_for(None, "tickets".to_owned());
+        let settings = Settings {
+            json: true,
+            exporting: false,
+            rust_log: Some("info"),
+        };
+        let subscriber = subscriber(lines.clone(), settings, &provider);
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let next = tracing::subscriber::with_default(subscriber, || {
             tracing::info!("outside any span");
