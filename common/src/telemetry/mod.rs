@@ -23,13 +23,14 @@
 //! request builds no span at all); text lines show no id, so they get no OpenTelemetry span, and
 //! a request none at all: its line carries its method and path itself.
 
+mod json;
 pub mod propagation;
 pub mod writer;
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
-use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
@@ -191,7 +192,10 @@ where
     // for every span the lines leave out, and the registry would build each one for nobody.
     let spans_only: Box<dyn Filter<_> + Send + Sync> = match spans_filter(exporting, json, rust_log)
     {
-        Some(only) => Box::new(only),
+        Some(only) if exporting => Box::new(only),
+        // Only the spans, for their ids: an event would become a span event, its fields copied
+        // into attributes, that nothing records.
+        Some(only) => Box::new(only.and(filter::filter_fn(|metadata| metadata.is_span()))),
         None => Box::new(filter::LevelFilter::OFF),
     };
     tracing_subscriber::registry()
@@ -206,36 +210,18 @@ where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
     if json {
-        let mut layer = json_subscriber::JsonLayer::new(writer);
-        layer
-            .with_timer("timestamp", LineTime)
-            .with_level("level")
-            .with_flattened_event()
-            .with_target("target")
-            .with_current_span("span")
-            .with_span_list("spans");
         // The ids come from the OpenTelemetry layer through the subscriber, which a layer
         // cannot reach from inside its own callback (`get_default` answers "none" there): the
         // subscriber is kept when the layers are registered with it.
         let subscriber = Arc::new(OnceLock::<WeakDispatch>::new());
-        let kept = subscriber.clone();
-        layer.add_multiple_dynamic_fields(move |event, context, fields| {
-            let Some(span) = context.event_span(event) else {
-                return;
-            };
-            let Some(dispatch) = kept.get().and_then(WeakDispatch::upgrade) else {
-                return;
-            };
-            let Some(otel) = tracing_opentelemetry::get_otel_context(&span.id(), &dispatch) else {
-                return;
-            };
-            let ids = otel.span().span_context().clone();
-            if ids.is_valid() {
-                let _ = fields.write_field("trace_id", ids.trace_id().to_string());
-                let _ = fields.write_field("span_id", ids.span_id().to_string());
-            }
-        });
-        layer.and_then(KeepSubscriber(subscriber)).boxed()
+        tracing_subscriber::fmt::layer()
+            .fmt_fields(json::SpanFields)
+            .event_format(json::JsonLine {
+                subscriber: subscriber.clone(),
+            })
+            .with_writer(writer)
+            .and_then(KeepSubscriber(subscriber))
+            .boxed()
     } else {
         // Colours only for a person at a terminal: not in files, nor in `cargo xtask up`'s
         // prefixed lines.
@@ -623,5 +609,77 @@ mod tests {
             "{text}"
         );
         assert_eq!(handled["span_id"], next.split('-').nth(2).unwrap());
+    }
+
+    #[test]
+    fn a_json_line_is_one_object_with_its_spans_outermost_first_and_text_escaped() {
+        let lines = Lines::default();
+        let provider = provider_for(None, "orders".to_owned());
+        let settings = Settings {
+            json: true,
+            exporting: false,
+            rust_log: Some("info"),
+        };
+        let subscriber = subscriber(lines.clone(), settings, &provider);
+        let awkward = "a \"quoted\" word,\na new line, a tab\t, a \\ and é";
+        let ids = tracing::subscriber::with_default(subscriber, || {
+            let listener = tracing::info_span!("listener", subject = "ticket:created");
+            let attempt = listener.in_scope(|| {
+                tracing::info_span!("transaction", attempt = tracing::field::Empty, id = 7)
+            });
+            attempt.record("attempt", 2);
+            attempt.in_scope(|| {
+                tracing::warn!(detail = %awkward, ratio = 0.5, ok = true, "{awkward}");
+                tracing::info!(only = "a field");
+            });
+            // A library's record through the `log` bridge: its own target and level.
+            tracing_log::format_trace(
+                &log::Record::builder()
+                    .target("rustls::client")
+                    .level(log::Level::Warn)
+                    .args(format_args!("a library's warning"))
+                    .build(),
+            )
+            .unwrap();
+            [&listener, &attempt].map(|span| propagation::traceparent(span).unwrap())
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect(line))
+            .collect();
+        let [warned, only, library] = &lines[..] else {
+            panic!("three lines: {text}");
+        };
+        assert_eq!(warned["message"], awkward);
+        assert_eq!(warned["detail"], awkward);
+        assert_eq!(warned["ratio"], 0.5);
+        assert_eq!(warned["ok"], true);
+        assert_eq!(warned["level"], "WARN");
+        assert_eq!(warned["target"], module_path!());
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(warned["timestamp"].as_str().unwrap()).is_ok(),
+            "{text}"
+        );
+        let inner = serde_json::json!({"name": "transaction", "id": 7, "attempt": 2});
+        let outer = serde_json::json!({"name": "listener", "subject": "ticket:created"});
+        assert_eq!(warned["span"], inner, "{text}");
+        assert_eq!(warned["spans"], serde_json::json!([outer, inner]), "{text}");
+        // The line's ids are its own span's, in its parent's trace.
+        let [listener, attempt] = ids.map(|traceparent| {
+            let parts: Vec<String> = traceparent.split('-').map(str::to_owned).collect();
+            (parts[1].clone(), parts[2].clone())
+        });
+        assert_eq!(warned["trace_id"], listener.0);
+        assert_eq!(attempt.0, listener.0);
+        assert_eq!(warned["span_id"], attempt.1);
+        assert_ne!(attempt.1, listener.1);
+        // No message: only the fields.
+        assert!(only.get("message").is_none(), "{text}");
+        assert_eq!(only["only"], "a field");
+        assert_eq!(only["span"], inner);
+        assert_eq!(library["target"], "rustls::client");
+        assert_eq!(library["level"], "WARN");
+        assert_eq!(library["message"], "a library's warning");
     }
 }
