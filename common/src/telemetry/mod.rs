@@ -573,8 +573,9 @@ mod tests {
         assert!(opentelemetry::trace::Span::span_context(&span).is_valid());
     }
 
-    #[test]
-    fn a_json_line_carries_its_spans_trace_and_span_ids_and_its_fields() {
+    /// What `body` answers, and the JSON lines it logs at `info` without an exporter, each
+    /// parsed and all as written.
+    fn json_lines_of<R>(body: impl FnOnce() -> R) -> (R, Vec<serde_json::Value>, String) {
         let lines = Lines::default();
         let provider = provider_for(None, "tickets".to_owned());
         let settings = Settings {
@@ -583,19 +584,25 @@ mod tests {
             rust_log: Some("info"),
         };
         let subscriber = subscriber(lines.clone(), settings, &provider);
+        let answer = tracing::subscriber::with_default(subscriber, body);
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let parsed = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect(line))
+            .collect();
+        (answer, parsed, text)
+    }
+
+    #[test]
+    fn a_json_line_carries_its_spans_trace_and_span_ids_and_its_fields() {
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        let next = tracing::subscriber::with_default(subscriber, || {
+        let (next, lines, text) = json_lines_of(|| {
             tracing::info!("outside any span");
             let span = tracing::info_span!("request", path = "/api/orders");
             propagation::continue_trace(&span, Some(traceparent));
             span.in_scope(|| tracing::info!(status = 201, "request handled"));
             propagation::traceparent(&span).unwrap()
         });
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(lines[0]["message"], "outside any span");
         assert!(lines[0].get("trace_id").is_none(), "{text}");
@@ -613,16 +620,8 @@ mod tests {
 
     #[test]
     fn a_json_line_is_one_object_with_its_spans_outermost_first_and_text_escaped() {
-        let lines = Lines::default();
-        let provider = provider_for(None, "orders".to_owned());
-        let settings = Settings {
-            json: true,
-            exporting: false,
-            rust_log: Some("info"),
-        };
-        let subscriber = subscriber(lines.clone(), settings, &provider);
         let awkward = "a \"quoted\" word,\na new line, a tab\t, a \\ and é";
-        let ids = tracing::subscriber::with_default(subscriber, || {
+        let (ids, lines, text) = json_lines_of(|| {
             let listener = tracing::info_span!("listener", subject = "ticket:created");
             let attempt = listener.in_scope(|| {
                 tracing::info_span!("transaction", attempt = tracing::field::Empty, id = 7)
@@ -643,11 +642,6 @@ mod tests {
             .unwrap();
             [&listener, &attempt].map(|span| propagation::traceparent(span).unwrap())
         });
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<serde_json::Value> = text
-            .lines()
-            .map(|line| serde_json::from_str(line).expect(line))
-            .collect();
         let [warned, only, library] = &lines[..] else {
             panic!("three lines: {text}");
         };
