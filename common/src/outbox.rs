@@ -18,8 +18,9 @@
 //! - while NATS is down, records wait and the relay retries with backoff.
 //!
 //! A transaction that commits, or a document's write, hands its records to the relay in memory,
-//! and the relay publishes them and removes them with one command per collection, without
-//! reading them back. The relay also polls the collections every [`POLL_INTERVAL`] (and right
+//! and the relay publishes them at once, without reading them back. It removes them a little
+//! later ([`REMOVAL_DELAY`]), with one command per collection for all it published meanwhile
+//! (at most [`BATCH`]): a command that removes many costs the database far less per record. The relay also polls the collections every [`POLL_INTERVAL`] (and right
 //! away after a failure, or when woken with [`Outbox::wake`]), so records written by another
 //! replica or before a restart, or whose publish failed, are not forgotten. A record handed
 //! over and read by a poll at once is published twice under one message id, and the stream
@@ -47,8 +48,12 @@ use crate::telemetry::propagation;
 
 /// How often the relay looks for records nobody woke it for.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// Records (or documents holding records) read and published at once.
+/// Records (or documents holding records) read and published at once; also the most records
+/// published from what was handed over that wait to be removed together.
 pub const BATCH: i64 = 100;
+/// How long a record published from what was handed over waits, at most, to be removed
+/// together with the records published after it ([`Published`]).
+const REMOVAL_DELAY: Duration = Duration::from_millis(50);
 /// The longest wait between retries while NATS or the database is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long the relay keeps trying to flush at shutdown.
@@ -119,6 +124,44 @@ impl Pending {
                 id,
             },
         }
+    }
+}
+
+/// Records the relay published from what was handed over, and has not yet removed from where
+/// they waited. Their removals wait to share one command: the database's work per record
+/// removed falls about threefold from one record a command to sixteen, and a published record
+/// left in place a little longer costs nothing but a duplicate, which the stream drops, if the
+/// service stops before removing it.
+#[derive(Default)]
+struct Published {
+    records: Vec<(ObjectId, Home)>,
+    /// When the oldest of them was published.
+    since: Option<Instant>,
+}
+
+impl Published {
+    fn add(&mut self, stored: Vec<(ObjectId, Home)>) {
+        if !stored.is_empty() {
+            self.since.get_or_insert_with(Instant::now);
+            self.records.extend(stored);
+        }
+    }
+
+    /// When they are due for removal: [`REMOVAL_DELAY`] after the oldest was published; `None`
+    /// when there are none.
+    fn due_at(&self) -> Option<Instant> {
+        self.since.map(|since| since + REMOVAL_DELAY)
+    }
+
+    /// Whether they are due: [`BATCH`] of them wait, or the oldest waited [`REMOVAL_DELAY`].
+    fn due(&self) -> bool {
+        self.records.len() >= BATCH as usize
+            || self.due_at().is_some_and(|due| Instant::now() >= due)
+    }
+
+    fn take(&mut self) -> Vec<(ObjectId, Home)> {
+        self.since = None;
+        std::mem::take(&mut self.records)
     }
 }
 
@@ -377,8 +420,24 @@ impl Outbox {
     /// are removed; the rest are sent again later, and the stream drops any it already stored
     /// as duplicates.
     async fn publish(&self, bus: &Bus, batch: Vec<Pending>) -> anyhow::Result<usize> {
+        let (stored, failure) = self.send(bus, batch).await;
+        let published = stored.len();
+        self.remove(stored).await?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(published),
+        }
+    }
+
+    /// Publishes `batch` in order, and waits for JetStream to acknowledge each record: answers
+    /// the records it stored, up to the first failure, and that failure.
+    async fn send(
+        &self,
+        bus: &Bus,
+        batch: Vec<Pending>,
+    ) -> (Vec<(ObjectId, Home)>, Option<anyhow::Error>) {
         if batch.is_empty() {
-            return Ok(0);
+            return (Vec::new(), None);
         }
         let started = Instant::now();
         let mut sent = Vec::with_capacity(batch.len());
@@ -404,18 +463,36 @@ impl Outbox {
             stored.push(record);
         }
         metrics::histogram!("outbox_publish_seconds").record(started.elapsed().as_secs_f64());
-        let published = stored.len();
-        self.remove(stored).await?;
-        metrics::counter!("outbox_events_published_total").increment(published as u64);
+        metrics::counter!("outbox_events_published_total").increment(stored.len() as u64);
+        (stored, failure)
+    }
+
+    /// Publishes the records handed over, and removes those published since the last removal
+    /// once they are due ([`Published::due`]).
+    async fn relay_handed(
+        &self,
+        bus: &Bus,
+        handed: Vec<Pending>,
+        published: &mut Published,
+    ) -> anyhow::Result<usize> {
+        let (stored, failure) = self.send(bus, handed).await;
+        let count = stored.len();
+        published.add(stored);
+        if published.due() {
+            self.remove(published.take()).await?;
+        }
         match failure {
             Some(error) => Err(error),
-            None => Ok(published),
+            None => Ok(count),
         }
     }
 
     /// Removes the published records `stored`: deletes those of the `outbox` collection, and
     /// pulls the others from their documents, one command per collection.
     async fn remove(&self, stored: Vec<(ObjectId, Home)>) -> mongodb::error::Result<()> {
+        if stored.is_empty() {
+            return Ok(());
+        }
         let mut outbox = Vec::new();
         let mut documents: BTreeMap<String, (Vec<Bson>, Vec<ObjectId>)> = BTreeMap::new();
         for (record, home) in stored {
@@ -651,14 +728,19 @@ pub async fn run_relay(outbox: Outbox, bus: Bus, shutdown: CancellationToken) {
     let mut backoff = Backoff::new(Duration::from_millis(200), MAX_BACKOFF);
     // The first round polls: records may wait from before a restart.
     let mut next_poll = Instant::now();
+    let mut published = Published::default();
     while !shutdown.is_cancelled() {
         let handed = outbox.take_handed();
         let polling = outbox.poll.swap(false, Ordering::AcqRel) || Instant::now() >= next_poll;
         let relayed = if polling {
-            // The poll reads every committed record, those just handed over among them.
-            outbox.relay_pending(&bus).await
+            // The poll reads every committed record, those just handed over among them; those
+            // published and not yet removed go first, or it would publish them again.
+            match outbox.remove(published.take()).await {
+                Ok(()) => outbox.relay_pending(&bus).await,
+                Err(error) => Err(error.into()),
+            }
         } else {
-            outbox.publish(&bus, handed).await
+            outbox.relay_handed(&bus, handed, &mut published).await
         };
         match relayed {
             Ok(_) if polling => {
@@ -674,14 +756,20 @@ pub async fn run_relay(outbox: Outbox, bus: Bus, shutdown: CancellationToken) {
                 continue;
             }
         }
+        let wake_at = published
+            .due_at()
+            .map_or(next_poll, |due| due.min(next_poll));
         tokio::select! {
             () = shutdown.cancelled() => {},
             () = outbox.wake.notified() => {},
-            () = tokio::time::sleep_until(next_poll.into()) => {},
+            () = tokio::time::sleep_until(wake_at.into()) => {},
         }
     }
     // Spawned and timed out by handle: a driver future is never dropped half-way.
-    let flush = tokio::spawn(async move { outbox.relay_pending(&bus).await });
+    let flush = tokio::spawn(async move {
+        outbox.remove(published.take()).await?;
+        outbox.relay_pending(&bus).await
+    });
     match tokio::time::timeout(FLUSH_TIMEOUT, flush).await {
         Ok(Ok(Ok(count))) => tracing::info!(count, "outbox flushed"),
         Ok(Ok(Err(error))) => {

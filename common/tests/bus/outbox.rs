@@ -297,6 +297,56 @@ async fn a_committed_event_is_published_without_reading_the_outbox_back() {
 }
 
 #[tokio::test]
+async fn records_published_one_after_another_are_removed_together() {
+    use common::mongo::{Commands, connect_with};
+    use common::outbox::document_keeping;
+    use common::testing::scraped;
+    // This binary's only client that counts its commands: the updates counted are the relay's.
+    let database = connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
+        .await
+        .unwrap();
+    let bus = test_bus().await;
+    let (outbox, things) = keeping_events_in_things(&database).await;
+    tokio::spawn(run_relay(
+        outbox.clone(),
+        bus.clone(),
+        CancellationToken::new(),
+    ));
+    let updates = [r#"command="update""#, r#"outcome="succeeded""#];
+    let before = scraped("mongodb_commands_total", &updates).await;
+    let started = std::time::Instant::now();
+    const EVENTS: u64 = 20;
+    for n in 0..EVENTS {
+        let record = outbox
+            .record(&ExpirationComplete {
+                order_id: format!("o{n}"),
+            })
+            .unwrap();
+        let id = format!("thing-{n}");
+        let thing = document_keeping(&doc! { "_id": &id }, &record).unwrap();
+        things.insert_one(thing).await.unwrap();
+        outbox.written("things", id, vec![record]);
+        // Each published before the next is written: none waits for another to be sent.
+        wait_for_messages(&bus, n + 1).await;
+    }
+    common::testing::events::eventually("each record is pulled", || async {
+        outbox.pending().await.unwrap() == 0
+    })
+    .await;
+    let removals = scraped("mongodb_commands_total", &updates).await - before;
+    // One removal for what was published within each 50 ms, and one before each poll (once a
+    // second): far fewer than one a record, unless the records took that long each.
+    let windows = (started.elapsed().as_secs_f64() / 0.05).ceil() + 1.0;
+    let polls = started.elapsed().as_secs_f64().ceil() + 1.0;
+    assert!(
+        removals <= windows + polls,
+        "{removals} removals of {EVENTS} records in {:?}",
+        started.elapsed()
+    );
+    assert!(removals >= 1.0);
+}
+
+#[tokio::test]
 async fn records_kept_in_their_documents_are_published_and_pulled_from_them() {
     use common::outbox::{FIELD, pending_anywhere};
     use common::testing::events::published;
