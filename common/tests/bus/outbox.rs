@@ -48,6 +48,15 @@ async fn keeping_events_in_things(
     (outbox, database.collection("things"))
 }
 
+/// The test database through this binary's only client that counts its commands: the commands
+/// counted are the relay's and the test's own.
+async fn counted_database() -> mongodb::Database {
+    use common::mongo::{Commands, connect_with};
+    connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
+        .await
+        .unwrap()
+}
+
 async fn wait_for_messages(bus: &common::bus::Bus, count: u64) {
     wait_for_stream(bus, &bus.namespace().stream(), count).await;
 }
@@ -253,12 +262,8 @@ async fn a_scrape_counts_the_records_waiting() {
 
 #[tokio::test]
 async fn a_committed_event_is_published_without_reading_the_outbox_back() {
-    use common::mongo::{Commands, connect_with};
     use common::testing::scraped;
-    // This binary's only client that counts its commands: the finds counted are the relay's.
-    let database = connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
-        .await
-        .unwrap();
+    let database = counted_database().await;
     let bus = test_bus().await;
     let outbox = Outbox::new(&database);
     tokio::spawn(run_relay(
@@ -298,13 +303,9 @@ async fn a_committed_event_is_published_without_reading_the_outbox_back() {
 
 #[tokio::test]
 async fn records_published_one_after_another_are_removed_together() {
-    use common::mongo::{Commands, connect_with};
     use common::outbox::document_keeping;
     use common::testing::scraped;
-    // This binary's only client that counts its commands: the updates counted are the relay's.
-    let database = connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
-        .await
-        .unwrap();
+    let database = counted_database().await;
     let bus = test_bus().await;
     let (outbox, things) = keeping_events_in_things(&database).await;
     tokio::spawn(run_relay(
