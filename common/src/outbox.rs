@@ -20,9 +20,10 @@
 //! A transaction that commits, or a document's write, hands its records to the relay in memory,
 //! and the relay publishes them at once, without reading them back. It removes them a little
 //! later ([`REMOVAL_DELAY`]), with one command per collection for all it published meanwhile
-//! (at most [`BATCH`]): a command that removes many costs the database far less per record. The relay also polls the collections every [`POLL_INTERVAL`] (and right
-//! away after a failure, or when woken with [`Outbox::wake`]), so records written by another
-//! replica or before a restart, or whose publish failed, are not forgotten. A record handed
+//! (at most [`BATCH`]): a command that removes many costs the database far less per record.
+//! The relay also polls the collections every [`POLL_INTERVAL`] (and right away after a
+//! failure, or when woken with [`Outbox::wake`]), so records written by another replica or
+//! before a restart, or whose publish failed, are not forgotten. A record handed
 //! over and read by a poll at once is published twice under one message id, and the stream
 //! keeps one.
 

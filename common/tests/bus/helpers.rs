@@ -19,6 +19,20 @@ pub(crate) async fn test_bus() -> Bus {
         .unwrap()
 }
 
+/// The test database through a client that counts its commands (`mongodb_commands_total`),
+/// and the turn to read those counts: they are the process's, and `cargo test` runs a binary's
+/// tests at once, so the tests that count run one at a time. Hold the turn for the whole test.
+pub(crate) async fn counting_database() -> (tokio::sync::MutexGuard<'static, ()>, mongodb::Database)
+{
+    use common::mongo::{Commands, connect_with};
+    static COUNTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let turn = COUNTING.lock().await;
+    let database = connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
+        .await
+        .unwrap();
+    (turn, database)
+}
+
 /// Fast retries, so redelivery tests take milliseconds.
 pub(crate) fn quick_options(max_deliver: i64) -> ListenerOptions {
     ListenerOptions {

@@ -3,7 +3,7 @@ use common::outbox::{Outbox, run_relay};
 use mongodb::bson::doc;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{stream_messages, test_bus, wait_for_stream};
+use crate::helpers::{counting_database, stream_messages, test_bus, wait_for_stream};
 
 async fn test_database() -> mongodb::Database {
     common::mongo::connect(&common::testing::mongo_uri(), "test")
@@ -46,15 +46,6 @@ async fn keeping_events_in_things(
     outbox.keep_events_in("things");
     outbox.ensure_indexes().await.unwrap();
     (outbox, database.collection("things"))
-}
-
-/// The test database through this binary's only client that counts its commands: the commands
-/// counted are the relay's and the test's own.
-async fn counted_database() -> mongodb::Database {
-    use common::mongo::{Commands, connect_with};
-    connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
-        .await
-        .unwrap()
 }
 
 async fn wait_for_messages(bus: &common::bus::Bus, count: u64) {
@@ -263,7 +254,7 @@ async fn a_scrape_counts_the_records_waiting() {
 #[tokio::test]
 async fn a_committed_event_is_published_without_reading_the_outbox_back() {
     use common::testing::scraped;
-    let database = counted_database().await;
+    let (_turn, database) = counting_database().await;
     let bus = test_bus().await;
     let outbox = Outbox::new(&database);
     tokio::spawn(run_relay(
@@ -305,7 +296,7 @@ async fn a_committed_event_is_published_without_reading_the_outbox_back() {
 async fn records_published_one_after_another_are_removed_together() {
     use common::outbox::document_keeping;
     use common::testing::scraped;
-    let database = counted_database().await;
+    let (_turn, database) = counting_database().await;
     let bus = test_bus().await;
     let (outbox, things) = keeping_events_in_things(&database).await;
     tokio::spawn(run_relay(

@@ -1,10 +1,11 @@
 use common::bus::listener::Outcome;
-use common::mongo::{Commands, connect_with};
 use common::replica::{Applied, Replica, Versioned};
 use common::testing::scraped;
 use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
+
+use crate::helpers::counting_database;
 
 /// A replicated document, as a service keeps one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +22,8 @@ impl Versioned for Copy {
     }
 }
 
-/// Commands this process's counting client sent so far, by name.
+/// Commands the process's counting clients sent so far, by name: with the turn to count held
+/// ([`counting_database`]), this test's.
 async fn sent(command: &str) -> f64 {
     scraped(
         "mongodb_commands_total",
@@ -32,10 +34,7 @@ async fn sent(command: &str) -> f64 {
 
 #[tokio::test]
 async fn the_next_event_is_one_write_and_only_a_duplicate_or_a_gap_reads_the_copy() {
-    // This test's process's only client that counts its commands.
-    let database = connect_with(&common::testing::mongo_uri(), "test", Commands::Counted)
-        .await
-        .unwrap();
+    let (_turn, database) = counting_database().await;
     let replica = Replica::new(database.collection::<Copy>("copies"));
     let id = ObjectId::new();
     let created = Copy {
