@@ -42,7 +42,15 @@ pub struct SessionSettings {
     pub cookie_secure: bool,
     /// `REVOCATIONS_MAX_ENTRIES`: how many revoked tokens and bans are held at once.
     pub revocations: RevocationSettings,
+    /// `SESSION_CACHE_ENTRIES`: how many verified session cookies are remembered, so that a
+    /// user's next request skips decoding and checking the signature (default
+    /// [`DEFAULT_CACHED_SESSIONS`]; 0: none).
+    pub cached: usize,
 }
+
+/// Verified session cookies remembered, by default: a few MB at most (a cookie and its
+/// claims are about 600 bytes).
+pub const DEFAULT_CACHED_SESSIONS: usize = 4096;
 
 /// The shortest `JWT_KEY` a service accepts: HS256 wants a key as long as its hash (RFC 7518
 /// §3.2), and a short one can be guessed offline from any session cookie.
@@ -50,7 +58,7 @@ pub const MIN_JWT_KEY_BYTES: usize = 32;
 
 impl SessionSettings {
     /// Reads `JWT_KEY` (at least [`MIN_JWT_KEY_BYTES`] bytes), `JWT_TTL_SECONDS`,
-    /// `COOKIE_SECURE` and `REVOCATIONS_MAX_ENTRIES`.
+    /// `COOKIE_SECURE`, `REVOCATIONS_MAX_ENTRIES` and `SESSION_CACHE_ENTRIES`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let jwt_key = config::required("JWT_KEY")?;
         if jwt_key.len() < MIN_JWT_KEY_BYTES {
@@ -68,6 +76,7 @@ impl SessionSettings {
             ttl: Duration::from_secs(config::parsed_or("JWT_TTL_SECONDS", 86_400_u64)?),
             cookie_secure: config::flag("COOKIE_SECURE", false)?,
             revocations: RevocationSettings::from_env()?,
+            cached: config::parsed_or("SESSION_CACHE_ENTRIES", DEFAULT_CACHED_SESSIONS)?,
         })
     }
 }
@@ -94,6 +103,10 @@ struct Keys {
     ttl: Duration,
     secure: bool,
     revocations: Revocations,
+    /// Cookie values already decoded and verified, with their claims: checked again on each
+    /// use for expiry and revocation only. Only a cookie signed with our key gets in, so
+    /// nobody without the key can fill it; it holds at most `SESSION_CACHE_ENTRIES`.
+    verified: Option<quick_cache::sync::Cache<String, Claims>>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -130,6 +143,7 @@ impl Sessions {
             ttl: settings.ttl,
             secure: settings.cookie_secure,
             revocations,
+            verified: (settings.cached > 0).then(|| quick_cache::sync::Cache::new(settings.cached)),
         }))
     }
 
@@ -157,6 +171,14 @@ impl Sessions {
             .ok()
             .map(|data| data.claims)
             .filter(|claims| self.0.revocations.allows(claims))
+    }
+
+    /// `claims` of a token verified earlier, if it is still unexpired and unrevoked: the
+    /// checks of [`Sessions::verify`] that time can change.
+    fn still_valid(&self, claims: Claims) -> Option<Claims> {
+        // As the validation has it, with no leeway: valid through the second `exp`.
+        let unexpired = claims.exp >= jsonwebtoken::get_current_timestamp();
+        (unexpired && self.0.revocations.allows(&claims)).then_some(claims)
     }
 
     /// The `Set-Cookie` value that starts a session holding `token`.
@@ -200,12 +222,20 @@ impl Sessions {
 
     fn user_from_cookie_value(&self, value: &str) -> Option<Claims> {
         let value = value.trim_matches('"');
+        let verified = self.0.verified.as_ref();
+        if let Some(claims) = verified.and_then(|verified| verified.get(value)) {
+            return self.still_valid(claims);
+        }
         let json = STANDARD_LENIENT
             .decode(value)
             .or_else(|_| URL_SAFE_LENIENT.decode(value))
             .ok()?;
         let session: CookieSession = serde_json::from_slice(&json).ok()?;
-        self.verify(&session.jwt)
+        let claims = self.verify(&session.jwt)?;
+        if let Some(verified) = verified {
+            verified.insert(value.to_owned(), claims.clone());
+        }
+        Some(claims)
     }
 }
 
@@ -257,6 +287,7 @@ mod tests {
                 ttl: Duration::from_secs(ttl),
                 cookie_secure: secure,
                 revocations: RevocationSettings::default(),
+                cached: DEFAULT_CACHED_SESSIONS,
             },
             Revocations::unshared(),
         )
@@ -400,5 +431,52 @@ mod tests {
                 "{cookie}"
             );
         }
+        let remembered = ours.0.verified.as_ref().map(|verified| verified.len());
+        assert_eq!(remembered, Some(0), "a refused cookie was remembered");
+    }
+
+    #[test]
+    fn a_remembered_session_is_checked_again_for_expiry_and_revocation() {
+        let sessions = sessions("asdfasdf", 60, false);
+        let (claims, token) = sessions.issue("u1", "a@b.co").unwrap();
+        let pair = cookie_pair(&sessions.cookie_for(&token).unwrap());
+        let value = pair.strip_prefix("session=").unwrap();
+        let headers = headers_with_cookie(&pair);
+        assert_eq!(sessions.user_from_headers(&headers), Some(claims.clone()));
+        let verified = sessions.0.verified.as_ref().unwrap();
+        assert_eq!(verified.get(value), Some(claims.clone()));
+        // Read from what is remembered, not decoded again: as if its time had run out since.
+        let expired = Claims {
+            exp: claims.iat - 1,
+            ..claims.clone()
+        };
+        verified.insert(value.to_owned(), expired);
+        assert_eq!(sessions.user_from_headers(&headers), None);
+        verified.insert(value.to_owned(), claims.clone());
+        assert_eq!(sessions.user_from_headers(&headers), Some(claims.clone()));
+        // Signed out after it was remembered.
+        let entry = format!(r#"{{"exp":{}}}"#, claims.exp);
+        let key = format!("token.{}", claims.jti);
+        sessions
+            .0
+            .revocations
+            .apply(&key, Some(entry.as_bytes()), claims.iat, 60);
+        assert_eq!(sessions.user_from_headers(&headers), None);
+    }
+
+    #[test]
+    fn without_a_cache_sessions_read_the_same() {
+        let uncached = Sessions::new(
+            &SessionSettings {
+                cached: 0,
+                ..crate::testing::session_settings()
+            },
+            Revocations::unshared(),
+        );
+        assert!(uncached.0.verified.is_none());
+        let (claims, token) = uncached.issue("u1", "a@b.co").unwrap();
+        let headers = headers_with_cookie(&cookie_pair(&uncached.cookie_for(&token).unwrap()));
+        assert_eq!(uncached.user_from_headers(&headers), Some(claims.clone()));
+        assert_eq!(uncached.user_from_headers(&headers), Some(claims));
     }
 }

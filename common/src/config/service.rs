@@ -26,7 +26,8 @@ pub struct ServiceSettings {
     /// `MONGO_COMMAND_METRICS` (default false): count and time every database command
     /// ([`crate::mongo::Commands`]).
     pub mongo_commands: Commands,
-    /// `JWT_KEY`, `JWT_TTL_SECONDS`, `COOKIE_SECURE` and `REVOCATIONS_MAX_ENTRIES`.
+    /// `JWT_KEY`, `JWT_TTL_SECONDS`, `COOKIE_SECURE`, `REVOCATIONS_MAX_ENTRIES` and
+    /// `SESSION_CACHE_ENTRIES`.
     pub sessions: SessionSettings,
     /// `NATS_CLIENT_ID`, `NATS_URL`, `NATS_USER`, `NATS_PASSWORD` and the streams' bounds.
     pub bus: BusSettings,

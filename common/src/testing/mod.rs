@@ -48,6 +48,7 @@ pub fn session_settings() -> SessionSettings {
         cookie_secure: false,
         // Small: a shared test server reserves each namespace's bucket in full.
         revocations: crate::revocation::RevocationSettings { max_entries: 1_000 },
+        cached: crate::session::DEFAULT_CACHED_SESSIONS,
     }
 }
 
