@@ -3,7 +3,8 @@
 //! Requests go to the ingress at `API_BASE_URL`, never to a service directly, carrying the
 //! browser's `Cookie` (so the session reaches the API; not the anti-CSRF cookie, which is the
 //! client's alone) and `Host` (so the ingress matches its host rule, `ticketing.dev` in
-//! Kubernetes), plus the forwarding headers. An answer is either
+//! Kubernetes), plus the forwarding headers, and the page's own `traceparent`, so that the API's
+//! spans continue the page's trace ([`common::telemetry`]). An answer is either
 //! the JSON the page wanted, a [`Rejection`] (4xx: the messages of the error envelope, for the
 //! page to show), or a [`ApiFailure::Unavailable`] (unreachable, 5xx, unreadable), which pages
 //! turn into a friendly error page. `Set-Cookie` headers of an answer are kept so a handler can
@@ -16,6 +17,7 @@ use anyhow::{Context as _, anyhow};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use common::telemetry::propagation;
 use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -226,6 +228,9 @@ impl Api {
             .request(method.clone(), url)
             .headers(forwarded.0.clone())
             .header(header::ACCEPT, "application/json");
+        if let Some(traceparent) = propagation::traceparent(&tracing::Span::current()) {
+            request = request.header(propagation::TRACEPARENT, traceparent);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -336,6 +341,38 @@ mod tests {
             ["Something went wrong"]
         );
         assert_eq!(messages_of(br#"{"errors":[]}"#), ["Something went wrong"]);
+    }
+
+    #[tokio::test]
+    async fn a_call_continues_the_trace_of_the_page_that_makes_it() {
+        use common::testing::trace_id;
+        use tracing::Instrument as _;
+        let _spans = common::testing::trace_ids();
+        let (seen, mut sent) = tokio::sync::mpsc::unbounded_channel();
+        let answer = move |headers: HeaderMap| {
+            let traceparent = headers.get(propagation::TRACEPARENT).cloned();
+            let _ = seen.send(traceparent.and_then(|value| value.to_str().ok().map(str::to_owned)));
+            async { axum::Json(serde_json::json!({ "currentUser": null })) }
+        };
+        let routes =
+            axum::Router::new().route("/api/users/currentuser", axum::routing::get(answer));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(axum::serve(listener, routes).into_future());
+        let api = Api::new(base, 1024).unwrap();
+
+        let page = tracing::info_span!("request");
+        let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        propagation::continue_trace(&page, Some(incoming));
+        let anonymous = Forwarded::default();
+        let user = api.current_user(&anonymous).instrument(page).await;
+        assert_eq!(user.unwrap(), None);
+        let continued = sent.recv().await.unwrap().expect("no traceparent sent");
+        assert_eq!(trace_id(&continued), trace_id(incoming), "{continued}");
+
+        // Outside any span, there is no trace to continue.
+        api.current_user(&anonymous).await.unwrap();
+        assert_eq!(sent.recv().await.unwrap(), None);
     }
 
     #[test]
