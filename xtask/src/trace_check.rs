@@ -2,7 +2,9 @@
 //! services log JSON lines: one purchase (sign up, sell, order, pay) through the ingress, each
 //! request carrying one W3C `traceparent`, shows that trace id in the log lines of tickets,
 //! orders, payments and expiration, for the effects of that purchase (the requests, and the
-//! events they caused, handled by each service's listeners).
+//! events they caused, handled by each service's listeners). And one page, the landing page in
+//! a trace of its own, shows it in the lines of the client and of the API calls it made (auth's
+//! current user, tickets' list).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -16,26 +18,54 @@ use crate::http::{self, Answer};
 /// The services whose lines must carry the purchase's trace.
 const TRACED: [&str; 4] = ["tickets", "orders", "payments", "expiration"];
 
+/// The services whose lines must carry the landing page's trace: the client, and the services
+/// it calls for the page.
+const PAGE_TRACED: [&str; 3] = ["client", "auth", "tickets"];
+
 /// How long the purchase's effects may take to reach every service's log.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// Makes one purchase through the ingress on `ingress_port` in one trace, and checks that the
-/// lines `output` gets from the services carry its id.
+/// Makes one purchase through the ingress on `ingress_port` in one trace, and asks for the
+/// landing page in another, and checks that the lines `output` gets from the services carry
+/// their ids.
 pub(crate) fn run(ingress_port: u16, output: &Path) -> anyhow::Result<()> {
     let trace = trace_id();
     console::step(format_args!(
         "traces: one purchase in trace {trace} reaches the logs of {}",
         TRACED.join(", ")
     ));
-    let traceparent = format!("00-{trace}-{}-01", &trace[..16]);
-    purchase(ingress_port, &traceparent)?;
+    purchase(ingress_port, &traceparent(&trace))?;
+    reached(output, &trace, &TRACED)?;
+    let page_trace = trace_id();
+    console::step(format_args!(
+        "traces: the landing page in trace {page_trace} reaches the logs of {}",
+        PAGE_TRACED.join(", ")
+    ));
+    let page_traceparent = traceparent(&page_trace);
+    let headers = [("traceparent", page_traceparent.as_str())];
+    let page = http::send(ingress_port, "GET", "/", &headers, None)
+        .context("the landing page was not answered")?;
+    if page.status != 200 {
+        bail!("the landing page answered {}: {}", page.status, page.body);
+    }
+    reached(output, &page_trace, &PAGE_TRACED)
+}
+
+/// A `traceparent` of `trace`, from a caller whose span id is the trace's first half.
+fn traceparent(trace: &str) -> String {
+    format!("00-{trace}-{}-01", &trace[..16])
+}
+
+/// Waits, at most [`PATIENCE`], until a line of each of `services` in `output` carries `trace`.
+fn reached(output: &Path, trace: &str, services: &[&str]) -> anyhow::Result<()> {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let text = std::fs::read_to_string(output)
             .with_context(|| format!("could not read {}", output.display()))?;
-        let traced = services_in_trace(&text, &trace);
-        let missing: Vec<&str> = TRACED
-            .into_iter()
+        let traced = services_in_trace(&text, trace);
+        let missing: Vec<&str> = services
+            .iter()
+            .copied()
             .filter(|service| !traced.contains(*service))
             .collect();
         if missing.is_empty() {
@@ -43,7 +73,7 @@ pub(crate) fn run(ingress_port: u16, output: &Path) -> anyhow::Result<()> {
         }
         if Instant::now() > deadline {
             bail!(
-                "after {PATIENCE:?}, no log line of {} carries the purchase's trace {trace} \
+                "after {PATIENCE:?}, no log line of {} carries the trace {trace} \
                  (found in: {traced:?}; the lines are in {})",
                 missing.join(", "),
                 output.display()
