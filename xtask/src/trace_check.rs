@@ -22,7 +22,7 @@ const TRACED: [&str; 4] = ["tickets", "orders", "payments", "expiration"];
 /// it calls for the page.
 const PAGE_TRACED: [&str; 3] = ["client", "auth", "tickets"];
 
-/// How long the purchase's effects may take to reach every service's log.
+/// How long the effects of the purchase, or of the page, may take to reach every service's log.
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Makes one purchase through the ingress on `ingress_port` in one trace, and asks for the
@@ -44,10 +44,8 @@ pub(crate) fn run(ingress_port: u16, output: &Path) -> anyhow::Result<()> {
     let page_traceparent = traceparent(&page_trace);
     let headers = [("traceparent", page_traceparent.as_str())];
     let page = http::send(ingress_port, "GET", "/", &headers, None)
-        .context("the landing page was not answered")?;
-    if page.status != 200 {
-        bail!("the landing page answered {}: {}", page.status, page.body);
-    }
+        .context("GET / (the landing page) was not answered")?;
+    expect(page, 200, "GET / (the landing page)")?;
     reached(output, &page_trace, &PAGE_TRACED)
 }
 
@@ -132,7 +130,7 @@ fn created_once_known(
         let answer = http::send(port, "POST", path, headers, Some(body))
             .with_context(|| format!("POST {path} was not answered"))?;
         if answer.status != 404 || Instant::now() > deadline {
-            return expect(answer, &format!("POST {path}"));
+            return expect(answer, 201, &format!("POST {path}"));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -167,12 +165,12 @@ fn call(
 ) -> anyhow::Result<Answer> {
     let answer = http::send(port, method, path, headers, Some(body))
         .with_context(|| format!("{method} {path} was not answered"))?;
-    expect(answer, &format!("{method} {path}"))
+    expect(answer, 201, &format!("{method} {path}"))
 }
 
-/// `answer`, if it is a 201.
-fn expect(answer: Answer, what: &str) -> anyhow::Result<Answer> {
-    if answer.status != 201 {
+/// `answer`, if its status is `status`.
+fn expect(answer: Answer, status: u16, what: &str) -> anyhow::Result<Answer> {
+    if answer.status != status {
         bail!("{what} answered {}: {}", answer.status, answer.body);
     }
     Ok(answer)
